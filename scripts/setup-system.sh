@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the system packages usine needs when they are missing:
+#   redis-server (job store), libvulkan1 + Mesa's lavapipe from bookworm-backports
+#   (a CPU WebGPU adapter when the machine has no GPU driver), prometheus (tests only).
+# As root it installs them; otherwise it prints the exact command to run.
+# Usage: scripts/setup-system.sh [--with-prometheus]
+set -euo pipefail
+
+want_prom=0
+[ "${1:-}" = "--with-prometheus" ] && want_prom=1
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+need_redis=0; need_vulkan=0; need_prom=0
+command -v redis-server >/dev/null 2>&1 || need_redis=1
+[ $want_prom = 1 ] && ! command -v promtool >/dev/null 2>&1 && need_prom=1
+
+# A WebGPU adapter is "usable" when Dawn finds one. Probe only once node_modules exists.
+if [ -d "$here/node_modules/webgpu" ]; then
+  if ! node "$here/scripts/probe-adapter.mjs" >/dev/null 2>&1; then need_vulkan=1; fi
+else
+  # Before npm ci: judge by the presence of a Vulkan loader and a recent Mesa ICD.
+  if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then need_vulkan=1; fi
+fi
+
+[ $need_redis = 0 ] && [ $need_vulkan = 0 ] && [ $need_prom = 0 ] && exit 0
+
+backports_src=/etc/apt/sources.list.d/bookworm-backports.sources
+add_backports() {
+  # Reuse the machine's own Debian mirror for bookworm-backports.
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    awk 'BEGIN{RS="";ORS="\n\n"} /Suites:[^\n]*bookworm( |\n|$)/{print; exit}' /etc/apt/sources.list.d/debian.sources \
+      | sed 's/^Suites:.*/Suites: bookworm-backports/' > "$backports_src"
+  fi
+}
+
+pkgs=()
+[ $need_redis = 1 ] && pkgs+=(redis-server)
+[ $need_prom = 1 ] && pkgs+=(prometheus)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "usine: missing system packages. Run as root:" >&2
+  [ ${#pkgs[@]} -gt 0 ] && echo "  apt-get update && apt-get install -y ${pkgs[*]}" >&2
+  [ $need_vulkan = 1 ] && echo "  (enable bookworm-backports, then) apt-get install -y libvulkan1 && apt-get install -y -t bookworm-backports mesa-vulkan-drivers" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+[ $need_vulkan = 1 ] && add_backports
+echo "usine: installing system packages: ${pkgs[*]} $([ $need_vulkan = 1 ] && echo 'libvulkan1 mesa-vulkan-drivers(bookworm-backports)')" >&2
+apt-get update -qq
+[ ${#pkgs[@]} -gt 0 ] && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+if [ $need_vulkan = 1 ]; then
+  apt-get install -y -qq --no-install-recommends libvulkan1 >/dev/null
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+fi
+# Debian's packages start their own services; usine starts Redis/Prometheus itself.
+for s in redis-server prometheus; do
+  command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$s" >/dev/null 2>&1 || true
+done
+exit 0

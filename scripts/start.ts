@@ -1,0 +1,77 @@
+// `npm start`: Redis (started when none answers), the scheduler, and one worker per
+// usable WebGPU adapter, all in the foreground. Ctrl-C stops everything cleanly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureRedis } from '../shared/redis-server.ts';
+import { loadConfig, schedulerEnv, workerEnv, ConfigError } from '../shared/config.ts';
+import { listAdapterNames } from '../kernels/device.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let sched, work;
+try {
+  sched = loadConfig(schedulerEnv);
+  work = loadConfig(workerEnv);
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`usine: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}
+
+const redis = await ensureRedis(sched.REDIS_URL, path.join(sched.USINE_DATA_DIR, 'redis'));
+console.log(redis.process ? `usine: started redis-server at ${redis.url} (AOF in ${sched.USINE_DATA_DIR}/redis)` : `usine: using Redis at ${redis.url}`);
+
+const adapters = (await listAdapterNames()).filter((a) => !work.USINE_ADAPTER || a.name.includes(work.USINE_ADAPTER));
+if (adapters.length === 0) {
+  console.error('usine: no WebGPU adapter found; run `npx usine doctor` (the scheduler starts anyway, jobs will wait for a worker)');
+}
+
+const children: ChildProcess[] = [];
+function run(name: string, script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+    // Own process group: Ctrl-C reaches only this script, which stops the children in order.
+    detached: true,
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`usine: ${name} exited (${signal ?? code})`);
+  });
+  children.push(child);
+  return child;
+}
+
+run('scheduler', 'scheduler/main.ts', {});
+adapters.forEach((a, i) =>
+  run(`worker ${i}`, 'worker/main.ts', {
+    USINE_ADAPTER: a.name,
+    USINE_BACKEND: a.backend,
+    USINE_WORKER_METRICS_PORT: String(work.USINE_WORKER_METRICS_PORT + i),
+  }),
+);
+
+const api = `http://${sched.USINE_HOST}:${sched.USINE_PORT}`;
+console.log(`usine: API ${api}/v1/jobs, scheduler metrics ${api}/metrics`);
+adapters.forEach((a, i) => console.log(`usine: worker ${i} on ${a.name} (${a.backend}), metrics http://${work.USINE_WORKER_HOST}:${work.USINE_WORKER_METRICS_PORT + i}/metrics`));
+console.log('usine: try `npx usine submit matmul --m 256 --n 256 --k 256 --wait` in another terminal; Ctrl-C stops');
+
+let stopping = false;
+async function stop() {
+  if (stopping) {
+    for (const c of children) c.kill('SIGKILL');
+    return;
+  }
+  stopping = true;
+  console.log('usine: stopping (workers finish their jobs; Ctrl-C again to force)');
+  await Promise.all(
+    children.map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill('SIGTERM'))))),
+  );
+  await redis.stop();
+  console.log('usine: stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+process.on('SIGTERM', () => void stop());

@@ -1,0 +1,55 @@
+// Configuration comes from environment variables, validated once at start-up.
+// A bad value stops the process with a message that names the variable.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const common = {
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  LOG_LEVEL: logLevel.default('info'),
+  USINE_DATA_DIR: z.string().min(1).default('data'),
+  /** Prefix of every BullMQ key, so several usine installations can share one Redis. */
+  USINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('usine'),
+};
+
+export const schedulerEnv = z.object({
+  ...common,
+  USINE_HOST: z.string().min(1).default('127.0.0.1'),
+  USINE_PORT: port.default(8700),
+  /** Finished jobs kept in Redis for this long (seconds) before BullMQ removes them. */
+  USINE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(7 * 24 * 3600),
+  /** Upper bound of one HTTP request body. */
+  USINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+});
+export type SchedulerConfig = z.infer<typeof schedulerEnv>;
+
+export const workerEnv = z.object({
+  ...common,
+  USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  USINE_WORKER_METRICS_PORT: port.default(8701),
+  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Dawn adapter name (substring); empty = the default adapter. */
+  USINE_ADAPTER: z.string().default(''),
+  /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
+  USINE_BACKEND: z.string().default(''),
+  USINE_WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only').default(''),
+});
+export type WorkerConfig = z.infer<typeof workerEnv>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` with `schema`; throws a ConfigError naming every bad variable. */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  // Empty strings mean "unset" (a common result of `VAR= cmd`).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+}
