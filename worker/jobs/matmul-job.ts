@@ -24,7 +24,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       ctx.signal.throwIfAborted();
       const t0 = performance.now();
       const enc = device.createCommandEncoder();
-      matmul.encode(enc, { m, n, k }, ga, gb, gc);
+      matmul.encode(enc, { m, n, k }, { a: ga, b: gb, c: gc });
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
       const s = (performance.now() - t0) / 1000;

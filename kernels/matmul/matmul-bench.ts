@@ -1,0 +1,93 @@
+// Matmul in the benchmark: our kernel, the naive WGSL baseline, ORT WebGPU and TF.js WebGPU.
+import { randomMatrix } from '../../shared/random.ts';
+import { registerBenchKernel } from '../bench/registry.ts';
+import type { BenchContext, BenchImpl, PreparedRun } from '../bench/types.ts';
+import { NaiveMatmul } from '../bench/baselines/naive-matmul.ts';
+import { Matmul } from './matmul.ts';
+import { configKey } from './matmul-program.ts';
+
+export interface MatmulBenchShape {
+  m: number;
+  n: number;
+  k: number;
+}
+
+function parseSize(text: string): MatmulBenchShape {
+  const parts = text.toLowerCase().split('x').map((s) => Number(s));
+  if (parts.some((v) => !Number.isInteger(v) || v < 1) || (parts.length !== 1 && parts.length !== 3)) {
+    throw new Error(`bad matmul size "${text}": use N (N×N×N) or MxNxK, e.g. 1024 or 512x256x1024`);
+  }
+  const [m, n, k] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
+  return { m, n, k };
+}
+
+async function wallIo(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const usine: BenchImpl<MatmulBenchShape> = {
+  impl: 'usine',
+  async prepare(s, ctx: BenchContext): Promise<PreparedRun[]> {
+    const { device } = ctx.gpu;
+    const mm = new Matmul(device, { software: ctx.gpu.info.software });
+    const spec = { ...s, dtype: ctx.dtype };
+    const a = randomMatrix(s.m * s.k, 1);
+    const b = randomMatrix(s.k * s.n, 2);
+    const ga = mm.upload(a, ctx.dtype);
+    const gb = mm.upload(b, ctx.dtype);
+    const gc = mm.output(s.m * s.n, ctx.dtype);
+    const note = `config ${configKey(mm.configFor(spec))}`;
+    return [
+      {
+        timing: ctx.timer.timing,
+        note,
+        run: () => ctx.timer.time((enc, timestampWrites) => mm.encode(enc, spec, { a: ga, b: gb, c: gc }, { timestampWrites })),
+        dispose: () => {},
+      },
+      {
+        timing: 'wall+io',
+        run: () => wallIo(() => mm.run(spec, a, b)),
+        dispose: () => {
+          ga.destroy();
+          gb.destroy();
+          gc.destroy();
+        },
+      },
+    ];
+  },
+};
+
+const naive: BenchImpl<MatmulBenchShape> = {
+  impl: 'naive',
+  async prepare(s, ctx) {
+    const mm = new Matmul(ctx.gpu.device); // only for its upload/output helpers
+    const ga = mm.upload(randomMatrix(s.m * s.k, 1), ctx.dtype);
+    const gb = mm.upload(randomMatrix(s.k * s.n, 2), ctx.dtype);
+    const gc = mm.output(s.m * s.n, ctx.dtype);
+    const k = new NaiveMatmul(ctx.gpu.device, s.m, s.n, s.k, ctx.dtype);
+    return [
+      {
+        timing: ctx.timer.timing,
+        run: () => ctx.timer.time((enc, tw) => k.encode(enc, ga, gb, gc, tw)),
+        dispose: () => {
+          k.destroy();
+          ga.destroy();
+          gb.destroy();
+          gc.destroy();
+        },
+      },
+    ];
+  },
+};
+
+registerBenchKernel<MatmulBenchShape>({
+  name: 'matmul',
+  defaultSizes: ['256', '512', '1024'],
+  sizesHelp: 'N for N×N×N or MxNxK',
+  parseSize,
+  describe: (s) => `${s.m}×${s.n}×${s.k}`,
+  flops: (s) => 2 * s.m * s.n * s.k,
+  impls: [usine, naive],
+});
