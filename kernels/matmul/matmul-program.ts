@@ -203,7 +203,9 @@ function rowColDecls(cfg: MatmulConfig): string[] {
   // With one row of invocations the rows depend on the workgroup only (uniform addresses).
   const ly = cfg.wgY === 1 ? '' : ' + lid.y';
   for (let i = 0; i < cfg.rm; i++) out.push(`let r${i} = wg.y * ${f(tileM(cfg))}${ly} + ${f(i * cfg.wgY)};`);
-  for (let j = 0; j < cfg.rn; j++) out.push(`let c${j} = wg.x * ${f(tileN(cfg))} + lid.x * ${f(cfg.cw)} + ${f(j * cfg.wgX * cfg.cw)};`);
+  // Likewise with one column of invocations the columns are uniform (B loads become scalar).
+  const lx = cfg.wgX === 1 ? '' : ` + lid.x * ${f(cfg.cw)}`;
+  for (let j = 0; j < cfg.rn; j++) out.push(`let c${j} = wg.x * ${f(tileN(cfg))}${lx} + ${f(j * cfg.wgX * cfg.cw)};`);
   const V = cfg.cw === 4 ? 'vec4<f32>' : 'f32';
   for (let i = 0; i < cfg.rm; i++) for (let j = 0; j < cfg.rn; j++) out.push(`var acc${i}_${j}: ${V};`);
   return out;
@@ -305,7 +307,7 @@ function tiledParts(cfg: MatmulConfig, fl: MatmulFlags) {
   const ly = cfg.wgY === 1 ? '' : 'lid.y + ';
   for (let i = 0; i < cfg.rm; i++) inner.push(`let a${i} = tA[kk * ${f(TM)} + ${ly}${f(i * cfg.wgY)}];`);
   for (let j = 0; j < cfg.rn; j++) {
-    const base = `kk * ${f(TN)} + lid.x * ${f(cfg.cw)} + ${f(j * cfg.wgX * cfg.cw)}`;
+    const base = `kk * ${f(TN)}${cfg.wgX === 1 ? '' : ` + lid.x * ${f(cfg.cw)}`} + ${f(j * cfg.wgX * cfg.cw)}`;
     if (cfg.cw === 4) inner.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((q) => `tB[${base} + ${f(q)}]`).join(', ')});`);
     else inner.push(`let b${j} = tB[${base}];`);
   }
