@@ -4,6 +4,7 @@ import { registerBenchKernel } from '../bench/registry.ts';
 import type { BenchContext, BenchImpl, PreparedRun } from '../bench/types.ts';
 import { NaiveMatmul } from '../bench/baselines/naive-matmul.ts';
 import { Matmul } from './matmul.ts';
+import { MatmulTuner } from '../autotune/matmul-tuner.ts';
 import { configKey } from './matmul-program.ts';
 
 export interface MatmulBenchShape {
@@ -33,6 +34,10 @@ const usine: BenchImpl<MatmulBenchShape> = {
     const { device } = ctx.gpu;
     const mm = new Matmul(device, { software: ctx.gpu.info.software });
     const spec = { ...s, dtype: ctx.dtype };
+    // Stored tuning results are used when present; --tune (re)tunes this size first.
+    const tuner = new MatmulTuner(mm, { dir: ctx.tuningDir, onFirstUse: false, log: ctx.log });
+    await tuner.load();
+    if (ctx.tune) await tuner.ensure(spec, { force: true });
     const a = randomMatrix(s.m * s.k, 1);
     const b = randomMatrix(s.k * s.n, 2);
     const ga = mm.upload(a, ctx.dtype);

@@ -1,5 +1,6 @@
 // Host side of the matmul kernel: validation, config choice, pipeline cache, dispatch, and a
 // convenience path for host arrays (upload, run, read back).
+import { adapterInfoOf, isSoftwareAdapter } from '../autotune/adapter-key.ts';
 import { toHalf, fromHalf } from './f16.ts';
 import { configKey, matmulWgsl, tileM, tileN, vectorFlags, type MatmulConfig, type MatmulFlags } from './matmul-program.ts';
 import { defaultConfig } from './matmul-configs.ts';
@@ -30,7 +31,7 @@ export interface MatmulOptions {
   config?: MatmulConfig;
   /** Asked first for each call; undefined falls back to the built-in default. */
   choose?: ConfigChooser;
-  /** Software adapter (lavapipe…): changes the built-in default. */
+  /** Software adapter (lavapipe…): changes the built-in default. Detected when not given. */
   software?: boolean;
 }
 
@@ -39,19 +40,30 @@ const UNIFORM_CACHE_MAX = 256;
 export class Matmul {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
+  /** Asked for a config before the built-in default (the autotuner installs itself here). */
   chooser?: ConfigChooser;
+  /** Called (and awaited) by `prepare`/`run` before a call: the autotuner tunes on first use. */
+  autotune?: (spec: MatmulSpec) => Promise<unknown>;
+  private readonly software: boolean;
 
   constructor(
     readonly device: GPUDevice,
     readonly options: MatmulOptions = {},
   ) {
     this.chooser = options.choose;
+    this.software = options.software ?? isSoftwareAdapter(adapterInfoOf(device));
   }
 
   /** The config a call with this spec would run. */
   configFor(spec: MatmulSpec): MatmulConfig {
     const r = resolveSpec(spec);
-    return this.options.config ?? this.chooser?.(r) ?? defaultConfig(r, !!this.options.software);
+    return this.options.config ?? this.chooser?.(r) ?? defaultConfig(r, this.software);
+  }
+
+  /** Gets ready for calls like `spec` (tunes its shape bucket when an autotuner is attached). */
+  async prepare(spec: MatmulSpec): Promise<void> {
+    this.check(spec);
+    if (!this.options.config) await this.autotune?.(spec);
   }
 
   /** Throws a ShapeError when the spec is invalid or exceeds this device's limits. */
@@ -192,6 +204,7 @@ export class Matmul {
 
   /** Uploads A, B (and bias), runs, reads C back (f32 arrays; converted when dtype is f16). */
   async run(spec: MatmulSpec, a: Float32Array, b: Float32Array, bias?: Float32Array, opts: EncodeOptions = {}): Promise<Float32Array> {
+    if (!opts.config) await this.prepare(spec);
     const r = this.check(spec, opts.config);
     const sizes = operandSizes(r);
     if (a.length < sizes.a) throw new ShapeError(`matmul: A has ${a.length} elements, needs ${sizes.a} for this spec`);

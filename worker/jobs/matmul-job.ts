@@ -12,7 +12,8 @@ const SAMPLES = 64;
 export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<MatmulResult> {
   const { m, n, k } = p;
   const { device, matmul } = ctx.gpu;
-  matmul.check({ m, n, k });
+  // Checks the shape, and tunes its bucket first when the worker attached an autotuner.
+  await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
   const ga = uploadF32(device, a);
