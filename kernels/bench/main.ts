@@ -91,6 +91,8 @@ const ctx: BenchContext = {
   dtype: o.dtype,
   tune: o.tune,
   tuningDir: path.resolve(o.tuningDir),
+  warmup: o.warmup,
+  repeats: o.repeats,
   log: (line) => (bar ? bar.update({ label: line }) : console.error(line)),
 };
 let results: BenchResult[] = [];

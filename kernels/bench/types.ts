@@ -8,9 +8,10 @@ export type BenchDtype = 'f32' | 'f16';
 /**
  * How a figure was taken: 'gpu' = timestamp-query around our pass; 'wall' = wall time around
  * submit + onSubmittedWorkDone (inputs already on the GPU); 'wall+io' = wall time of a whole
- * call from host arrays to host arrays (upload, run, read back), how ORT and TF.js are timed.
+ * call from host arrays to host arrays (upload, run, read back), how ORT is timed; 'wall+read' =
+ * inputs already on the GPU, wall time of run + read back, how TF.js is timed.
  */
-export type Timing = 'gpu' | 'wall' | 'wall+io';
+export type Timing = 'gpu' | 'wall' | 'wall+io' | 'wall+read';
 
 export interface BenchContext {
   gpu: OpenDevice;
@@ -20,6 +21,9 @@ export interface BenchContext {
   tune: boolean;
   /** Folder with tuning results. */
   tuningDir: string;
+  /** Runs the runner will ask of each PreparedRun (baselines in child processes do them all at once). */
+  warmup: number;
+  repeats: number;
   log: (line: string) => void;
 }
 

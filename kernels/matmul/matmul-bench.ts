@@ -1,8 +1,11 @@
 // Matmul in the benchmark: our kernel, the naive WGSL baseline, ORT WebGPU and TF.js WebGPU.
+import { fileURLToPath } from 'node:url';
 import { randomMatrix } from '../../shared/random.ts';
 import { registerBenchKernel } from '../bench/registry.ts';
 import type { BenchContext, BenchImpl, PreparedRun } from '../bench/types.ts';
 import { NaiveMatmul } from '../bench/baselines/naive-matmul.ts';
+import { runChild } from '../bench/baselines/child-process.ts';
+import type { OneNodeGraph } from '../bench/baselines/onnx-graph.ts';
 import { Matmul } from './matmul.ts';
 import { MatmulTuner } from '../autotune/matmul-tuner.ts';
 import { configKey } from './matmul-program.ts';
@@ -87,6 +90,39 @@ const naive: BenchImpl<MatmulBenchShape> = {
   },
 };
 
+/** A PreparedRun replaying times a child process measured (warm-up first, as the runner asks). */
+function replay(times: number[], timing: PreparedRun['timing'], note?: string): PreparedRun {
+  let i = 0;
+  return { timing, note, run: async () => times[Math.min(i++, times.length - 1)], dispose: () => {} };
+}
+
+const ort: BenchImpl<MatmulBenchShape> = {
+  impl: 'ort',
+  async prepare(s, ctx) {
+    const type = ctx.dtype === 'f16' ? 'float16' : 'float32';
+    const graph: OneNodeGraph = {
+      opType: 'MatMul',
+      inputs: [
+        { name: 'A', type, dims: [s.m, s.k] },
+        { name: 'B', type, dims: [s.k, s.n] },
+      ],
+      outputs: [{ name: 'C', type, dims: [s.m, s.n] }],
+    };
+    const r = await runChild('ort-child.ts', { graph, warmup: ctx.warmup, repeats: ctx.repeats });
+    return [replay(r.times, 'wall+io', r.info)];
+  },
+};
+
+const tfjs: BenchImpl<MatmulBenchShape> = {
+  impl: 'tfjs',
+  unsupported: (_s, ctx) => (ctx.dtype === 'f16' ? 'TF.js WebGPU has no f16 matMul' : undefined),
+  async prepare(s, ctx) {
+    const module = fileURLToPath(new URL('./matmul-tfjs.ts', import.meta.url));
+    const r = await runChild('tfjs-child.ts', { module, args: s, warmup: ctx.warmup, repeats: ctx.repeats });
+    return [replay(r.times, 'wall+read', r.info)];
+  },
+};
+
 registerBenchKernel<MatmulBenchShape>({
   name: 'matmul',
   defaultSizes: ['256', '512', '1024'],
@@ -94,5 +130,5 @@ registerBenchKernel<MatmulBenchShape>({
   parseSize,
   describe: (s) => `${s.m}×${s.n}×${s.k}`,
   flops: (s) => 2 * s.m * s.n * s.k,
-  impls: [usine, naive],
+  impls: [usine, naive, ort, tfjs],
 });
