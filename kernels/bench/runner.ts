@@ -57,6 +57,7 @@ export async function runKernel(k: BenchKernel, ctx: BenchContext, o: RunOptions
             shape,
             timing: r.timing,
             ms,
+            minMs: Math.min(...times),
             gflops: k.flops(shape) / (ms * 1e6),
             repeats: o.repeats,
             ...(r.note ? { note: r.note } : {}),

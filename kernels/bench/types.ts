@@ -62,8 +62,11 @@ export interface BenchResult {
   dtype: BenchDtype;
   shape: object;
   timing: Timing;
+  /** Median over the repeats. */
   ms: number;
   gflops: number;
+  /** Fastest repeat (on a busy machine the median wanders; the minimum less). */
+  minMs: number;
   repeats: number;
   note?: string;
 }

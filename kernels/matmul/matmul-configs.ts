@@ -15,6 +15,8 @@ const t = (wgX: number, wgY: number, rm: number, rn: number, cw: 1 | 4, tk: numb
 export const TUNING_SPACE: MatmulConfig[] = [
   d(8, 1, 4, 2, 4),
   d(8, 1, 8, 1, 4),
+  d(8, 1, 6, 1, 4),
+  d(8, 1, 8, 2, 4),
   d(8, 1, 4, 1, 4),
   d(16, 1, 4, 2, 4),
   d(8, 1, 2, 2, 4),

@@ -29,6 +29,8 @@ export interface MatmulConfig {
   cw: 1 | 4;
   /** 'tiled' only: K step staged in workgroup memory (a multiple of 4). */
   tk: number;
+  /** Dispatch x walks row tiles instead of column tiles. */
+  swapXY?: boolean;
 }
 
 /** What a call needs besides the tile config; part of the pipeline cache key. */
@@ -56,7 +58,7 @@ export function tileN(c: MatmulConfig): number {
 }
 
 export function configKey(c: MatmulConfig): string {
-  return `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` + (c.variant === 'tiled' ? `-k${c.tk}` : '');
+  return `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` + (c.variant === 'tiled' ? `-k${c.tk}` : '') + (c.swapXY ? '-swap' : '');
 }
 
 /** Which operands can be bound as vec4 arrays for this shape (see MatmulFlags). */
@@ -202,10 +204,10 @@ function rowColDecls(cfg: MatmulConfig): string[] {
   const out: string[] = [];
   // With one row of invocations the rows depend on the workgroup only (uniform addresses).
   const ly = cfg.wgY === 1 ? '' : ' + lid.y';
-  for (let i = 0; i < cfg.rm; i++) out.push(`let r${i} = wg.y * ${f(tileM(cfg))}${ly} + ${f(i * cfg.wgY)};`);
+  for (let i = 0; i < cfg.rm; i++) out.push(`let r${i} = tRow * ${f(tileM(cfg))}${ly} + ${f(i * cfg.wgY)};`);
   // Likewise with one column of invocations the columns are uniform (B loads become scalar).
   const lx = cfg.wgX === 1 ? '' : ` + lid.x * ${f(cfg.cw)}`;
-  for (let j = 0; j < cfg.rn; j++) out.push(`let c${j} = wg.x * ${f(tileN(cfg))}${lx} + ${f(j * cfg.wgX * cfg.cw)};`);
+  for (let j = 0; j < cfg.rn; j++) out.push(`let c${j} = tCol * ${f(tileN(cfg))}${lx} + ${f(j * cfg.wgX * cfg.cw)};`);
   const V = cfg.cw === 4 ? 'vec4<f32>' : 'f32';
   for (let i = 0; i < cfg.rm; i++) for (let j = 0; j < cfg.rn; j++) out.push(`var acc${i}_${j}: ${V};`);
   return out;
@@ -249,7 +251,7 @@ function directBody(cfg: MatmulConfig, fl: MatmulFlags): string[] {
     return out;
   };
   return [
-    `let interior = (wg.y + 1u) * ${f(tileM(cfg))} <= p.m && (wg.x + 1u) * ${f(tileN(cfg))} <= p.n;`,
+    `let interior = (tRow + 1u) * ${f(tileM(cfg))} <= p.m && (tCol + 1u) * ${f(tileN(cfg))} <= p.n;`,
     'let kMain = p.k / 4u * 4u;',
     'if (interior) {',
     '  for (var k = 0u; k < kMain; k += 4u) {',
@@ -288,7 +290,7 @@ function tiledParts(cfg: MatmulConfig, fl: MatmulFlags) {
   body.push(`  for (var e = li; e < ${f(TM * TK)}; e += ${f(threads)}) {`);
   if (fl.transA) body.push(`    let kk = e / ${f(TM)}; let rr = e % ${f(TM)};`);
   else body.push(`    let rr = e / ${f(TK)}; let kk = e % ${f(TK)};`);
-  body.push(`    let gr = wg.y * ${f(TM)} + rr; let gk = k0 + kk;`);
+  body.push(`    let gr = tRow * ${f(TM)} + rr; let gk = k0 + kk;`);
   body.push('    var v = 0.0;');
   body.push(`    if (gr < p.m && gk < p.k) { v = f32(${elemA(fl.transA ? 'oA + gk * p.m + gr' : 'oA + gr * p.k + gk')}); }`);
   body.push(`    tA[kk * ${f(TM)} + rr] = v;`);
@@ -296,7 +298,7 @@ function tiledParts(cfg: MatmulConfig, fl: MatmulFlags) {
   body.push(`  for (var e = li; e < ${f(TK * TN)}; e += ${f(threads)}) {`);
   if (fl.transB) body.push(`    let cc = e / ${f(TK)}; let kk = e % ${f(TK)};`);
   else body.push(`    let kk = e / ${f(TN)}; let cc = e % ${f(TN)};`);
-  body.push(`    let gc = wg.x * ${f(TN)} + cc; let gk = k0 + kk;`);
+  body.push(`    let gc = tCol * ${f(TN)} + cc; let gk = k0 + kk;`);
   body.push('    var v = 0.0;');
   body.push(`    if (gc < p.n && gk < p.k) { v = f32(${elemB(fl.transB ? 'oB + gc * p.k + gk' : 'oB + gk * p.n + gc')}); }`);
   body.push(`    tB[kk * ${f(TN)} + cc] = v;`);
@@ -338,6 +340,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let oA = wg.z * p.strideA;
   let oB = wg.z * p.strideB;
   let oC = wg.z * p.strideC;
+  // Which tile of C: with swapXY, consecutive workgroups walk down a column of tiles (they
+  // share B, the operand each workgroup streams the most of, in cache).
+  let tRow = wg.${cfg.swapXY ? 'x' : 'y'};
+  let tCol = wg.${cfg.swapXY ? 'y' : 'x'};
 ${indent(rowColDecls(cfg), 2)}
 ${indent(body, 2)}
 ${indent(epilogue(cfg, fl), 2)}

@@ -83,8 +83,7 @@ export class Matmul {
       }
     }
     const cfg = config ?? this.configFor(r);
-    const gx = Math.ceil(r.n / tileN(cfg));
-    const gy = Math.ceil(r.m / tileM(cfg));
+    const [gx, gy] = this.grid(r, cfg);
     const maxGroups = lim.maxComputeWorkgroupsPerDimension;
     if (gx > maxGroups || gy > maxGroups || r.batch > maxGroups) {
       throw new ShapeError(
@@ -92,6 +91,12 @@ export class Matmul {
       );
     }
     return r;
+  }
+
+  private grid(r: ResolvedSpec, cfg: MatmulConfig): [number, number] {
+    const cols = Math.ceil(r.n / tileN(cfg));
+    const rows = Math.ceil(r.m / tileM(cfg));
+    return cfg.swapXY ? [rows, cols] : [cols, rows];
   }
 
   private flags(r: ResolvedSpec, cfg: MatmulConfig): MatmulFlags {
@@ -159,7 +164,7 @@ export class Matmul {
     const pass = encoder.beginComputePass(opts.timestampWrites ? { timestampWrites: opts.timestampWrites } : {});
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(Math.ceil(r.n / tileN(cfg)), Math.ceil(r.m / tileM(cfg)), r.batch);
+    pass.dispatchWorkgroups(...this.grid(r, cfg), r.batch);
     pass.end();
   }
 
