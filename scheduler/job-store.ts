@@ -55,9 +55,11 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobView | null> {
+    // State first: a job read before its state could look finished without its result.
+    const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
     if (!job) return null;
-    return toView(job, await job.getState());
+    return toView(job, state);
   }
 
   async close(): Promise<void> {
