@@ -109,7 +109,7 @@ describe('walking skeleton', () => {
     expect(sample(s, 'usine_jobs_submitted_total{tenant="default",type="matmul"}')).toBe(5);
     expect(sample(s, 'usine_jobs_finished_total{tenant="default",type="matmul",outcome="succeeded"}')).toBe(5);
     expect(s).toMatch(/^usine_job_run_seconds_count\{tenant="default",type="matmul"\} 5$/m);
-    expect(s).toMatch(/^bullmq_job_count\{queue="jobs", ?state="completed"\} 5$/m);
+    expect(s).toMatch(/^bullmq_job_count\{queue="t.default.any", ?state="completed"\} 5$/m);
     expect(sample(w, 'usine_worker_jobs_finished_total{type="matmul",outcome="succeeded"}')).toBe(5);
     // FLOPs: 30 repeats of 2·192·160·130, plus 3 × 2·33·17·9, plus 2·64³.
     expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3);
