@@ -1,7 +1,7 @@
 // The whole path, with real parts: CLI/client → scheduler (HTTP) → Redis/BullMQ →
 // WebGPU worker (lavapipe) → result → /metrics on both processes.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { UsineClient, UsineApiError } from '../../client/client.ts';
+import { UsineClient, UsineApiError, type JobSpecInput } from '../../client/client.ts';
 import type { JobView, MatmulResult } from '../../shared/job-view.ts';
 import { startTs, runCli, type Child } from '../support/processes.ts';
 
@@ -94,7 +94,7 @@ describe('walking skeleton', () => {
     const body = (await bad.json()) as { error: { code: string; details: unknown } };
     expect(body.error.code).toBe('invalid_spec');
     expect(body.error.details).toEqual([{ field: 'params.m', reason: expect.stringMatching(/at least 1/) }]);
-    await expect(client.submit({ type: 'nope' as 'matmul', params: {} })).rejects.toMatchObject({ status: 400 });
+    await expect(client.submit({ type: 'nope', params: {} } as unknown as JobSpecInput)).rejects.toMatchObject({ status: 400 });
     await expect(client.get('does-not-exist')).rejects.toBeInstanceOf(UsineApiError);
     await expect(client.get('does-not-exist')).rejects.toMatchObject({ status: 404 });
     const cli = await runCli(['--url', url, 'submit', 'matmul', '--m', '-3', '--n', '1', '--k', '1']);
