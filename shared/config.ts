@@ -13,6 +13,8 @@ const common = {
   USINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('usine'),
   /** Half-life of past device usage in the fair-share policy; set the same on scheduler and workers. */
   USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
+  /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
+  USINE_FAIR_SHARE_CATCH_UP_SECONDS: z.coerce.number().nonnegative().default(60),
 };
 
 export const schedulerEnv = z.object({
@@ -48,6 +50,8 @@ export const workerEnv = z.object({
   USINE_WORKER_FEATURES: z.string().optional(),
   /** Power figure of the device in watts, for the energy estimate (an estimate, not a measurement). */
   USINE_WORKER_POWER_WATTS: z.coerce.number().nonnegative().optional(),
+  /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
+  USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
 });
 export type WorkerConfig = z.infer<typeof workerEnv>;
 

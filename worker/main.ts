@@ -80,6 +80,8 @@ const puller = new FairPuller({
   caps,
   concurrency: cfg.USINE_WORKER_CONCURRENCY,
   halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
+  catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
+  lockMs: cfg.USINE_WORKER_LOCK_SECONDS * 1000,
   powerWatts,
   log,
   process: async (job, signal) => {

@@ -7,7 +7,7 @@ import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
-import { dispatchOrder, type TenantLoad } from '../policy/fair-share.ts';
+import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
 import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
@@ -41,6 +41,9 @@ export interface PullerOptions {
   caps: DeviceCaps;
   concurrency: number;
   halfLifeSeconds: number;
+  catchUpSeconds: number;
+  /** Lock duration of a running job; its expiry is how a dead worker's jobs are found. */
+  lockMs: number;
   /** The device's power figure in watts, for the energy estimate. */
   powerWatts: number;
   log: Logger;
@@ -95,7 +98,8 @@ export class FairPuller {
         name: this.o.workerName,
         autorun: false,
         maxStalledCount: 2,
-        lockDuration: 30_000,
+        lockDuration: this.o.lockMs,
+        stalledInterval: this.o.lockMs,
       });
       w.on('error', (err) => this.o.log.error({ err, queue: name }, 'queue worker error'));
       w.startManual();
@@ -154,7 +158,9 @@ export class FairPuller {
       const t = tenantsRaw[name] ? tenantSchema.parse(JSON.parse(tenantsRaw[name])) : { ...DEFAULT_TENANT, name };
       loads.push({ name, weight: t.weight, maxRunning: t.maxRunning, queued: c.queued, running: running.get(name)?.running ?? 0, usage: usage.usage.get(name) ?? 0 });
     }
-    for (const tenant of dispatchOrder(loads, usage.meanJobSeconds)) {
+    const plan = planDispatch(loads, usage.meanJobSeconds, this.o.catchUpSeconds);
+    for (const [tenant, u] of plan.raised) await this.usage.raise(tenant, u);
+    for (const tenant of plan.order) {
       const candidates = mine
         .filter((q) => q.tenant === tenant.name && (counts.get(q.name)?.queued ?? 0) > 0)
         .sort((a, b) => a.name.localeCompare(b.name));

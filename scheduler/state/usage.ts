@@ -19,6 +19,17 @@ redis.call('HSET', KEYS[1], 'mean', tostring(mean * 0.9 + tonumber(ARGV[2]) * 0.
 return tostring(u)
 `;
 
+// KEYS[1] usage hash; ARGV: tenant, usage, now (s), halfLife (s). Raise only: concurrent raises agree.
+const RAISE_USAGE = `
+local u = tonumber(redis.call('HGET', KEYS[1], 'u:' .. ARGV[1]) or '0')
+local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. ARGV[1]) or ARGV[3])
+local now = tonumber(ARGV[3])
+if now - t > 0 then u = u * math.pow(2, -(now - t) / tonumber(ARGV[4])) end
+if tonumber(ARGV[2]) > u then u = tonumber(ARGV[2]) end
+redis.call('HSET', KEYS[1], 'u:' .. ARGV[1], tostring(u), 't:' .. ARGV[1], tostring(math.max(now, t)))
+return tostring(u)
+`;
+
 const HOUR_TTL_SECONDS = 400 * 24 * 3600;
 
 export interface UsageSnapshot {
@@ -53,6 +64,11 @@ export class UsageLedger {
       .hincrbyfloat(hourKey, `${tenant}|flops`, flops)
       .expire(hourKey, HOUR_TTL_SECONDS)
       .exec();
+  }
+
+  /** Raises a tenant's decayed usage to at least `usage` (the policy's bound on catch-up). */
+  async raise(tenant: string, usage: number, now = Date.now()): Promise<void> {
+    await this.redis.eval(RAISE_USAGE, 1, this.keys.usage, tenant, String(usage), String(now / 1000), String(this.halfLifeSeconds));
   }
 
   /** Turns the raw hash (HGETALL of the usage key) into decayed figures as of `now`. */
