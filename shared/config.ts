@@ -38,7 +38,7 @@ export const workerEnv = z.object({
   ...common,
   USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_WORKER_METRICS_PORT: port.default(8701),
-  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(1),
   /** Dawn adapter name (substring); empty = the default adapter. */
   USINE_ADAPTER: z.string().default(''),
   /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */

@@ -68,7 +68,8 @@ await new Promise<void>((resolve, reject) => {
   metricsServer.listen(cfg.USINE_WORKER_METRICS_PORT, cfg.USINE_WORKER_HOST, resolve);
 });
 
-const redis = connectRedis(cfg.REDIS_URL);
+// Auto-pipelining batches the many small commands of concurrent jobs into few round trips.
+const redis = connectRedis(cfg.REDIS_URL, { enableAutoPipelining: true });
 redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
 const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
 const puller = new FairPuller({
@@ -92,7 +93,6 @@ const puller = new FairPuller({
     const ctx: JobContext = { gpu: gpuCtx, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
       const out = await runJob(spec, ctx);
-      await job.updateProgress({ percent: 100, message: 'done' });
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
       jlog.info({ ms: Math.round(performance.now() - t0) }, 'job succeeded');
       return out;

@@ -12,7 +12,7 @@ import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
 import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
-import { publishEvent } from '../state/job-events.ts';
+import { AccountingBuffer } from './accounting-buffer.ts';
 import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
 
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
@@ -57,13 +57,17 @@ export class FairPuller {
   private readonly workers = new Map<string, QueueWorker>();
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
+  private readonly accounting: AccountingBuffer;
   private stopping = false;
+  /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
+  private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
   constructor(private readonly o: PullerOptions) {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
+    this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
   }
 
   /** Ids of the jobs running here now. */
@@ -75,7 +79,10 @@ export class FairPuller {
     await this.o.subscriber.subscribe(this.o.keys.wakeChannel, this.o.keys.cancelChannel);
     this.o.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.o.keys.cancelChannel) this.cancel(message, CANCELLED_REASON);
-      else this.poke();
+      else {
+        this.tables = null; // a submit may have created a queue
+        this.poke();
+      }
     });
     this.loop = this.run();
   }
@@ -114,9 +121,9 @@ export class FairPuller {
         await this.idle(Infinity);
         continue;
       }
-      let took = false;
+      let took = 0;
       try {
-        took = await this.takeOne();
+        took = await this.fill();
       } catch (err) {
         if (this.stopping) break;
         this.o.log.error({ err }, 'dispatch failed; retrying in 1 s');
@@ -140,17 +147,24 @@ export class FairPuller {
     });
   }
 
-  /** One dispatch decision: takes the policy's next job for this device, if any. */
-  private async takeOne(): Promise<boolean> {
-    const all = await this.queues.list();
+  /**
+   * One round of dispatch: every free slot is planned from one snapshot of the queues and
+   * usage (each choice counted as running before the next is made), then the jobs are
+   * taken concurrently. Returns how many were taken.
+   */
+  private async fill(): Promise<number> {
+    const free = this.o.concurrency - this.inFlight.size;
+    if (!this.tables || Date.now() - this.tables.at > 1000) {
+      const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
+      this.tables = { at: Date.now(), queues, tenants };
+    }
+    const { queues: all, tenants: tenantsRaw } = this.tables;
     const mine = all.filter((q) => matches(q.requirements, this.o.caps));
-    if (mine.length === 0) return false;
-    const [counts, tenantsRaw, usageRaw] = await Promise.all([
-      this.queues.counts(all),
-      this.o.redis.hgetall(this.o.keys.tenants),
-      this.o.redis.hgetall(this.o.keys.usage),
-    ]);
+    if (mine.length === 0 || free <= 0) return 0;
+    const [counts, usageRaw] = await Promise.all([this.queues.counts(all), this.o.redis.hgetall(this.o.keys.usage)]);
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
+    // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
+    const mean = Math.max(usage.meanJobSeconds, 1e-3);
     const running = perTenant(all, counts); // running counts over every queue of the tenant
     const queuedHere = perTenant(mine, counts); // queued work this device can serve
     const loads: TenantLoad[] = [];
@@ -158,25 +172,40 @@ export class FairPuller {
       const t = tenantsRaw[name] ? tenantSchema.parse(JSON.parse(tenantsRaw[name])) : { ...DEFAULT_TENANT, name };
       loads.push({ name, weight: t.weight, maxRunning: t.maxRunning, queued: c.queued, running: running.get(name)?.running ?? 0, usage: usage.usage.get(name) ?? 0 });
     }
-    const plan = planDispatch(loads, usage.meanJobSeconds, this.o.catchUpSeconds);
-    for (const [tenant, u] of plan.raised) await this.usage.raise(tenant, u);
-    for (const tenant of plan.order) {
-      const candidates = mine
-        .filter((q) => q.tenant === tenant.name && (counts.get(q.name)?.queued ?? 0) > 0)
-        .sort((a, b) => a.name.localeCompare(b.name));
-      for (const q of candidates) {
-        const token = randomUUID();
-        const w = this.worker(q.name);
-        const job = await w.getNextJob(token, { block: false });
-        if (!job) continue;
-        if (await this.overQuota(tenant, all)) {
-          // Another worker took a slot of this tenant at the same moment: hand the job back.
-          await job.moveToDelayed(Date.now() + 100, token);
-          continue;
-        }
-        this.begin(job, token, w);
-        return true;
+    const raised = new Map<string, number>();
+    const picks: TenantLoad[] = [];
+    for (let i = 0; i < free; i++) {
+      const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
+      for (const [name, u] of plan.raised) {
+        raised.set(name, u);
+        loads.find((l) => l.name === name)!.usage = u;
       }
+      if (plan.order.length === 0) break;
+      const next = loads.find((l) => l.name === plan.order[0].name)!;
+      next.running++;
+      next.queued--;
+      picks.push({ ...next });
+    }
+    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
+    const taken = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
+    return taken.filter(Boolean).length;
+  }
+
+  /** Takes the tenant's next job from a queue this device serves; false when none was left. */
+  private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
+    const candidates = mine.filter((q) => q.tenant === tenant.name).sort((a, b) => a.name.localeCompare(b.name));
+    for (const q of candidates) {
+      const token = randomUUID();
+      const w = this.worker(q.name);
+      const job = await w.getNextJob(token, { block: false });
+      if (!job) continue;
+      if (await this.overQuota(tenant, all)) {
+        // Another worker took a slot of this tenant at the same moment: hand the job back.
+        await job.moveToDelayed(Date.now() + 100, token);
+        return false;
+      }
+      this.begin(job, token, w);
+      return true;
     }
     return false;
   }
@@ -203,7 +232,7 @@ export class FairPuller {
   private async execute(job: Job<JobData>, signal: AbortSignal): Promise<unknown> {
     const { spec, tenant } = job.data;
     const started = Date.now();
-    void publishEvent(this.o.redis, this.o.keys, { kind: 'started', tenant, type: spec.type, waitSeconds: Math.max(0, started - job.timestamp) / 1000 });
+    this.accounting.event({ kind: 'started', tenant, type: spec.type, waitSeconds: Math.max(0, started - job.timestamp) / 1000 });
     const timer = setTimeout(() => this.cancel(job.id!, 'timeout'), spec.timeoutSeconds * 1000);
     let flops = 0;
     let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' = 'failed';
@@ -225,9 +254,8 @@ export class FairPuller {
     } finally {
       clearTimeout(timer);
       const seconds = (Date.now() - started) / 1000;
-      await this.usage.charge(tenant, seconds, flops).catch((err) => this.o.log.warn({ err }, 'usage not recorded'));
-      const joules = seconds * this.o.powerWatts;
-      await publishEvent(this.o.redis, this.o.keys, { kind: 'ended', tenant, type: spec.type, outcome, runSeconds: seconds, flops, joules }).catch(() => {});
+      this.accounting.charge(tenant, seconds, flops);
+      this.accounting.event({ kind: 'ended', tenant, type: spec.type, outcome, runSeconds: seconds, flops, joules: seconds * this.o.powerWatts });
     }
   }
 
@@ -241,6 +269,7 @@ export class FairPuller {
     await this.loop;
     await this.o.subscriber.unsubscribe().catch(() => {});
     if (!force) await Promise.all([...this.inFlight.values()].map((f) => f.promise));
+    await this.accounting.flush();
     await Promise.all([...this.workers.values()].map((w) => w.close(force)));
     await this.queues.close();
   }

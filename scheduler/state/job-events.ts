@@ -19,8 +19,9 @@ export type JobEvent =
 
 const MAXLEN = 100_000;
 
-export function publishEvent(redis: Redis, keys: Keys, e: JobEvent): Promise<unknown> {
-  return redis.xadd(keys.events, 'MAXLEN', '~', String(MAXLEN), '*', 'e', JSON.stringify(e));
+/** Appends events (one stream entry for many: a busy worker sends them in batches). */
+export function publishEvents(redis: Redis, keys: Keys, events: JobEvent[]): Promise<unknown> {
+  return redis.xadd(keys.events, 'MAXLEN', '~', String(MAXLEN), '*', 'e', JSON.stringify(events));
 }
 
 /** Reads events from now on until `signal` aborts; `redis` must be a connection of its own (it blocks). */
@@ -36,7 +37,8 @@ export async function followEvents(redis: Redis, keys: Keys, onEvent: (e: JobEve
       for (const [id, fields] of entries) {
         last = id;
         try {
-          onEvent(JSON.parse(fields[1]) as JobEvent);
+          const parsed = JSON.parse(fields[1]) as JobEvent | JobEvent[];
+          for (const e of Array.isArray(parsed) ? parsed : [parsed]) onEvent(e);
         } catch {
           // A malformed event must not stop the metrics.
         }

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { decay } from '../policy/fair-share.ts';
 import type { Keys } from './keys.ts';
 
-// KEYS[1] usage hash; ARGV: tenant, seconds, now (s), halfLife (s)
+// KEYS[1] usage hash; ARGV: tenant, seconds, now (s), halfLife (s), jobs (the mean is per job)
 const ADD_USAGE = `
 local u = tonumber(redis.call('HGET', KEYS[1], 'u:' .. ARGV[1]) or '0')
 local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. ARGV[1]) or ARGV[3])
@@ -14,8 +14,11 @@ local dt = now - t
 if dt > 0 then u = u * math.pow(2, -dt / tonumber(ARGV[4])) end
 u = u + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'u:' .. ARGV[1], tostring(u), 't:' .. ARGV[1], tostring(math.max(now, t)))
-local mean = tonumber(redis.call('HGET', KEYS[1], 'mean') or ARGV[2])
-redis.call('HSET', KEYS[1], 'mean', tostring(mean * 0.9 + tonumber(ARGV[2]) * 0.1))
+local mean = tonumber(redis.call('HGET', KEYS[1], 'mean') or (tonumber(ARGV[2]) / tonumber(ARGV[5])))
+local jobs = tonumber(ARGV[5])
+local per = tonumber(ARGV[2]) / jobs
+local keep = math.pow(0.9, jobs)
+redis.call('HSET', KEYS[1], 'mean', tostring(mean * keep + per * (1 - keep)))
 return tostring(u)
 `;
 
@@ -53,14 +56,14 @@ export class UsageLedger {
     readonly halfLifeSeconds: number,
   ) {}
 
-  /** Charges a finished attempt: `seconds` of device time and `flops` to `tenant`. */
-  async charge(tenant: string, seconds: number, flops: number, now = Date.now()): Promise<void> {
+  /** Charges finished attempts: `seconds` of device time, `jobs` attempts and `flops` to `tenant`. */
+  async charge(tenant: string, seconds: number, flops: number, jobs = 1, now = Date.now()): Promise<void> {
     const hourKey = this.keys.usageHour(Math.floor(now / 3_600_000));
     await this.redis
       .multi()
-      .eval(ADD_USAGE, 1, this.keys.usage, tenant, String(seconds), String(now / 1000), String(this.halfLifeSeconds))
+      .eval(ADD_USAGE, 1, this.keys.usage, tenant, String(seconds), String(now / 1000), String(this.halfLifeSeconds), String(jobs))
       .hincrbyfloat(hourKey, `${tenant}|seconds`, seconds)
-      .hincrby(hourKey, `${tenant}|jobs`, 1)
+      .hincrby(hourKey, `${tenant}|jobs`, jobs)
       .hincrbyfloat(hourKey, `${tenant}|flops`, flops)
       .expire(hourKey, HOUR_TTL_SECONDS)
       .exec();
