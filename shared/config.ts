@@ -34,6 +34,12 @@ export const workerEnv = z.object({
   /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
   USINE_BACKEND: z.string().default(''),
   USINE_WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only').default(''),
+  /**
+   * The device's power draw under load, in watts, behind the estimated energy counter
+   * (usine_worker_energy_joules_total = watts × busy seconds). Unset: a rough figure by
+   * adapter kind (worker/power.ts). It is an estimate either way; measure your card and set it.
+   */
+  USINE_WORKER_POWER_WATTS: z.coerce.number().min(0, 'must be 0 or more').max(10_000, 'must be at most 10000 (watts)').optional(),
 });
 export type WorkerConfig = z.infer<typeof workerEnv>;
 

@@ -9,6 +9,7 @@ import { JOBS_QUEUE, type JobData } from '../shared/queues.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
 import { Matmul, ShapeError } from '../kernels/matmul/matmul.ts';
 import { WorkerMetrics } from './metrics.ts';
+import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import type { JobContext } from './jobs/job-context.ts';
 
@@ -27,13 +28,20 @@ const log = createLogger(`worker`, cfg.LOG_LEVEL).child({ worker: name });
 
 const gpu = await openDevice({ adapter: cfg.USINE_ADAPTER || undefined, backend: cfg.USINE_BACKEND || undefined });
 const label = adapterLabel(gpu.info);
+const power = powerWatts(gpu.info, cfg.USINE_WORKER_POWER_WATTS);
+const metrics = new WorkerMetrics(gpu.info, power.watts);
+// After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
+// usine_worker_device_lost_total increment before the process exits and the counter resets.
+const DEVICE_LOST_GRACE_MS = 20_000;
+let deviceLost = false;
 gpu.device.lost.then((info) => {
-  if (info.reason !== 'destroyed') {
-    log.fatal({ reason: info.reason, message: info.message }, 'device lost; exiting so the supervisor restarts the worker');
-    process.exit(3);
-  }
+  if (info.reason === 'destroyed') return;
+  deviceLost = true;
+  metrics.deviceLost.inc();
+  log.fatal({ reason: info.reason, message: info.message, graceMs: DEVICE_LOST_GRACE_MS }, 'device lost; exiting after the grace period so the supervisor restarts the worker');
+  void worker.close(true).catch(() => {});
+  setTimeout(() => process.exit(3), DEVICE_LOST_GRACE_MS).unref();
 });
-const metrics = new WorkerMetrics(gpu.info);
 const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
 
 const metricsServer = http.createServer(async (req, res) => {
@@ -41,7 +49,8 @@ const metricsServer = http.createServer(async (req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());
   } else if (req.url === '/healthz') {
-    res.end('ok\n');
+    res.statusCode = deviceLost ? 503 : 200;
+    res.end(deviceLost ? 'device lost\n' : 'ok\n');
   } else {
     res.statusCode = 404;
     res.end('not found\n');
@@ -88,7 +97,7 @@ const worker = new Worker<JobData>(
 );
 worker.on('error', (err) => log.error({ err }, 'worker error'));
 await worker.waitUntilReady();
-log.info({ adapter: gpu.info, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` }, `worker ready on ${label}`);
+log.info({ adapter: gpu.info, powerWatts: power.watts, powerSource: power.source, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` }, `worker ready on ${label}`);
 
 let stopping = false;
 async function shutdown(signal: string) {
