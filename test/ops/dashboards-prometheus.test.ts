@@ -1,0 +1,93 @@
+// Every dashboard panel's query returns data from a real Prometheus scraping a running
+// scheduler and worker after a few jobs ran. The test names each query that came back empty.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DASHBOARDS } from '../../deploy/grafana/src/index.ts';
+import { dataPanels, selectedMetrics, toPromql, type DashboardJson } from './support/dashboards.ts';
+import { startPrometheus, type Prometheus } from './support/prometheus.ts';
+import { startStack, submit, waitFinal, SMALL_MATMUL, type Stack } from './support/stack.ts';
+
+const SCHEDULER_PORT = 8742;
+const WORKER_PORT = 8743;
+const PROMETHEUS_PORT = 9094;
+
+let stack: Stack;
+let prom: Prometheus;
+let startS: number;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function scrapedAtLeast(jobs: string[], timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const up = await prom.query('up == 1');
+    if (jobs.every((j) => up.some((s) => s.metric.job === j))) return;
+    await sleep(200);
+  }
+  throw new Error(`Prometheus has not scraped ${jobs.join(', ')}:\n${JSON.stringify(await prom.get('/api/v1/targets'))}`);
+}
+
+beforeAll(async () => {
+  stack = await startStack({ redisUrl: inject('redisUrl'), schedulerPort: SCHEDULER_PORT, workerPort: WORKER_PORT, prefix: `ops-prom-${process.pid}` });
+  prom = await startPrometheus({
+    port: PROMETHEUS_PORT,
+    jobs: [
+      { job: 'usine-scheduler', targets: [`127.0.0.1:${SCHEDULER_PORT}`] },
+      { job: 'usine-worker', targets: [`127.0.0.1:${WORKER_PORT}`] },
+    ],
+  });
+  startS = Date.now() / 1000;
+  await scrapedAtLeast(['usine-scheduler', 'usine-worker']);
+  // A few jobs spread over a few scrapes, so rates and quantiles have samples on both sides.
+  for (let round = 0; round < 3; round++) {
+    const ids = await Promise.all([submit(stack.api, SMALL_MATMUL), submit(stack.api, { ...SMALL_MATMUL, params: { m: 96, n: 80, k: 72, repeats: 2 } })]);
+    for (const id of ids) expect(await waitFinal(stack.api, id)).toBe('succeeded');
+    await sleep(1000);
+  }
+  // One refused submission (an invalid spec) so the refusal series exist.
+  const bad = await fetch(`${stack.api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"matmul","params":{"m":0}}' });
+  expect(bad.status).toBe(400);
+  await sleep(2500); // two more scrapes after the last job
+}, 90_000);
+
+afterAll(async () => {
+  await prom?.stop();
+  await stack?.stop();
+});
+
+describe('dashboards on a real Prometheus', () => {
+  it('scrapes both targets healthily', async () => {
+    const targets = (await prom.get('/api/v1/targets')) as { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+    for (const t of targets.activeTargets) expect(t, t.labels.job).toMatchObject({ health: 'up', lastError: '' });
+    expect(targets.activeTargets.map((t) => t.labels.job).sort()).toEqual(['usine-scheduler', 'usine-worker']);
+  });
+
+  it("every panel's query returns data", async () => {
+    const endS = Date.now() / 1000;
+    const range = `${Math.ceil(endS - startS) + 5}s`;
+    // Grafana's $__rate_interval is at least 4 scrape intervals; 30 s spans the whole run here.
+    const subst = { rateInterval: '30s', range };
+    const empty: string[] = [];
+    const absent = new Set<string>();
+    let count = 0;
+    for (const { build } of DASHBOARDS) {
+      const d = JSON.parse(JSON.stringify(build())) as DashboardJson;
+      for (const p of dataPanels(d)) {
+        for (const t of p.targets!) {
+          count++;
+          const q = toPromql(t.expr!, subst);
+          const series = await prom.queryRange(q, Math.floor(startS), Math.ceil(endS), 1);
+          if (series.length === 0) {
+            empty.push(`${d.title} › ${p.title} [${t.refId}]: ${q}`);
+            for (const m of selectedMetrics(q)) if ((await prom.query(`count({__name__="${m.name}"})`)).length === 0) absent.add(m.name);
+          }
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(30);
+    if (empty.length) {
+      console.log(`${empty.length} of ${count} panel queries returned nothing:\n  ${empty.join('\n  ')}`);
+      console.log(`metrics Prometheus never saw: ${[...absent].sort().join(', ') || '(none: the series exist but the queries filter them out)'}`);
+    }
+    expect(empty).toEqual([]);
+  });
+});
