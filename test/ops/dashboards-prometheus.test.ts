@@ -1,7 +1,9 @@
 // Every dashboard panel's query returns data from a real Prometheus scraping a running
 // scheduler and worker after a few jobs ran. The test names each query that came back empty.
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DASHBOARDS } from '../../deploy/grafana/src/index.ts';
+import { ROOT } from './support/children.ts';
 import { dataPanels, selectedMetrics, toPromql, type DashboardJson } from './support/dashboards.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
 import { startStack, submit, waitFinal, SMALL_MATMUL, type Stack } from './support/stack.ts';
@@ -34,6 +36,7 @@ beforeAll(async () => {
       { job: 'usine-scheduler', targets: [`127.0.0.1:${SCHEDULER_PORT}`] },
       { job: 'usine-worker', targets: [`127.0.0.1:${WORKER_PORT}`] },
     ],
+    ruleFiles: [path.join(ROOT, 'deploy/prometheus/alerts.yml')],
   });
   startS = Date.now() / 1000;
   await scrapedAtLeast(['usine-scheduler', 'usine-worker']);
@@ -59,6 +62,16 @@ describe('dashboards on a real Prometheus', () => {
     const targets = (await prom.get('/api/v1/targets')) as { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
     for (const t of targets.activeTargets) expect(t, t.labels.job).toMatchObject({ health: 'up', lastError: '' });
     expect(targets.activeTargets.map((t) => t.labels.job).sort()).toEqual(['usine-scheduler', 'usine-worker']);
+  });
+
+  it('loads and evaluates the alert rules without errors, none firing on a healthy stack', async () => {
+    const rules = (await prom.get('/api/v1/rules')) as { groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[] };
+    const all = rules.groups.flatMap((g) => g.rules);
+    expect(all.length).toBe(7);
+    for (const r of all) {
+      expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
+      expect(r.state, r.name).not.toBe('firing');
+    }
   });
 
   it("every panel's query returns data", async () => {
