@@ -26,9 +26,9 @@ export function overviewDashboard(): DashboardBuilder {
             h: 5,
             panel: statPanel({
               title: 'Workers online',
-              description: 'Workers the scheduler sees connected (usine_workers_online, all adapters).',
+              description: 'Workers the scheduler sees connected (usine_workers_online, all adapters). Its series vanish with the last worker, hence the 0 fallback.',
               unit: 'short',
-              queries: [{ expr: 'sum(usine_workers_online)', legend: 'workers' }],
+              queries: [{ expr: 'sum(usine_workers_online) or vector(0)', legend: 'workers' }],
             }),
           },
           {
