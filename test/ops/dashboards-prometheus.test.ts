@@ -74,6 +74,28 @@ describe('dashboards on a real Prometheus', () => {
     }
   });
 
+  it('sees exactly the work that ran: jobs, FLOPs, transfers, the refusal, and utilisation within 0..1', async () => {
+    const value = async (q: string) => {
+      const r = await prom.query(q);
+      expect(r, q).toHaveLength(1);
+      return Number(r[0].value[1]);
+    };
+    // 3 rounds of a 64³ matmul (1 repeat) and a 96×80×72 one (2 repeats).
+    const flops = 3 * (2 * 64 * 64 * 64 + 2 * (2 * 96 * 80 * 72));
+    const up = 3 * (4 * (64 * 64 + 64 * 64) + 4 * (96 * 72 + 72 * 80));
+    const down = 3 * 4 * (64 * 64 + 96 * 80);
+    expect(await value('sum(usine_jobs_finished_total{outcome="succeeded"})')).toBe(6);
+    expect(await value('sum(usine_worker_jobs_finished_total{outcome="succeeded"})')).toBe(6);
+    expect(await value('sum(usine_worker_flops_total)')).toBe(flops);
+    expect(await value('sum(usine_worker_transfer_bytes_total{direction="upload"})')).toBe(up);
+    expect(await value('sum(usine_worker_transfer_bytes_total{direction="download"})')).toBe(down);
+    expect(await value('sum(usine_job_refusals_total{reason="invalid_spec"})')).toBe(1);
+    const util = await prom.queryRange('rate(usine_worker_device_busy_seconds_total[30s])', Math.floor(startS), Math.ceil(Date.now() / 1000), 1);
+    const points = util.flatMap((s) => s.values.map(([, v]) => Number(v)));
+    expect(Math.max(...points)).toBeGreaterThan(0);
+    expect(Math.max(...points)).toBeLessThanOrEqual(1);
+  });
+
   it("every panel's query returns data", async () => {
     const endS = Date.now() / 1000;
     const range = `${Math.ceil(endS - startS) + 5}s`;
