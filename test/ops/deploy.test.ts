@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { schedulerEnv, workerEnv } from '../../shared/config.ts';
+import { tenantsFileSchema } from '../../scheduler/state/tenants.ts';
 import { ROOT } from './support/children.ts';
 import { promtool } from './support/promtool.ts';
 
@@ -49,6 +50,13 @@ async function promtoolConfigOk(config: unknown, files: Record<string, string> =
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('deploy/tenants.example.yaml', () => {
+  it('is a valid tenants file', () => {
+    const parsed = tenantsFileSchema.safeParse(parse(read('tenants.example.yaml')));
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  });
+});
 
 describe('deploy/compose', () => {
   const composeDir = path.join(DEPLOY, 'compose');
@@ -113,6 +121,12 @@ describe('deploy/compose', () => {
       if (s.image !== 'usine:local') continue;
       for (const k of Object.keys(obj(s.environment ?? {}))) expect(KNOWN_ENV.has(k), `${name}: ${k}`).toBe(true);
     }
+  });
+
+  it('runs the scheduler with an operator token and the tenants file it mounts, never open', () => {
+    const env = obj(services.scheduler.environment);
+    expect(String(env.USINE_ADMIN_TOKEN)).toMatch(/^\$\{USINE_ADMIN_TOKEN:\?/);
+    expect(services.scheduler.volumes).toContain(`../tenants.example.yaml:${env.USINE_TENANTS_FILE}:ro`);
   });
 
   it('agrees on ports: published, configured and scraped', async () => {
@@ -235,6 +249,27 @@ describe('deploy/k8s', () => {
     await promtoolConfigOk({ scrape_configs: jobs });
   });
 
+  it('runs the scheduler with the admin token and a valid tenants file mounted, never open', () => {
+    const tpl = obj(obj(find('Deployment', 'usine-scheduler')!.spec).template);
+    const c = (obj(tpl.spec).containers as Obj[])[0];
+    expect(JSON.stringify(c.envFrom)).toContain('"usine-admin"');
+    expect(String(obj(find('Secret', 'usine-admin')!.stringData).USINE_ADMIN_TOKEN).length).toBeGreaterThanOrEqual(16);
+    const file = (c.env as { name: string; value: string }[]).find((e) => e.name === 'USINE_TENANTS_FILE')!.value;
+    const mount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => file.startsWith(m.mountPath + '/'))!;
+    const volume = (obj(tpl.spec).volumes as { name: string; secret: { secretName: string } }[]).find((v) => v.name === mount.name)!;
+    const data = obj(find('Secret', volume.secret.secretName)!.stringData);
+    const parsed = tenantsFileSchema.safeParse(parse(String(data[path.basename(file)])));
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    // Every Secret and ConfigMap a workload names exists.
+    for (const kind of ['Deployment', 'DaemonSet']) {
+      for (const w of docs.filter((d) => d.doc.kind === kind)) {
+        for (const ref of JSON.stringify(w.doc).matchAll(/"(?:secretRef|configMapRef)":\{"name":"([^"]+)"\}/g)) {
+          expect(docs.some((d) => ['Secret', 'ConfigMap'].includes(String(d.doc.kind)) && obj(d.doc.metadata).name === ref[1]), ref[1]).toBe(true);
+        }
+      }
+    }
+  });
+
   it('has notes on running Redis (Sentinel or managed)', () => {
     const notes = read('k8s/REDIS.md');
     expect(notes).toMatch(/Sentinel/);
@@ -300,7 +335,14 @@ describe('deploy/systemd', () => {
         .map((l) => l.split('=') as [string, string]),
     );
     for (const k of Object.keys(env)) expect(KNOWN_ENV.has(k), k).toBe(true);
-    for (const l of read('systemd/worker-1.env').split('\n').filter((l) => /^\w+=/.test(l))) expect(KNOWN_ENV.has(l.split('=')[0])).toBe(true);
+    for (const f of ['worker-1.env', 'scheduler.env']) {
+      for (const l of read(`systemd/${f}`).split('\n').filter((l) => /^\w+=/.test(l))) expect(KNOWN_ENV.has(l.split('=')[0]), `${f}: ${l}`).toBe(true);
+    }
+    // The operator token goes to the scheduler only.
+    expect(read('systemd/scheduler.env')).toMatch(/^USINE_ADMIN_TOKEN=/m);
+    expect(read('systemd/usine.env')).not.toMatch(/^USINE_ADMIN_TOKEN=/m);
+    expect(read('systemd/usine-scheduler.service')).toContain('EnvironmentFile=/etc/usine/scheduler.env');
+    expect(read('systemd/usine-worker@.service')).not.toContain('scheduler.env');
     const prom = obj(parse(read('prometheus/prometheus.yml')));
     const targets = JSON.stringify(prom.scrape_configs);
     expect(targets).toContain(`:${env.USINE_PORT}"`);
