@@ -41,6 +41,8 @@ export interface PanelSpec {
   queries: Query[];
   min?: number;
   max?: number;
+  /** One value per series at the end of the time range (totals over $__range), not a graph. */
+  instant?: boolean;
   /** Grid width (of 24) and height; defaults 12 × 8. */
   w?: number;
   h?: number;
@@ -52,8 +54,9 @@ function targets(spec: PanelSpec, format?: prometheus.PromQueryFormat): promethe
       .datasource(DATASOURCE)
       .expr(q.expr)
       .legendFormat(q.legend ?? '__auto')
-      .refId(String.fromCharCode(65 + i))
-      .range();
+      .refId(String.fromCharCode(65 + i));
+    if (spec.instant) t.instant();
+    else t.range();
     return format ? t.format(format) : t;
   });
 }
@@ -91,7 +94,7 @@ export function statPanel(spec: PanelSpec): stat.PanelBuilder {
     .datasource(DATASOURCE)
     .unit(spec.unit)
     .targets(targets(spec))
-    .graphMode(common.BigValueGraphMode.Area)
+    .graphMode(spec.instant ? common.BigValueGraphMode.None : common.BigValueGraphMode.Area)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']));
   if (spec.min !== undefined) p.min(spec.min);
   if (spec.max !== undefined) p.max(spec.max);

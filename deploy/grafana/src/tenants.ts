@@ -1,6 +1,6 @@
 // Tenants: who uses the centre, against what they are entitled to.
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { capacityPanel, labelVariable, layout, timeseriesPanel, usineDashboard } from './panels.ts';
+import { capacityPanel, labelVariable, layout, statPanel, timeseriesPanel, usineDashboard } from './panels.ts';
 
 const RI = '$__rate_interval';
 const T = 'tenant=~"$tenant"';
@@ -73,11 +73,12 @@ export function tenantsDashboard(): DashboardBuilder {
           },
           {
             w: 12,
-            panel: timeseriesPanel({
+            panel: statPanel({
               title: 'Estimated energy in the time range',
-              description: "Estimated energy (joules) charged to each tenant over the dashboard's time range. An estimate: power figure × device busy time.",
+              description: "Estimated energy (joules) charged to each tenant over the dashboard's time range. An estimate: each worker's power figure × the run time of the tenant's jobs.",
               unit: 'joule',
               min: 0,
+              instant: true,
               queries: [{ expr: `sum by (tenant) (increase(usine_tenant_energy_joules_total{${T}}[$__range]))`, legend: '{{tenant}}' }],
             }),
           },
