@@ -46,7 +46,7 @@ export const workerEnv = z.object({
   USINE_WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only').default(''),
   /** Region label jobs and tenants can require (data residency). */
   USINE_WORKER_REGION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').default('local'),
-  /** Report the device as offering only these features (comma-separated); unset = all it has. For tests and to fence devices. */
+  /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
   USINE_WORKER_FEATURES: z.string().optional(),
   /**
    * The device's power draw under load, in watts, behind the estimated energy figures
