@@ -1,6 +1,8 @@
 // Every dashboard panel's query returns data from a real Prometheus scraping a running
 // scheduler and worker after a few jobs ran. The test names each query that came back empty.
+import fs from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DASHBOARDS } from '../../deploy/grafana/src/index.ts';
 import { ROOT } from './support/children.ts';
@@ -131,5 +133,28 @@ describe('dashboards on a real Prometheus', () => {
       console.log(`metrics Prometheus never saw: ${[...absent].sort().join(', ') || '(none: the series exist but the queries filter them out)'}`);
     }
     expect(empty).toEqual([]);
+  });
+});
+
+describe('alert expressions on the live stack', () => {
+  // Runs last: it stops the worker. The `for:` durations are promtool's to test; this
+  // checks that the expressions match how the scheduler and worker really report.
+  it('UsineWorkerDown and UsineNoWorkersOnline hold once the only worker stops and a job waits', async () => {
+    const rules = (parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    const expr = (name: string) => rules.find((r) => r.alert === name)!.expr;
+    expect(await prom.query(expr('UsineWorkerDown'))).toEqual([]);
+    expect(await prom.query(expr('UsineNoWorkersOnline'))).toEqual([]);
+    await stack.worker.stop();
+    await submit(stack.api, SMALL_MATMUL);
+    const end = Date.now() + 15_000;
+    let down: unknown[] = [];
+    let none: unknown[] = [];
+    while (Date.now() < end && (down.length === 0 || none.length === 0)) {
+      await sleep(500);
+      down = await prom.query(expr('UsineWorkerDown'));
+      none = await prom.query(expr('UsineNoWorkersOnline'));
+    }
+    expect(down, 'UsineWorkerDown').toHaveLength(1);
+    expect(none, 'UsineNoWorkersOnline').toHaveLength(1);
   });
 });
