@@ -12,6 +12,7 @@ import { schedulerEnv, workerEnv } from '../../shared/config.ts';
 import { tenantsFileSchema } from '../../scheduler/state/tenants.ts';
 import { ROOT } from './support/children.ts';
 import { promtool } from './support/promtool.ts';
+import { prometheusRuleYaml } from '../../deploy/k8s/prometheus-rule.ts';
 
 const DEPLOY = path.join(ROOT, 'deploy');
 const read = (p: string) => fs.readFileSync(path.join(DEPLOY, p), 'utf8');
@@ -269,6 +270,12 @@ describe('deploy/k8s', () => {
         }
       }
     }
+  });
+
+  it('ships the alert rules as a PrometheusRule generated from alerts.yml (npm run prometheus-rule)', () => {
+    expect(read('k8s/prometheus-rule.yaml')).toBe(prometheusRuleYaml());
+    const rule = find('PrometheusRule', 'usine')!;
+    expect(obj(rule.spec).groups).toEqual(obj(parse(read('prometheus/alerts.yml'))).groups);
   });
 
   it('has notes on running Redis (Sentinel or managed)', () => {
