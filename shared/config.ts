@@ -48,8 +48,13 @@ export const workerEnv = z.object({
   USINE_WORKER_REGION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').default('local'),
   /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
   USINE_WORKER_FEATURES: z.string().optional(),
-  /** Power figure of the device in watts, for the energy estimate (an estimate, not a measurement). */
-  USINE_WORKER_POWER_WATTS: z.coerce.number().nonnegative().optional(),
+  /**
+   * The device's power draw under load, in watts, behind the estimated energy figures
+   * (usine_worker_energy_joules_total and each tenant's joules = watts × busy seconds).
+   * Unset: a rough figure by adapter kind (worker/power.ts). An estimate either way, not a
+   * measurement: measure your card under load and set it.
+   */
+  USINE_WORKER_POWER_WATTS: z.coerce.number().min(0, 'must be 0 or more').max(10_000, 'must be at most 10000 (watts)').optional(),
   /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
   USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
 });

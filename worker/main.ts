@@ -14,6 +14,7 @@ import { Keys } from '../scheduler/state/keys.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
 import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 import { WorkerMetrics } from './metrics.ts';
+import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import type { JobContext } from './jobs/job-context.ts';
 
@@ -32,16 +33,25 @@ const log = createLogger(`worker`, cfg.LOG_LEVEL).child({ worker: name });
 
 const gpu = await openDevice({ adapter: cfg.USINE_ADAPTER || undefined, backend: cfg.USINE_BACKEND || undefined });
 const label = adapterLabel(gpu.info);
+const power = powerWatts(gpu.info, cfg.USINE_WORKER_POWER_WATTS);
+const metrics = new WorkerMetrics(gpu.info, power.watts);
+// After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
+// usine_worker_device_lost_total increment before the process exits and the counter resets.
+const DEVICE_LOST_GRACE_MS = 20_000;
+let deviceLost = false;
 gpu.device.lost.then((info) => {
-  if (info.reason !== 'destroyed') {
-    log.fatal({ reason: info.reason, message: info.message }, 'device lost; exiting so that its jobs are retried elsewhere');
-    process.exit(3);
-  }
+  if (info.reason === 'destroyed') return;
+  deviceLost = true;
+  metrics.deviceLost.inc();
+  log.fatal({ reason: info.reason, message: info.message, graceMs: DEVICE_LOST_GRACE_MS }, 'device lost; exiting after the grace period so the supervisor restarts the worker');
+  // Stop taking jobs and hand the running ones back (they fail here anyway), leave the
+  // worker table so nothing is matched to this device, then exit after the grace period.
+  clearInterval(beats);
+  void registry.remove(id).catch(() => {});
+  void puller.stop(true).catch(() => {});
+  setTimeout(() => process.exit(3), DEVICE_LOST_GRACE_MS).unref();
 });
-const metrics = new WorkerMetrics(gpu.info);
 const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
-// An estimate for the energy figures: the configured power, else a rough class default.
-const powerWatts = cfg.USINE_WORKER_POWER_WATTS ?? (gpu.info.software ? 15 : 300);
 const caps: DeviceCaps = {
   vendor: gpu.info.vendor,
   architecture: gpu.info.architecture,
@@ -57,7 +67,8 @@ const metricsServer = http.createServer(async (req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());
   } else if (req.url === '/healthz') {
-    res.end('ok\n');
+    res.statusCode = deviceLost ? 503 : 200;
+    res.end(deviceLost ? 'device lost\n' : 'ok\n');
   } else {
     res.statusCode = 404;
     res.end('not found\n');
@@ -83,7 +94,8 @@ const puller = new FairPuller({
   halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
   catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
   lockMs: cfg.USINE_WORKER_LOCK_SECONDS * 1000,
-  powerWatts,
+  // An estimate for the tenants' energy figures, the same as the worker's own counter.
+  powerWatts: power.watts,
   log,
   process: async (job, signal) => {
     const { spec, tenant } = job.data;
@@ -120,7 +132,7 @@ await heartbeat();
 const beats = setInterval(heartbeat, 2000);
 await puller.start();
 log.info(
-  { adapter: gpu.info, region: caps.region, concurrency: cfg.USINE_WORKER_CONCURRENCY, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` },
+  { adapter: gpu.info, region: caps.region, powerWatts: power.watts, powerSource: power.source, concurrency: cfg.USINE_WORKER_CONCURRENCY, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` },
   `worker ready on ${label}`,
 );
 
