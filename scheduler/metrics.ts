@@ -1,6 +1,7 @@
 // The scheduler's Prometheus metrics (usine_ prefix, base units, bounded labels: tenant
 // names come from the tenant table, never job ids).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics.ts';
 import { JOB_TYPES } from '../shared/job-spec.ts';
 import { REFUSAL_REASONS } from './admission.ts';
 import type { JobEvent } from './state/job-events.ts';
@@ -44,7 +45,7 @@ export class SchedulerMetrics {
   private readonly zeroed = new Set<string>();
 
   constructor(tenants: string[]) {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     for (const tenant of tenants) this.zeroTenant(tenant);
     for (const state of ['busy', 'free']) this.workerSlots.set({ state }, 0);
   }
