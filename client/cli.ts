@@ -93,6 +93,7 @@ program
   .option('--k <n>', 'matmul: columns of A, rows of B', int('--k'))
   .option('--seed <n>', 'matmul: seed of the generated inputs', int('--seed'))
   .option('--repeats <n>', 'matmul: kernel runs (the result reports the median)', int('--repeats'))
+  .option('--save-output', 'matmul: keep C as a downloadable artifact')
   .option('--sleep-ms <n>', 'noop: how long to hold the device slot', int('--sleep-ms'))
   .option('--priority <n>', '0–1000, higher runs first within the tenant', int('--priority'))
   .option('--timeout <seconds>', 'fail an attempt running longer than this', int('--timeout'))
@@ -111,7 +112,7 @@ program
     } else {
       if (!type) throw new InvalidArgumentError('give a job type (matmul, noop) or --file');
       const params: Record<string, unknown> = {};
-      for (const [flag, key] of [['m', 'm'], ['n', 'n'], ['k', 'k'], ['seed', 'seed'], ['repeats', 'repeats'], ['sleepMs', 'sleepMs']]) if (o[flag] !== undefined) params[key] = o[flag];
+      for (const [flag, key] of [['m', 'm'], ['n', 'n'], ['k', 'k'], ['seed', 'seed'], ['repeats', 'repeats'], ['sleepMs', 'sleepMs'], ['saveOutput', 'saveOutput']]) if (o[flag] !== undefined) params[key] = o[flag];
       const requirements = { ...(o.feature ? { features: o.feature } : {}), ...(o.region ? { regions: o.region } : {}), ...(o.vendor ? { vendors: o.vendor } : {}) };
       const spec = {
         type,
@@ -206,6 +207,38 @@ program
   .action(async (o) => {
     const res = await client().usage({ since: o.since, until: o.until });
     print(res, formatUsage(res));
+  });
+
+program
+  .command('upload')
+  .description('upload a file as an artifact (e.g. a text to train on); prints its id')
+  .argument('<file>', 'the file')
+  .option('--name <name>', 'name to store it under (default: the file name)')
+  .action(async (file: string, o) => {
+    const meta = await client().upload(o.name ?? file.split('/').pop()!, new Uint8Array(fs.readFileSync(file)));
+    print(meta, meta.id);
+  });
+
+program
+  .command('download')
+  .description('download an artifact (a job output or checkpoint)')
+  .argument('<id>', 'artifact id (see `usine artifacts <job>`)')
+  .option('-o, --output <file>', 'where to write it (default: its name)')
+  .action(async (id: string, o) => {
+    const c = client();
+    const meta = await c.artifact(id);
+    const out = o.output ?? meta.name.replace(/[^A-Za-z0-9._-]/g, '_');
+    fs.writeFileSync(out, await c.download(id));
+    print({ ...meta, path: out }, `wrote ${meta.bytes} bytes to ${out}`);
+  });
+
+program
+  .command('artifacts')
+  .description("list a job's artifacts")
+  .argument('<job>', 'job id')
+  .action(async (job: string) => {
+    const res = await client().jobArtifacts(job);
+    print(res, res.artifacts.length ? table(['ID', 'NAME', 'KIND', 'BYTES', 'CREATED'], res.artifacts.map((a) => [a.id, a.name, a.kind, String(a.bytes), a.createdAt])) : 'no artifacts');
   });
 
 const tenants = program.command('tenants').description('manage tenants (admin token)');

@@ -1,8 +1,9 @@
 // The typed usine client: everything the CLI does goes through here.
 import type { JobSpecInput } from '../shared/job-spec.ts';
+import type { ArtifactMeta } from '../shared/artifact-store.ts';
 import { FINAL_STATES, type JobView, type JobState } from '../shared/job-view.ts';
 
-export type { JobSpecInput };
+export type { JobSpecInput, ArtifactMeta };
 
 export class UsineApiError extends Error {
   override name = 'UsineApiError';
@@ -154,6 +155,44 @@ export class UsineClient {
       if (Date.now() > deadline) throw new Error(`job ${id} still ${v.state} after ${opts.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
     }
+  }
+
+  /** Uploads a file (e.g. a training text); returns its artifact metadata. */
+  async upload(name: string, data: Uint8Array): Promise<ArtifactMeta> {
+    return this.raw('POST', `/v1/artifacts${UsineClient.qs({ name })}`, data, 'application/octet-stream').then((r) => r.json() as Promise<ArtifactMeta>);
+  }
+
+  /** An artifact's bytes. */
+  async download(id: string): Promise<Uint8Array> {
+    const r = await this.raw('GET', `/v1/artifacts/${encodeURIComponent(id)}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  artifact(id: string): Promise<ArtifactMeta> {
+    return this.request('GET', `/v1/artifacts/${encodeURIComponent(id)}/meta`);
+  }
+
+  jobArtifacts(id: string): Promise<{ artifacts: ArtifactMeta[] }> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/artifacts`);
+  }
+
+  /** A request whose body or answer is not JSON; API errors still throw UsineApiError. */
+  private async raw(method: string, path: string, body?: Uint8Array, contentType?: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: { ...(contentType ? { 'content-type': contentType } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        body,
+      });
+    } catch (e) {
+      throw new UsineApiError(0, 'unreachable', `cannot reach the usine scheduler at ${this.url} (${(e as Error).cause ?? e}); is it running? (npm start)`);
+    }
+    if (!res.ok) {
+      const err = ((await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error ?? {};
+      throw new UsineApiError(res.status, err.code ?? 'http_error', err.message ?? `HTTP ${res.status}`, err.details);
+    }
+    return res;
   }
 
   health(): Promise<{ ok: boolean; redis: boolean }> {

@@ -22,6 +22,7 @@ export function formatJob(v: JobView): string {
         `(tolerance ${r.check.tolerance.toExponential(2)}): ${r.check.passed ? 'passed' : 'FAILED'}`,
     );
     lines.push(`  checksum: ${r.checksum}`);
+    if (r.output) lines.push(`  output: artifact ${r.output.artifact} (${r.output.bytes} bytes, ${r.output.format}); usine download ${r.output.artifact}`);
   } else if (r !== null && r !== undefined) {
     lines.push(`  result: ${JSON.stringify(r)}`);
   }

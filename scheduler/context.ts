@@ -1,5 +1,6 @@
 // What the HTTP routes share.
 import type { Redis } from 'ioredis';
+import type { ArtifactStore } from '../shared/artifact-store.ts';
 import type { Admission } from './admission.ts';
 import type { SchedulerMetrics } from './metrics.ts';
 import type { JobStore } from './queue/job-store.ts';
@@ -19,6 +20,7 @@ export interface SchedulerContext {
   usage: UsageLedger;
   admission: Admission;
   metrics: SchedulerMetrics;
+  artifacts: ArtifactStore;
   /** No tenants file and no admin token: every request acts as the "default" tenant and as admin. */
   openMode: boolean;
 }

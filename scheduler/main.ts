@@ -13,6 +13,7 @@ import { Keys } from './state/keys.ts';
 import { TenantStore, readTenantsFile, hashToken, DEFAULT_TENANT } from './state/tenants.ts';
 import { UsageLedger } from './state/usage.ts';
 import { WorkerRegistry } from './state/workers.ts';
+import { ArtifactStore } from '../shared/artifact-store.ts';
 
 let cfg;
 let file;
@@ -87,7 +88,8 @@ async function refreshGauges(): Promise<void> {
 const gauges = setInterval(() => void refreshGauges().catch((err) => log.warn({ err: err.message }, 'gauges not refreshed')), 2000);
 await refreshGauges();
 
-const app = buildServer({ redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode }, log, cfg.USINE_BODY_LIMIT_BYTES);
+const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
+const app = buildServer({ redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode, artifacts }, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
 await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
 const base = `http://${cfg.USINE_HOST}:${cfg.USINE_PORT}`;
 log.info({ api: `${base}/v1/jobs`, metrics: `${base}/metrics`, redis: cfg.REDIS_URL, tenants: (await tenants.list()).length }, `scheduler listening on ${base}`);

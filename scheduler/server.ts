@@ -8,8 +8,9 @@ import { jobRoutes } from './routes/jobs.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 
-export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: number): FastifyInstance {
+export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: number, uploadLimit: number): FastifyInstance {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit,
     // One log line per request is too much at thousands of jobs/s; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
@@ -51,6 +52,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: numbe
   jobRoutes(app, ctx);
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);
+  artifactRoutes(app, ctx, uploadLimit);
   openApiRoute(app);
   return app;
 }

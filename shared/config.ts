@@ -15,6 +15,8 @@ const common = {
   USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
   /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
   USINE_FAIR_SHARE_CATCH_UP_SECONDS: z.coerce.number().nonnegative().default(60),
+  /** Folder of the artifact store, shared by the scheduler and the workers. */
+  USINE_ARTIFACT_DIR: z.string().min(1).default('data/artifacts'),
 };
 
 export const schedulerEnv = z.object({
@@ -25,6 +27,8 @@ export const schedulerEnv = z.object({
   USINE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(7 * 24 * 3600),
   /** Upper bound of one HTTP request body. */
   USINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Largest artifact upload. */
+  USINE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
   /** YAML/JSON file of tenants, tokens (hashes) and device classes; unset = one open "default" tenant. */
   USINE_TENANTS_FILE: z.string().optional(),
   /** An operator token (kept in memory, compared by hash); alternative to adminTokenSha256 in the file. */

@@ -16,6 +16,8 @@ export const matmulParams = z
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
     /** How many times the kernel runs; the result reports the median. */
     repeats: z.number().int().min(1).max(100_000).default(1),
+    /** Keep C (row-major little-endian f32) as an artifact, downloadable through the API. */
+    saveOutput: z.boolean().default(false),
   })
   .strict();
 export type MatmulParams = z.infer<typeof matmulParams>;

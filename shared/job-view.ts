@@ -21,6 +21,8 @@ export interface MatmulResult {
   /** Sum of all output entries. */
   checksum: number;
   check: { samples: number; maxAbsError: number; tolerance: number; passed: boolean };
+  /** With saveOutput: the artifact holding C. */
+  output?: { artifact: string; bytes: number; format: string };
 }
 
 export interface JobView {

@@ -14,6 +14,7 @@ import { Keys } from '../scheduler/state/keys.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
 import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 import { WorkerMetrics } from './metrics.ts';
+import { ArtifactStore } from '../shared/artifact-store.ts';
 import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import type { JobContext } from './jobs/job-context.ts';
@@ -52,6 +53,7 @@ gpu.device.lost.then((info) => {
   setTimeout(() => process.exit(3), DEVICE_LOST_GRACE_MS).unref();
 });
 const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
+const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
 const caps: DeviceCaps = {
   vendor: gpu.info.vendor,
   architecture: gpu.info.architecture,
@@ -102,7 +104,7 @@ const puller = new FairPuller({
     const jlog = log.child({ job: job.id, tenant, type: spec.type });
     jlog.info({ attempt: job.attemptsMade + 1 }, 'job started');
     const t0 = performance.now();
-    const ctx: JobContext = { gpu: gpuCtx, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
+    const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
       const out = await runJob(spec, ctx);
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });

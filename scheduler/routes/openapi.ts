@@ -50,6 +50,14 @@ export function openApiDocument() {
       '/v1/jobs/{id}': { get: op('A job: state, progress, result', { 200: 'JobView', 404: 'unknown (or another tenant’s) job' }, idParam) },
       '/v1/jobs/{id}/cancel': { post: op('Cancel a queued or running job', { 200: 'JobView', 404: 'unknown job' }, idParam) },
       '/v1/jobs/{id}/logs': { get: op("A job's log lines", { 200: '{id, logs}', 404: 'unknown job' }, idParam) },
+      '/v1/jobs/{id}/artifacts': { get: op("A job's artifacts (outputs, checkpoints)", { 200: '{artifacts}', 404: 'unknown job' }, idParam) },
+      '/v1/artifacts': {
+        post: op('Upload a file (application/octet-stream; ?name=)', { 201: 'artifact metadata', 413: 'too large', 415: 'not octet-stream' }, {
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        }),
+      },
+      '/v1/artifacts/{id}': { get: op("An artifact's bytes", { 200: 'the file', 404: 'unknown artifact' }, idParam) },
+      '/v1/artifacts/{id}/meta': { get: op("An artifact's metadata", { 200: '{id, tenant, name, bytes, kind, job, info}', 404: 'unknown artifact' }, idParam) },
       '/v1/workers': { get: op('Live workers: adapter, capabilities, running jobs, last heartbeat', { 200: '{workers}' }) },
       '/v1/usage': {
         get: op('Per-tenant device-seconds, jobs and FLOPs over a period', { 200: '{from, to, tenants}' }, {

@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { UsineClient, UsineApiError, type JobSpecInput } from '../../client/client.ts';
 import type { JobView, MatmulResult } from '../../shared/job-view.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startTs, runCli, type Child } from '../support/processes.ts';
+import { matmulRef } from '../../kernels/reference.ts';
+import { randomMatrix } from '../../shared/random.ts';
 
 const API_PORT = 8780;
 const WORKER_PORT = 8781;
@@ -13,6 +18,7 @@ const env = {
   USINE_QUEUE_PREFIX: `e2e${process.pid}`,
   USINE_PORT: String(API_PORT),
   USINE_WORKER_METRICS_PORT: String(WORKER_PORT),
+  USINE_ARTIFACT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'usine-e2e-artifacts-')),
 };
 let scheduler: Child;
 let worker: Child;
@@ -26,6 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([scheduler?.stop(), worker?.stop()]);
+  fs.rmSync(env.USINE_ARTIFACT_DIR, { recursive: true, force: true });
 });
 
 async function metrics(port: number): Promise<string> {
@@ -102,17 +109,36 @@ describe('walking skeleton', () => {
     expect(cli.stderr).toMatch(/params\.m/);
   });
 
+  it('keeps a large output as an artifact that downloads byte for byte', async () => {
+    const [m, n, k] = [37, 29, 11];
+    const { id } = await client.submit({ type: 'matmul', params: { m, n, k, seed: 5, saveOutput: true } });
+    const v = await client.wait(id, { timeoutMs: 30_000 });
+    const r = v.result as MatmulResult;
+    expect(r.output?.bytes).toBe(m * n * 4);
+    const bytes = await client.download(r.output!.artifact);
+    const c = new Float32Array(bytes.buffer, bytes.byteOffset, m * n);
+    const ref = matmulRef(randomMatrix(m * k, 5), randomMatrix(k * n, 6), m, n, k);
+    for (let i = 0; i < m * n; i++) expect(Math.abs(c[i] - ref[i])).toBeLessThanOrEqual(1e-5);
+    expect((await client.jobArtifacts(id)).artifacts.map((a) => a.id)).toEqual([r.output!.artifact]);
+    // Uploads round-trip too.
+    const text = new TextEncoder().encode('to be or not to be\n');
+    const up = await client.upload('hamlet.txt', text);
+    expect(up).toMatchObject({ name: 'hamlet.txt', bytes: text.length, kind: 'upload', tenant: 'default' });
+    expect(new TextDecoder().decode(await client.download(up.id))).toBe('to be or not to be\n');
+    await expect(client.download('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+
   it('exports job counters on the scheduler and worker /metrics', async () => {
     const s = await metrics(API_PORT);
     const w = await metrics(WORKER_PORT);
-    // 4 jobs succeeded above (1 + 3 + 1 from the CLI = 5).
-    expect(sample(s, 'usine_jobs_submitted_total{tenant="default",type="matmul"}')).toBe(5);
-    expect(sample(s, 'usine_jobs_finished_total{tenant="default",type="matmul",outcome="succeeded"}')).toBe(5);
-    expect(s).toMatch(/^usine_job_run_seconds_count\{tenant="default",type="matmul"\} 5$/m);
-    expect(s).toMatch(/^bullmq_job_count\{queue="t.default.any", ?state="completed"\} 5$/m);
-    expect(sample(w, 'usine_worker_jobs_finished_total{type="matmul",outcome="succeeded"}')).toBe(5);
-    // FLOPs: 30 repeats of 2·192·160·130, plus 3 × 2·33·17·9, plus 2·64³.
-    expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3);
+    // 6 jobs succeeded above (1 + 3 + 1 from the CLI + 1 with an artifact).
+    expect(sample(s, 'usine_jobs_submitted_total{tenant="default",type="matmul"}')).toBe(6);
+    expect(sample(s, 'usine_jobs_finished_total{tenant="default",type="matmul",outcome="succeeded"}')).toBe(6);
+    expect(s).toMatch(/^usine_job_run_seconds_count\{tenant="default",type="matmul"\} 6$/m);
+    expect(s).toMatch(/^bullmq_job_count\{queue="t.default.any", ?state="completed"\} 6$/m);
+    expect(sample(w, 'usine_worker_jobs_finished_total{type="matmul",outcome="succeeded"}')).toBe(6);
+    // FLOPs: 30 repeats of 2·192·160·130, plus 3 × 2·33·17·9, plus 2·64³, plus 2·37·29·11.
+    expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3 + 2 * 37 * 29 * 11);
     expect(w).toMatch(/^usine_worker_adapter_info\{vendor="[^"]+",architecture="[^"]+",device="[^"]+",backend="[^"]+"\} 1$/m);
   });
 });

@@ -59,6 +59,9 @@ describe('tenants and tokens', () => {
     expect(await status(a.cancel(id))).toBe(404);
     expect((await a.list()).jobs.some((j) => j.id === id)).toBe(false);
     expect((await admin().get(id)).tenant).toBe('b');
+    const upload = await as('b').upload('secret.txt', new TextEncoder().encode('b only'));
+    await expect(a.download(upload.id)).rejects.toMatchObject({ status: 404 });
+    expect(await as('b').download(upload.id)).toEqual(new TextEncoder().encode('b only'));
     expect((await admin().list({ tenant: 'b' })).jobs.some((j) => j.id === id)).toBe(true);
   });
 

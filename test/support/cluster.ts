@@ -38,6 +38,7 @@ export class Cluster {
       REDIS_URL: inject('redisUrl'),
       USINE_QUEUE_PREFIX: `test${o.port}x${process.pid}`,
       USINE_PORT: String(o.port),
+      USINE_ARTIFACT_DIR: path.join(this.dir, 'artifacts'),
       ...o.env,
     };
     if (o.tenants) {

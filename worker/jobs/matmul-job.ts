@@ -51,6 +51,12 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       const j = idx % n;
       maxAbsError = Math.max(maxAbsError, Math.abs(c[idx] - matmulEntry(a, b, k, n, i, j)));
     }
+    const output = p.saveOutput
+      ? await ctx.artifacts.put(
+          { tenant: ctx.tenant, job: ctx.jobId, name: `C-${m}x${n}.f32`, contentType: 'application/octet-stream', kind: 'output', info: { shape: [m, n], dtype: 'f32', layout: 'row-major little-endian' } },
+          new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
+        )
+      : null;
     return {
       adapter: ctx.gpu.label,
       m,
@@ -60,6 +66,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       gflops: (2 * m * n * k) / median / 1e9,
       checksum,
       check: { samples, maxAbsError, tolerance, passed: maxAbsError <= tolerance },
+      ...(output ? { output: { artifact: output.id, bytes: output.bytes, format: 'f32 row-major little-endian' } } : {}),
     };
   } finally {
     ga.destroy();
