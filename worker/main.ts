@@ -103,17 +103,22 @@ const puller = new FairPuller({
     const { spec, tenant } = job.data;
     const jlog = log.child({ job: job.id, tenant, type: spec.type });
     jlog.info({ attempt: job.attemptsMade + 1 }, 'job started');
+    // The job's own log (`usine logs <id>`); not awaited: it rides along with other commands.
+    const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
+    jobLog(`attempt ${job.attemptsMade + 1} started on worker ${name} (${label})`);
     const t0 = performance.now();
     const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
       const out = await runJob(spec, ctx);
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
       jlog.info({ ms: Math.round(performance.now() - t0) }, 'job succeeded');
+      jobLog(`succeeded after ${Math.round(performance.now() - t0)} ms`);
       return out;
     } catch (e) {
       const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
       metrics.jobsFinished.inc({ type: spec.type, outcome });
       jlog.warn({ err: e, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
+      jobLog(`${outcome} after ${Math.round(performance.now() - t0)} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
       if (e instanceof ShapeError) throw new UnrecoverableError(e.message);
       throw e;

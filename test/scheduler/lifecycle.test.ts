@@ -145,11 +145,24 @@ describe('job lifecycle', () => {
     await until(blocker.id, (v) => v.state === 'cancelled');
   });
 
-  it('fails an attempt that runs past its timeout, without retrying it', async () => {
+  it('fails an attempt that runs past its timeout, without retrying it; the job log tells', async () => {
     const { id } = await a.submit(long(100_000, { timeoutSeconds: 1, requirements: { regions: ['us'] } }));
     const v = await until(id, (x) => x.state === 'failed', 10_000);
     expect(v.error).toMatch(/timed out after 1 s/);
     expect(v.attempts).toBe(1);
+    const { logs } = await a.logs(id);
+    expect(logs[0]).toMatch(/attempt 1 started on worker w1/);
+    expect(logs.at(-1)).toMatch(/failed after \d+ ms/);
+  });
+
+  it('refuses a request body over the limit with 413', async () => {
+    const res = await fetch(`${cluster.url}/v1/jobs/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${Cluster.token('a')}` },
+      body: JSON.stringify({ jobs: Array(20_000).fill({ type: 'noop', params: { sleepMs: 0 }, labels: { pad: 'x'.repeat(40) } }) }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/too large/i);
   });
 
   it('fails invalid input at once, without retries', async () => {
