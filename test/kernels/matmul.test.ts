@@ -113,11 +113,11 @@ describe('matmul against the f64 reference (f32)', () => {
 
   it('257×129×1000 (default config, 400 sampled entries)', () => check({ m: 257, n: 129, k: 1000 }, undefined, 400));
 
-  // ~10 s on a quiet lavapipe (mostly shader compilation); generous timeout for a busy machine.
-  it('every config of the tuning space on a ragged and an aligned transposed case', { timeout: 300_000 }, async () => {
+  // One pipeline per config (lavapipe compiles each in ~1-3 s unless Mesa's shader cache has
+  // it); generous timeout for a busy machine.
+  it('every config of the tuning space on a ragged case with everything on', { timeout: 300_000 }, async () => {
     for (const cfg of TUNING_SPACE.filter((c) => fitsDevice(c, device.limits))) {
-      await check({ m: 37, n: 45, k: 29, transA: true, bias: true, activation: 'relu' }, cfg);
-      await check({ m: 40, n: 72, k: 36, transB: true, batch: 2, broadcastA: true }, cfg);
+      await check({ m: 37, n: 45, k: 29, transA: true, transB: true, batch: 2, broadcastA: true, bias: true, activation: 'relu' }, cfg);
     }
   });
 
