@@ -27,7 +27,7 @@ export interface MatmulTunerOptions {
   redis?: Redis;
   /** Configs to try (default TUNING_SPACE). */
   space?: MatmulConfig[];
-  /** Timed runs per candidate after one warm-up (default 3). */
+  /** Timed rounds over all candidates after one warm-up round (default 3). */
   repeats?: number;
   /** Tune a bucket the first time `matmul.prepare`/`run` meets it (default true). */
   onFirstUse?: boolean;
@@ -93,20 +93,28 @@ export class MatmulTuner {
     const timer = new GpuTimer(device);
     const candidates: { key: string; ms: number; config: MatmulConfig }[] = [];
     try {
-      for (const config of space) {
+      const runnable = space.filter((config) => {
         try {
           this.matmul.check(spec, config);
+          return true;
         } catch {
-          continue; // e.g. too many workgroups for this config
+          return false; // e.g. too many workgroups for this config
         }
-        const times: number[] = [];
-        const repeats = this.options.repeats ?? 3;
-        for (let i = 0; i <= repeats; i++) {
+      });
+      // Rounds over all candidates rather than one candidate after another, and the fastest
+      // run of each: on a shared machine, load comes and goes and only ever adds time.
+      const times = runnable.map(() => [] as number[]);
+      const rounds = 1 + (this.options.repeats ?? 3); // the first compiles and warms up
+      for (let round = 0; round < rounds; round++) {
+        for (const [i, config] of runnable.entries()) {
           const ms = await timer.time((enc, tw) => this.matmul.encode(enc, spec, { a, b, c }, { config, timestampWrites: tw }));
-          if (i > 0) times.push(ms);
+          if (round > 0) times[i].push(ms);
         }
-        candidates.push({ key: configKey(config), ms: median(times), config });
-        this.options.log?.(`tune ${bucket}: ${configKey(config)} ${median(times).toFixed(2)} ms`);
+      }
+      for (const [i, config] of runnable.entries()) {
+        const best = Math.min(...times[i]);
+        candidates.push({ key: configKey(config), ms: best, config });
+        this.options.log?.(`tune ${bucket}: ${configKey(config)} best ${best.toFixed(2)} ms, median ${median(times[i]).toFixed(2)} ms`);
       }
     } finally {
       timer.destroy();

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 
 export interface TuningEntry<C = unknown> {
   config: C;
-  /** Median milliseconds of the winner on the shape it was tuned on. */
+  /** Fastest run of the winner on the shape it was tuned on. */
   ms: number;
   /** The shape it was tuned on. */
   shape: object;
