@@ -114,12 +114,12 @@ export function adamwRef(
   return out;
 }
 
-/** Global L2 norm over several gradient arrays and the clip scale min(1, maxNorm / norm). */
+/** Global L2 norm over several gradient arrays and PyTorch's clip scale min(1, maxNorm / (norm + 1e-6)). */
 export function gradNormRef(grads: Vec[], maxNorm = Infinity): { norm: number; scale: number } {
   let s = 0;
   for (const g of grads) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
   const norm = Math.sqrt(s);
-  return { norm, scale: norm > maxNorm ? maxNorm / norm : 1 };
+  return { norm, scale: Math.min(1, maxNorm / (norm + 1e-6)) };
 }
 
 /** Central finite differences of a scalar function of `x` (f64), one coordinate at a time. */
