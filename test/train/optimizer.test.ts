@@ -50,9 +50,9 @@ describe('AdamW against the f64 reference', () => {
 
   for (const [n, decay, clipScale] of [[1, true, undefined], [77, false, undefined], [1025, true, 0.37]] as const) {
     it(`${n} values, decay ${decay}, clip scale ${clipScale ?? 'none'}: five steps track the reference`, async () => {
-      let p = uniform(n, n);
-      let m = new Float32Array(n);
-      let v = new Float32Array(n);
+      let p: Float32Array = uniform(n, n);
+      let m: Float32Array = new Float32Array(n);
+      let v: Float32Array = new Float32Array(n);
       let rp: ArrayLike<number> = p;
       let rm: ArrayLike<number> = m;
       let rv: ArrayLike<number> = v;
