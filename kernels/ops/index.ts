@@ -13,3 +13,7 @@ export type { AdamWSettings, AdamWBuffers } from './adamw.ts';
 export { GradNorm, CLIP_SCALE_INDEX, GRAD_NORM_RESULT_VALUES } from './grad-norm.ts';
 export type { GradSlice } from './grad-norm.ts';
 export { ShapeError, ArrayRun, withArrays } from './op-kernel.ts';
+export { HeadLayout } from './head-layout.ts';
+export type { HeadShape } from './head-layout.ts';
+export { Bias } from './bias.ts';
+export type { BiasShape } from './bias.ts';

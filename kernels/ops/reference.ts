@@ -144,3 +144,10 @@ export function dot(w: Vec, y: Vec): number {
   for (let i = 0; i < y.length; i++) s += w[i] * y[i];
   return s;
 }
+
+/** y[r, j] = x[r, j] + bias[j] over rows of `cols`. */
+export function addBiasRef(x: Vec, bias: Vec, cols: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] + bias[i % cols];
+  return y;
+}
