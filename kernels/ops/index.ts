@@ -17,3 +17,5 @@ export { HeadLayout } from './head-layout.ts';
 export type { HeadShape } from './head-layout.ts';
 export { Bias } from './bias.ts';
 export type { BiasShape } from './bias.ts';
+export { AttentionBackward, MAX_BACKWARD_HEAD_DIM } from './attention-backward.ts';
+export type { AttentionBackwardShape, AttentionBackwardBuffers } from './attention-backward.ts';

@@ -151,3 +151,49 @@ export function addBiasRef(x: Vec, bias: Vec, cols: number): Float64Array {
   for (let i = 0; i < x.length; i++) y[i] = x[i] + bias[i % cols];
   return y;
 }
+
+export interface AttentionRefShape {
+  batch: number;
+  heads: number;
+  seqQ: number;
+  seqK: number;
+  headDim: number;
+}
+
+/**
+ * Attention in the attention kernel's layout (q, o [B, H, seqQ, hd]; k, v [B, H, seqK, hd]):
+ * O = softmax(Q·Kᵀ·scale + mask)·V, causal aligned bottom-right (query i sees key j iff
+ * j ≤ i + seqK − seqQ), and each row's natural log-sum-exp of its scaled scores.
+ */
+export function attentionHeadsRef(
+  s: AttentionRefShape,
+  q: Vec,
+  k: Vec,
+  v: Vec,
+  causal: boolean,
+  scale = 1 / Math.sqrt(s.headDim),
+): { out: Float64Array; lse: Float64Array } {
+  const { seqQ, seqK, headDim: D } = s;
+  const bh = s.batch * s.heads;
+  const out = new Float64Array(bh * seqQ * D);
+  const lse = new Float64Array(bh * seqQ).fill(-Infinity);
+  const sc = new Float64Array(seqK);
+  for (let h = 0; h < bh; h++) {
+    for (let i = 0; i < seqQ; i++) {
+      const end = causal ? Math.max(0, Math.min(seqK, i + seqK - seqQ + 1)) : seqK;
+      if (end === 0) continue;
+      let mx = -Infinity;
+      for (let j = 0; j < end; j++) {
+        let dd = 0;
+        for (let e = 0; e < D; e++) dd += q[(h * seqQ + i) * D + e] * k[(h * seqK + j) * D + e];
+        sc[j] = dd * scale;
+        mx = Math.max(mx, sc[j]);
+      }
+      let z = 0;
+      for (let j = 0; j < end; j++) z += sc[j] = Math.exp(sc[j] - mx);
+      for (let j = 0; j < end; j++) for (let e = 0; e < D; e++) out[(h * seqQ + i) * D + e] += (sc[j] / z) * v[(h * seqK + j) * D + e];
+      lse[h * seqQ + i] = mx + Math.log(z);
+    }
+  }
+  return { out, lse };
+}
