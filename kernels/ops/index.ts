@@ -19,3 +19,5 @@ export { Bias } from './bias.ts';
 export type { BiasShape } from './bias.ts';
 export { AttentionBackward, MAX_BACKWARD_HEAD_DIM } from './attention-backward.ts';
 export type { AttentionBackwardShape, AttentionBackwardBuffers } from './attention-backward.ts';
+export { SampleTokens } from './sample-tokens.ts';
+export type { SampleShape } from './sample-tokens.ts';

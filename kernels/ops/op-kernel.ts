@@ -117,7 +117,20 @@ export class ArrayRun {
   readonly encoder: GPUCommandEncoder;
 
   constructor(readonly device: GPUDevice) {
+    // Catch a shader that fails to compile or a bad binding as an exception here, instead
+    // of a console warning and silent zeros.
+    device.pushErrorScope('validation');
+    this.scoped = true;
     this.encoder = device.createCommandEncoder();
+  }
+
+  private scoped = false;
+
+  private async popScope(): Promise<void> {
+    if (!this.scoped) return;
+    this.scoped = false;
+    const err = await this.device.popErrorScope();
+    if (err) throw new Error(`GPU validation error: ${err.message}`);
   }
 
   upload(data: HostArray): GPUBuffer {
@@ -149,6 +162,7 @@ export class ArrayRun {
     });
     this.device.queue.submit([this.encoder.finish()]);
     try {
+      await this.popScope();
       return await Promise.all(
         staging.map(async (s, i) => {
           await s.mapAsync(GPUMapMode.READ);
@@ -164,6 +178,7 @@ export class ArrayRun {
 
   /** Frees every buffer without running (after a shape error). */
   abandon(): void {
+    void this.popScope().catch(() => {});
     for (const b of this.owned) b.destroy();
   }
 }
