@@ -21,3 +21,6 @@ export { AttentionBackward, MAX_BACKWARD_HEAD_DIM } from './attention-backward.t
 export type { AttentionBackwardShape, AttentionBackwardBuffers } from './attention-backward.ts';
 export { SampleTokens } from './sample-tokens.ts';
 export type { SampleShape } from './sample-tokens.ts';
+export { Transpose } from './transpose.ts';
+export { AttentionRows, MAX_ROWS_HEAD_DIM } from './attention-rows.ts';
+export type { AttentionRowsShape } from './attention-rows.ts';
