@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../../worker/train/checkpoint.ts';
+import { SyntheticTask } from '../../worker/train/tasks.ts';
+import { trainSettings } from '../../worker/train/train-spec.ts';
+import { train, type Progress } from '../../worker/train/trainer.ts';
+import { testDevice } from '../support/gpu.ts';
+
+const gpu = await testDevice();
+const task = new SyntheticTask({ kind: 'reverse', length: 4 });
+const settings = trainSettings.parse({
+  model: { vocabSize: 13, contextLength: 9, layers: 1, dModel: 16, heads: 2, dFF: 32 },
+  steps: 12,
+  batchSize: 8,
+  schedule: { lr: 3e-3, warmupSteps: 3 },
+  seed: 5,
+  evalEvery: 6,
+  evalExamples: 32,
+  checkpointEvery: 6,
+});
+
+describe('trainer', () => {
+  it('resumed from a checkpoint, it continues the step count and the loss curve exactly', async () => {
+    const checkpoints: CheckpointState[] = [];
+    const progress: Progress[] = [];
+    const straight = await train({
+      device: gpu.device,
+      settings,
+      data: task,
+      onCheckpoint: (c) => void checkpoints.push(c),
+      onProgress: (p) => void progress.push(p),
+    });
+    expect(straight.losses).toHaveLength(12);
+    expect(checkpoints.map((c) => c.step)).toEqual([6, 12]);
+    expect(progress.map((p) => p.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
+    expect(straight.evaluations.map((e) => e.step)).toEqual([6, 12]);
+    for (const e of straight.evaluations) {
+      expect(e.tokenAccuracy).toBeGreaterThanOrEqual(0);
+      expect(e.exactMatch).toBeLessThanOrEqual(e.tokenAccuracy);
+    }
+    expect(progress[11].tokensPerSecond).toBeGreaterThan(0);
+
+    // Through the file format, as a killed worker's successor would read it.
+    const at6 = decodeCheckpoint(encodeCheckpoint(checkpoints[0]), settings.model);
+    const resumedCheckpoints: CheckpointState[] = [];
+    const resumed = await train({ device: gpu.device, settings, data: task, resume: at6, onCheckpoint: (c) => void resumedCheckpoints.push(c) });
+    expect(resumed.losses).toEqual(straight.losses.slice(6));
+    expect(resumedCheckpoints.map((c) => c.step)).toEqual([12]);
+    expect(resumedCheckpoints[0].params).toEqual(checkpoints[1].params);
+    expect(resumed.evaluations.at(-1)).toEqual(straight.evaluations.at(-1));
+  });
+
+  it('refuses data that does not fit the model', async () => {
+    const long = new SyntheticTask({ kind: 'sort', length: 8 });
+    await expect(train({ device: gpu.device, settings, data: long })).rejects.toThrow(/sequences of 17 tokens are longer than the model's context of 9/);
+  });
+
+  it('stops when aborted', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('cancelled by the user'));
+    await expect(train({ device: gpu.device, settings, data: task, signal: ac.signal })).rejects.toThrow(/cancelled by the user/);
+  });
+});
