@@ -386,14 +386,24 @@ export class GpuModel {
     return { loss: r[0], gradNorm: nr[1] };
   }
 
-  /** Greedy next-token prediction at every position of a batch (teacher forcing), and the loss. */
-  async predict(batch: DeviceBatch): Promise<{ predictions: Int32Array; loss: number }> {
+  /**
+   * The next token at every position of a batch (teacher forcing), and the loss: greedy, or
+   * at a temperature with one uniform number per position.
+   */
+  async predict(batch: DeviceBatch, sampling: { temperature: number; uniforms: Float32Array } = { temperature: 0, uniforms: new Float32Array(0) }): Promise<{ predictions: Int32Array; loss: number }> {
     const a = this.upload(batch);
     const enc = this.device.createCommandEncoder();
     this.encodeForward(enc, a);
     const N = batch.batchSize * batch.seqLen;
-    this.ops.sample.encode(enc, { rows: N, vocab: this.config.vocabSize }, { logits: a.logits, ids: a.predictions });
+    let uniforms: GPUBuffer | undefined;
+    if (sampling.temperature > 0) {
+      if (sampling.uniforms.length !== N) throw new Error(`gpu model: sampling needs ${N} uniform numbers, got ${sampling.uniforms.length}`);
+      uniforms = this.device.createBuffer({ size: N * 4, usage: storage() });
+      this.device.queue.writeBuffer(uniforms, 0, sampling.uniforms);
+    }
+    this.ops.sample.encode(enc, { rows: N, vocab: this.config.vocabSize }, { logits: a.logits, ids: a.predictions, uniforms }, sampling.temperature);
     const [r, p] = await this.read([{ buffer: a.result, elements: 2 }, { buffer: a.predictions, elements: N }], enc);
+    uniforms?.destroy();
     return { predictions: new Int32Array(p.buffer, p.byteOffset, N), loss: r[0] };
   }
 
