@@ -9,7 +9,8 @@ export const MAX_ROWS_HEAD_DIM = 256;
 
 export function attentionRowsWgsl(hd: number): string {
   return /* wgsl */ `
-struct Dims { bh: u32, seqQ: u32, seqK: u32, causal: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
+// kvRows: rows per head in the K/V buffers (seqK, or a KV cache's capacity).
+struct Dims { bh: u32, seqQ: u32, seqK: u32, causal: u32, scale: f32, kvRows: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -30,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var mx = -3.4e38;
   var z = 0.0;
   for (var j = 0u; j < end; j++) {
-    let kb = (h * dims.seqK + j) * ${hd}u;
+    let kb = (h * dims.kvRows + j) * ${hd}u;
     var s = 0.0;
     for (var e = 0u; e < ${hd}u; e++) { s += qi[e] * k[kb + e]; }
     let m2 = max(mx, s);
@@ -51,6 +52,8 @@ export interface AttentionRowsShape {
   seqQ: number;
   seqK: number;
   headDim: number;
+  /** Rows per (batch, head) in the K and V buffers: seqK (default) or a KV cache's capacity. */
+  kvRows?: number;
 }
 
 export class AttentionRows {
@@ -70,9 +73,11 @@ export class AttentionRows {
     const hd = s.headDim;
     if (hd > MAX_ROWS_HEAD_DIM) throw new ShapeError(`attention: headDim ${hd} is over ${MAX_ROWS_HEAD_DIM}`);
     const bh = s.batch * s.heads;
-    for (const [name, buf, len] of [['q', b.q, bh * s.seqQ * hd], ['k', b.k, bh * s.seqK * hd], ['v', b.v, bh * s.seqK * hd],
+    const kvRows = s.kvRows ?? s.seqK;
+    if (!Number.isInteger(kvRows) || kvRows < s.seqK) throw new ShapeError(`attention: kvRows ${kvRows} must be an integer ≥ seqK ${s.seqK}`);
+    for (const [name, buf, len] of [['q', b.q, bh * s.seqQ * hd], ['k', b.k, bh * kvRows * hd], ['v', b.v, bh * kvRows * hd],
       ['o', b.o, bh * s.seqQ * hd], ['lse', b.lse, bh * s.seqQ]] as const) this.k.need(name, buf, len);
-    const u = this.k.uniform([{ u32: bh }, { u32: s.seqQ }, { u32: s.seqK }, { u32: opts.causal ?? true ? 1 : 0 }, { f32: opts.scale ?? 1 / Math.sqrt(hd) }]);
+    const u = this.k.uniform([{ u32: bh }, { u32: s.seqQ }, { u32: s.seqK }, { u32: opts.causal ?? true ? 1 : 0 }, { f32: opts.scale ?? 1 / Math.sqrt(hd) }, { u32: kvRows }]);
     this.k.dispatch(encoder, this.k.pipeline(`rows ${hd}`, () => attentionRowsWgsl(hd)), [u, b.q, b.k, b.v, b.o, b.lse], bh * s.seqQ);
   }
 

@@ -5,11 +5,11 @@
 import { FLAT_INDEX, OpKernel, ShapeError, WG, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
-struct Dims { rows: u32, dim: u32, vocab: u32, positions: u32, posRows: u32, _a: u32, _b: u32, _c: u32 }
+struct Dims { rows: u32, dim: u32, vocab: u32, positions: u32, posRows: u32, posOffset: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 ${FLAT_INDEX}`;
 
-/** out[n, d] = table[ids[n], d] (+ pos[n mod positions, d]); an id outside [0, vocab) reads zeros. */
+/** out[n, d] = table[ids[n], d] (+ pos[posOffset + n mod positions, d]); an id outside [0, vocab) reads zeros. */
 export function embeddingForwardWgsl(withPositions: boolean): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -25,7 +25,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let id = ids[n];
   var v = 0.0;
   if (id >= 0 && u32(id) < dims.vocab) { v = table[u32(id) * dims.dim + d]; }
-  ${withPositions ? 'v += pos[(n % dims.positions) * dims.dim + d];' : ''}
+  ${withPositions ? 'v += pos[(dims.posOffset + n % dims.positions) * dims.dim + d];' : ''}
   out[i] = v;
 }`;
 }
@@ -77,6 +77,11 @@ export interface EmbeddingShape {
   positions?: number;
   /** Rows of the position table (the model's context); default `positions`. */
   posRows?: number;
+  /**
+   * Forward only: position of the first row (decoding one token at position t with a KV
+   * cache: positions 1, posOffset t). Default 0.
+   */
+  posOffset?: number;
 }
 
 /** Inverse index of a batch's ids: rows of token v are order[offsets[v] .. offsets[v+1]). */
@@ -116,9 +121,13 @@ export class Embedding {
     if (withPositions) {
       if (s.positions === undefined) throw new ShapeError('embedding: a position table needs `positions` (the sequence length)');
       positiveInt('embedding', 'positions', positions);
-      if (posRows < positions) throw new ShapeError(`embedding: sequence length ${positions} exceeds the position table's ${posRows} rows`);
+      const off = s.posOffset ?? 0;
+      if (!Number.isInteger(off) || off < 0) throw new ShapeError(`embedding: posOffset must be a non-negative integer, got ${off}`);
+      if (posRows < positions + off) {
+        throw new ShapeError(`embedding: positions ${off}…${off + positions - 1} exceed the position table's ${posRows} rows`);
+      }
     }
-    return this.k.uniform([{ u32: s.rows }, { u32: s.dim }, { u32: s.vocab }, { u32: positions }, { u32: posRows }]);
+    return this.k.uniform([{ u32: s.rows }, { u32: s.dim }, { u32: s.vocab }, { u32: positions }, { u32: posRows }, { u32: s.posOffset ?? 0 }]);
   }
 
   /** out = table[ids] (+ pos[row mod positions]). `ids` holds i32 values. */
@@ -142,6 +151,7 @@ export class Embedding {
     s: EmbeddingShape,
     b: { offsets: GPUBuffer; order: GPUBuffer; dout: GPUBuffer; dtable: GPUBuffer; dpos?: GPUBuffer },
   ): void {
+    if (s.posOffset) throw new ShapeError('embedding: posOffset is for the forward (decoding); the backward takes whole sequences');
     const u = this.uniform(s, !!b.dpos);
     this.k.need('offsets', b.offsets, s.vocab + 1);
     this.k.need('order', b.order, s.rows);

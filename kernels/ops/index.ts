@@ -24,3 +24,5 @@ export type { SampleShape } from './sample-tokens.ts';
 export { Transpose } from './transpose.ts';
 export { AttentionRows, MAX_ROWS_HEAD_DIM } from './attention-rows.ts';
 export type { AttentionRowsShape } from './attention-rows.ts';
+export { KvCache } from './kv-cache.ts';
+export type { KvCacheShape } from './kv-cache.ts';

@@ -34,3 +34,30 @@ describe('transpose', () => {
     }
   });
 });
+
+describe('decoding against a KV cache', () => {
+  it('writes a position into the cache and attends over its first rows (kvRows = capacity)', async () => {
+    const { KvCache } = await import('../../kernels/ops/kv-cache.ts');
+    const cacheOp = new KvCache(gpu.device);
+    const attn = new AttentionRows(gpu.device);
+    const [B, H, hd, cap, T] = [2, 3, 4, 8, 5];
+    // Full sequences in the head layout [B, H, T, hd].
+    const [q, k, v] = [uniform(B * H * T * hd, 7), uniform(B * H * T * hd, 8), uniform(B * H * T * hd, 9)];
+    let kc: Float32Array = new Float32Array(B * H * cap * hd).fill(NaN); // unused rows must never be read
+    let vc: Float32Array = new Float32Array(B * H * cap * hd).fill(NaN);
+    const row = (x: Float32Array, t: number) => {
+      const out = new Float32Array(B * H * hd);
+      for (let bh = 0; bh < B * H; bh++) out.set(x.subarray((bh * T + t) * hd, (bh * T + t + 1) * hd), bh * hd);
+      return out;
+    };
+    const full = attentionHeadsRef({ batch: B, heads: H, seqQ: T, seqK: T, headDim: hd }, q, k, v, true);
+    for (let t = 0; t < T; t++) {
+      kc = await cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, t, row(k, t), kc);
+      vc = await cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, t, row(v, t), vc);
+      const got = await attn.run({ batch: B, heads: H, seqQ: 1, seqK: t + 1, headDim: hd, kvRows: cap }, row(q, t), kc, vc);
+      // The new query's output equals row t of causal attention over the whole sequence.
+      expectClose(got.o, Array.from(row(Float32Array.from(full.out), t)), { abs: 2e-6, rel: 1e-5 }, `o at ${t}`);
+    }
+    await expect(cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, cap, row(k, 0), kc)).rejects.toThrow(/position 8 is outside the cache's 8 positions/);
+  });
+});

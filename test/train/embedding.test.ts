@@ -44,6 +44,16 @@ describe('embedding gather / scatter-add', () => {
     expect(a.dtable).toEqual(b.dtable);
   });
 
+  it('decoding one position at an offset reads that row of the position table', async () => {
+    const table = uniform(5 * 3, 1);
+    const pos = uniform(6 * 3, 2);
+    const ids = new Int32Array([4, 0]);
+    const s = { rows: 2, dim: 3, vocab: 5, positions: 1, posRows: 6, posOffset: 4 };
+    const want = Float32Array.from([...ids].flatMap((id) => [0, 1, 2].map((d) => Math.fround(table[id * 3 + d] + pos[4 * 3 + d]))));
+    expect(await emb.runForward(s, ids, table, pos)).toEqual(want);
+    await expect(emb.runForward({ ...s, posOffset: 6 }, ids, table, pos)).rejects.toThrow(/positions 6…6 exceed the position table's 6 rows/);
+  });
+
   it('the inverse index is a stable counting sort', () => {
     const { offsets, order } = tokenIndex([2, 0, 2, 1, 0], 4);
     expect([...offsets]).toEqual([0, 2, 3, 5, 5]);
@@ -55,7 +65,7 @@ describe('embedding gather / scatter-add', () => {
     const ids = new Int32Array(4);
     await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(5))).rejects.toThrow(/table holds 20 bytes, needs 24/);
     await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3, positions: 4, posRows: 2 }, ids, new Float32Array(6), new Float32Array(4))).rejects.toThrow(
-      /sequence length 4 exceeds the position table's 2 rows/,
+      /positions 0…3 exceed the position table's 2 rows/,
     );
     await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(6), new Float32Array(8))).rejects.toThrow(ShapeError);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../shared/random.ts';
 import { generate } from '../../worker/train/generate.ts';
 import { GpuModel } from '../../worker/train/gpu-model.ts';
+import { KvDecoder } from '../../worker/train/kv-decoder.ts';
 import { parseModelConfig } from '../../worker/train/model-config.ts';
 import { initParameters } from '../../worker/train/parameters.ts';
 import { EOS, SEP, SyntheticTask } from '../../worker/train/tasks.ts';
@@ -36,6 +37,20 @@ describe('generation', () => {
       // Trained enough that both outcomes occur (so the check above means something).
       expect(exact).toBeGreaterThan(0);
       expect(exact).toBeLessThan(examples.length);
+
+      // The KV-cache decoder gives the same greedy tokens as re-running the prefix.
+      const decoder = new KvDecoder(model);
+      const prompts48 = examples.map((e) => [...e.prompt, SEP]);
+      const kv = await decoder.decode(prompts48, { maxNewTokens: task.answerLength + 1, stopToken: EOS });
+      expect(kv.tokens).toEqual(generated);
+      expect(kv.tokensPerSecond).toBeGreaterThan(0);
+      // Prompts of different lengths decode in groups; sampling is reproducible from the seed.
+      const mixed = [[1, 2, 3, SEP], [4, SEP], [5, 6, 7, SEP]];
+      expect((await decoder.decode(mixed, { maxNewTokens: 3 })).tokens).toEqual(await generate(model, mixed, { maxNewTokens: 3 }));
+      const s1 = await decoder.decode(mixed, { maxNewTokens: 3, temperature: 1, seed: 4 });
+      expect((await decoder.decode(mixed, { maxNewTokens: 3, temperature: 1, seed: 4 })).tokens).toEqual(s1.tokens);
+      await expect(decoder.decode([[1, 2, 3]], { maxNewTokens: 20 })).rejects.toThrow(/exceeds the model's context/);
+      decoder.destroy();
 
       // Sampling: reproducible from the seed.
       const prompts = examples.slice(0, 4).map((e) => [...e.prompt, SEP]);
