@@ -45,3 +45,17 @@ describe('model config', () => {
     expect(std).toBeLessThan(0.022);
   });
 });
+
+describe('device fit', async () => {
+  const { deviceFitProblems, trainingStateBytes } = await import('../../worker/train/device-fit.ts');
+  const limits = { maxStorageBufferBindingSize: 128 << 20, maxBufferSize: 256 << 20 };
+  it('accepts a small model and names what does not fit', () => {
+    const c = parseModelConfig(base);
+    expect(deviceFitProblems(c, 64, 17, limits)).toEqual([]);
+    expect(trainingStateBytes(c)).toBe(parameterCount(c) * 16);
+    const wide = parseModelConfig({ ...base, dModel: 1024, heads: 2, dFF: 65536 / 4 });
+    const p = deviceFitProblems(wide, 4096, 32, limits);
+    expect(p.join('\n')).toMatch(/head dimension 512 \(dModel \/ heads\) is over the attention kernels' 256/);
+    expect(p.join('\n')).toMatch(/MLP activations \(batch · seqLen · dFF\) needs \d+ bytes, over this device's 134217728-byte buffer limit/);
+  });
+});

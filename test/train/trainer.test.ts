@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../../worker/train/checkpoint.ts';
+import { CharDataset } from '../../worker/train/char-dataset.ts';
 import { SyntheticTask } from '../../worker/train/tasks.ts';
 import { trainSettings } from '../../worker/train/train-spec.ts';
 import { train, type Progress } from '../../worker/train/trainer.ts';
@@ -47,6 +48,29 @@ describe('trainer', () => {
     expect(resumedCheckpoints.map((c) => c.step)).toEqual([12]);
     expect(resumedCheckpoints[0].params).toEqual(checkpoints[1].params);
     expect(resumed.evaluations.at(-1)).toEqual(straight.evaluations.at(-1));
+  });
+
+  it('learns a character-level text', async () => {
+    const text = 'to be or not to be, that is the question. '.repeat(40);
+    const data = new CharDataset(text, { seqLen: 16 });
+    const s = trainSettings.parse({
+      model: { vocabSize: data.vocabSize, contextLength: 16, layers: 1, dModel: 32, heads: 4, dFF: 64 },
+      steps: 40,
+      batchSize: 16,
+      schedule: { lr: 1e-2, warmupSteps: 5 },
+      evalExamples: 32,
+    });
+    const r = await train({ device: gpu.device, settings: s, data });
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y) / xs.length;
+    expect(r.losses[0]).toBeGreaterThan(Math.log(data.vocabSize) - 0.5);
+    expect(mean(r.losses.slice(-5))).toBeLessThan(0.6 * mean(r.losses.slice(0, 5)));
+    // Held-out text is the same phrase: the next character is mostly predictable.
+    expect(r.evaluations.at(-1)!.tokenAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('refuses a model too large for the device', async () => {
+    const big = trainSettings.parse({ ...settings, model: { ...settings.model, dModel: 1024, heads: 2 } });
+    await expect(train({ device: gpu.device, settings: big, data: task })).rejects.toThrow(/does not fit this device: head dimension 512/);
   });
 
   it('refuses data that does not fit the model', async () => {

@@ -7,6 +7,7 @@ import type { Batch, Dataset } from './batch.ts';
 import type { CheckpointState } from './checkpoint.ts';
 import { GpuModel } from './gpu-model.ts';
 import { learningRate } from './lr-schedule.ts';
+import { deviceFitProblems } from './device-fit.ts';
 import { checkDataFits, sameConfig } from './model-config.ts';
 import { initParameters } from './parameters.ts';
 import type { TrainSettings } from './train-spec.ts';
@@ -98,6 +99,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const { settings, data, device } = o;
   const config = settings.model;
   checkDataFits(config, data);
+  const problems = deviceFitProblems(config, settings.batchSize, data.seqLen, device.limits);
+  if (problems.length) throw new Error(`the model does not fit this device: ${problems.join('; ')}`);
   if (o.resume && !sameConfig(o.resume.config, config)) throw new Error('resume: the checkpoint is of another model config');
   const start = o.resume?.step ?? 0;
   const model = new GpuModel(device, config, o.resume?.params ?? initParameters(config, settings.seed), settings.optimizer);
