@@ -5,7 +5,7 @@
 // written by setStep() before the step's command buffer is submitted; the bias corrections
 // 1 − βᵗ and 1 − β are computed in f64 on the host (in f32, 1 − 0.999 keeps only 4 digits).
 import { CLIP_SCALE_INDEX, GRAD_NORM_RESULT_VALUES } from './grad-norm.ts';
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
 export function adamwWgsl(): string {
   return /* wgsl */ `
@@ -19,10 +19,8 @@ struct Dims { n: u32, decay: u32, _a: u32, _b: u32 }
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
 @group(0) @binding(6) var<storage, read> clip: array<f32>;
-${FLAT_INDEX}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+
+fn apply(i: u32) {
   if (i >= dims.n) { return; }
   let g = grad[i] * clip[${CLIP_SCALE_INDEX}];
   let mi = hyper.beta1 * m[i] + hyper.omb1 * g;
@@ -33,7 +31,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   param[i] = p;
   m[i] = mi;
   v[i] = vi;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export interface AdamWSettings {
@@ -97,7 +96,7 @@ export class AdamW {
     for (const [name, buf] of [['param', b.param], ['grad', b.grad], ['m', b.m], ['v', b.v]] as const) this.k.need(name, buf, n);
     if (b.clip) this.k.need('clip', b.clip, GRAD_NORM_RESULT_VALUES);
     const dims = this.k.uniform([{ u32: n }, { u32: decay ? 1 : 0 }]);
-    this.k.dispatch(encoder, this.k.pipeline('update', adamwWgsl), [this.hyper, dims, b.param, b.grad, b.m, b.v, b.clip ?? this.noClip], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('update', adamwWgsl), [this.hyper, dims, b.param, b.grad, b.m, b.v, b.clip ?? this.noClip], n);
   }
 
   /** One step on host arrays (clip scale given directly): the new param, m and v. */

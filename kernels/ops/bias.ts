@@ -1,22 +1,21 @@
 // Bias of a linear layer over rows: forward y[r, j] += b[j] in place (for when the matmul's
 // epilogue does not add it), backward db[j] = Σ_r dy[r, j]. The column sums run one
 // invocation per column in a fixed row order, so the gradient is repeatable bit for bit.
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { rows: u32, cols: u32, _a: u32, _b: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-${FLAT_INDEX}`;
+`;
 
 export function addBiasWgsl(): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i < dims.rows * dims.cols) { y[i] = y[i] + bias[i % dims.cols]; }
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export function biasGradWgsl(): string {
@@ -56,7 +55,7 @@ export class Bias {
     const u = this.uniform(s);
     this.k.need('bias', b.bias, s.cols);
     this.k.need('y', b.y, s.rows * s.cols);
-    this.k.dispatch(encoder, this.k.pipeline('add', addBiasWgsl), [u, b.bias, b.y], s.rows * s.cols);
+    this.k.dispatchElements(encoder, this.k.pipeline('add', addBiasWgsl), [u, b.bias, b.y], s.rows * s.cols);
   }
 
   /** db[j] = Σ_r dy[r, j] (overwrites db). */

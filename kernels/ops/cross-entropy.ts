@@ -4,7 +4,7 @@
 // Forward: one invocation per row (max, log-sum-exp, the row's loss; the log-sum-exp is
 // saved for the backward), then one workgroup sums the rows in a fixed order, so the loss
 // is repeatable bit for bit. The result buffer holds [mean loss, counted rows].
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { rows: u32, vocab: u32, scale: f32, _a: u32 }
@@ -74,10 +74,8 @@ export function crossEntropyBackwardWgsl(): string {
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read> result: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
-${FLAT_INDEX}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+
+fn apply(i: u32) {
   if (i >= dims.rows * dims.vocab) { return; }
   let r = i / dims.vocab;
   let v = i % dims.vocab;
@@ -89,7 +87,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     g *= dims.scale / max(result[1], 1.0);
   }
   dlogits[i] = g;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export interface CrossEntropyShape {
@@ -140,7 +139,7 @@ export class CrossEntropy {
     const u = this.uniform(s, scale);
     for (const [name, buf, len] of [['logits', b.logits, s.rows * s.vocab], ['targets', b.targets, s.rows], ['lse', b.lse, s.rows],
       ['result', b.result, 2], ['dlogits', b.dlogits, s.rows * s.vocab]] as const) this.k.need(name, buf, len);
-    this.k.dispatch(encoder, this.k.pipeline('backward', crossEntropyBackwardWgsl), [u, b.logits, b.targets, b.lse, b.result, b.dlogits], s.rows * s.vocab);
+    this.k.dispatchElements(encoder, this.k.pipeline('backward', crossEntropyBackwardWgsl), [u, b.logits, b.targets, b.lse, b.result, b.dlogits], s.rows * s.vocab);
   }
 
   /** Forward and backward on host arrays: the mean loss, counted rows and dlogits. */

@@ -2,12 +2,12 @@
 // The backward is deterministic without float atomics: the host, which builds each batch,
 // also builds its inverse index (for each token, the rows where it occurs, in order), and
 // the device sums each token's rows in that fixed order. Cost O(rows · dim), not O(vocab · rows · dim).
-import { FLAT_INDEX, OpKernel, ShapeError, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, ShapeError, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { rows: u32, dim: u32, vocab: u32, positions: u32, posRows: u32, posOffset: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-${FLAT_INDEX}`;
+`;
 
 /** out[n, d] = table[ids[n], d] (+ pos[posOffset + n mod positions, d]); an id outside [0, vocab) reads zeros. */
 export function embeddingForwardWgsl(withPositions: boolean): string {
@@ -16,9 +16,7 @@ export function embeddingForwardWgsl(withPositions: boolean): string {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${withPositions ? '@group(0) @binding(4) var<storage, read> pos: array<f32>;' : ''}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i >= dims.rows * dims.dim) { return; }
   let n = i / dims.dim;
   let d = i % dims.dim;
@@ -27,7 +25,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (id >= 0 && u32(id) < dims.vocab) { v = table[u32(id) * dims.dim + d]; }
   ${withPositions ? 'v += pos[(dims.posOffset + n % dims.positions) * dims.dim + d];' : ''}
   out[i] = v;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 /** dtable[v, d] = Σ over rows n with ids[n] = v (in index order) of dout[n, d]. */
@@ -37,16 +36,15 @@ export function embeddingBackwardTokensWgsl(): string {
 @group(0) @binding(2) var<storage, read> order: array<u32>;
 @group(0) @binding(3) var<storage, read> dout: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dtable: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i >= dims.vocab * dims.dim) { return; }
   let v = i / dims.dim;
   let d = i % dims.dim;
   var s = 0.0;
   for (var j = offsets[v]; j < offsets[v + 1u]; j++) { s += dout[order[j] * dims.dim + d]; }
   dtable[i] = s;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 /** dpos[t, d] = Σ over rows n ≡ t (mod positions) of dout[n, d]; rows t ≥ positions get 0. */
@@ -54,9 +52,7 @@ export function embeddingBackwardPositionsWgsl(): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dpos: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i >= dims.posRows * dims.dim) { return; }
   let t = i / dims.dim;
   let d = i % dims.dim;
@@ -65,7 +61,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var n = t; n < dims.rows; n += dims.positions) { s += dout[n * dims.dim + d]; }
   }
   dpos[i] = s;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export interface EmbeddingShape {
@@ -138,7 +135,7 @@ export class Embedding {
     this.k.need('out', b.out, s.rows * s.dim);
     if (b.pos) this.k.need('pos', b.pos, (s.posRows ?? s.positions!) * s.dim);
     const p = this.k.pipeline(b.pos ? 'forward+pos' : 'forward', () => embeddingForwardWgsl(!!b.pos));
-    this.k.dispatch(encoder, p, b.pos ? [u, b.ids, b.table, b.out, b.pos] : [u, b.ids, b.table, b.out], s.rows * s.dim);
+    this.k.dispatchElements(encoder, p, b.pos ? [u, b.ids, b.table, b.out, b.pos] : [u, b.ids, b.table, b.out], s.rows * s.dim);
   }
 
   /**
@@ -157,11 +154,11 @@ export class Embedding {
     this.k.need('order', b.order, s.rows);
     this.k.need('dout', b.dout, s.rows * s.dim);
     this.k.need('dtable', b.dtable, s.vocab * s.dim);
-    this.k.dispatch(encoder, this.k.pipeline('tokens', embeddingBackwardTokensWgsl), [u, b.offsets, b.order, b.dout, b.dtable], s.vocab * s.dim);
+    this.k.dispatchElements(encoder, this.k.pipeline('tokens', embeddingBackwardTokensWgsl), [u, b.offsets, b.order, b.dout, b.dtable], s.vocab * s.dim);
     if (b.dpos) {
       const posRows = s.posRows ?? s.positions!;
       this.k.need('dpos', b.dpos, posRows * s.dim);
-      this.k.dispatch(encoder, this.k.pipeline('positions', embeddingBackwardPositionsWgsl), [u, b.dout, b.dpos], posRows * s.dim);
+      this.k.dispatchElements(encoder, this.k.pipeline('positions', embeddingBackwardPositionsWgsl), [u, b.dout, b.dpos], posRows * s.dim);
     }
   }
 

@@ -1,26 +1,25 @@
 // GELU (tanh approximation), forward and backward, element-wise over any number of values.
 // The tanh argument is clamped to ±15 (tanh is ±1 to f32 precision there): some drivers
 // compute tanh from exponentials, which overflow to NaN for large arguments.
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { n: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 const C = 0.7978845608028654; // sqrt(2/pi)
 fn inner(x: f32) -> f32 { return clamp(C * (x + 0.044715 * x * x * x), -15.0, 15.0); }
-${FLAT_INDEX}`;
+`;
 
 export function geluForwardWgsl(): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i >= dims.n) { return; }
   let v = x[i];
   y[i] = 0.5 * v * (1.0 + tanh(inner(v)));
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 /** dx = dy · gelu'(x); gelu'(x) = 0.5(1 + t) + 0.5·x·(1 − t²)·C·(1 + 3·0.044715·x²), t = tanh(inner). */
@@ -29,9 +28,7 @@ export function geluBackwardWgsl(): string {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i >= dims.n) { return; }
   let v = x[i];
   let t = tanh(inner(v));
@@ -40,7 +37,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   // Where tanh saturates the second term is 0, but v² may be inf (0·inf = NaN): skip it.
   if (s > 0.0) { d += 0.5 * v * s * C * (1.0 + 0.134145 * v * v); }
   dx[i] = dy[i] * d;
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export class Gelu {
@@ -56,7 +54,7 @@ export class Gelu {
     this.k.need('x', b.x, n);
     this.k.need('y', b.y, n);
     const p = this.k.pipeline('forward', geluForwardWgsl);
-    this.k.dispatch(encoder, p, [this.k.uniform([{ u32: n }]), b.x, b.y], n);
+    this.k.dispatchElements(encoder, p, [this.k.uniform([{ u32: n }]), b.x, b.y], n);
   }
 
   /** dx = dy · gelu'(x) over n values (x is the forward's input). */
@@ -66,7 +64,7 @@ export class Gelu {
     this.k.need('dy', b.dy, n);
     this.k.need('dx', b.dx, n);
     const p = this.k.pipeline('backward', geluBackwardWgsl);
-    this.k.dispatch(encoder, p, [this.k.uniform([{ u32: n }]), b.x, b.dy, b.dx], n);
+    this.k.dispatchElements(encoder, p, [this.k.uniform([{ u32: n }]), b.x, b.dy, b.dx], n);
   }
 
   async runForward(x: Float32Array): Promise<Float32Array> {

@@ -2,12 +2,12 @@
 // The QKV projection gives qkv [B·T, 3·d] (q, k, v side by side; head h in columns h·hd …);
 // attention wants q, k, v, o as [B, H, T, hd]. splitQkv/mergeHeads go one way, and their
 // backward passes (mergeQkvGrad, splitHeads) the other. Pure permutations: exact.
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { batch: u32, seq: u32, heads: u32, headDim: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-${FLAT_INDEX}
+
 // (b, h, t, e) of a [B, H, T, hd] index, and the matching [B·T, H·hd] row and column.
 fn rowOf(i: u32) -> u32 {
   let t = (i / dims.headDim) % dims.seq;
@@ -21,9 +21,7 @@ fn colOf(i: u32) -> u32 {
 }
 fn total() -> u32 { return dims.batch * dims.seq * dims.heads * dims.headDim; }`;
 
-const ENTRY = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+const ENTRY = `fn apply(i: u32) {
   if (i >= total()) { return; }
   let d = dims.heads * dims.headDim;`;
 
@@ -38,7 +36,8 @@ ${ENTRY}
   q[i] = qkv[src];
   k[i] = qkv[src + d];
   v[i] = qkv[src + 2u * d];
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export function mergeQkvGradWgsl(): string {
@@ -52,7 +51,8 @@ ${ENTRY}
   dqkv[dst] = dq[i];
   dqkv[dst + d] = dk[i];
   dqkv[dst + 2u * d] = dv[i];
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export function mergeHeadsWgsl(): string {
@@ -61,7 +61,8 @@ export function mergeHeadsWgsl(): string {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${ENTRY}
   y[rowOf(i) * d + colOf(i)] = o[i];
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export function splitHeadsWgsl(): string {
@@ -70,7 +71,8 @@ export function splitHeadsWgsl(): string {
 @group(0) @binding(2) var<storage, read_write> o: array<f32>;
 ${ENTRY}
   o[i] = y[rowOf(i) * d + colOf(i)];
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export interface HeadShape {
@@ -97,7 +99,7 @@ export class HeadLayout {
     const { u, n } = this.prepare(s);
     this.k.need('qkv', b.qkv, 3 * n);
     for (const [name, buf] of [['q', b.q], ['k', b.k], ['v', b.v]] as const) this.k.need(name, buf, n);
-    this.k.dispatch(encoder, this.k.pipeline('splitQkv', splitQkvWgsl), [u, b.qkv, b.q, b.k, b.v], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('splitQkv', splitQkvWgsl), [u, b.qkv, b.q, b.k, b.v], n);
   }
 
   /** Backward of splitQkv: dq, dk, dv [B, H, T, hd] → dqkv [B·T, 3·H·hd]. */
@@ -105,7 +107,7 @@ export class HeadLayout {
     const { u, n } = this.prepare(s);
     for (const [name, buf] of [['dq', b.dq], ['dk', b.dk], ['dv', b.dv]] as const) this.k.need(name, buf, n);
     this.k.need('dqkv', b.dqkv, 3 * n);
-    this.k.dispatch(encoder, this.k.pipeline('mergeQkvGrad', mergeQkvGradWgsl), [u, b.dq, b.dk, b.dv, b.dqkv], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('mergeQkvGrad', mergeQkvGradWgsl), [u, b.dq, b.dk, b.dv, b.dqkv], n);
   }
 
   /** o [B, H, T, hd] → y [B·T, H·hd]. */
@@ -113,7 +115,7 @@ export class HeadLayout {
     const { u, n } = this.prepare(s);
     this.k.need('o', b.o, n);
     this.k.need('y', b.y, n);
-    this.k.dispatch(encoder, this.k.pipeline('mergeHeads', mergeHeadsWgsl), [u, b.o, b.y], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('mergeHeads', mergeHeadsWgsl), [u, b.o, b.y], n);
   }
 
   /** Backward of mergeHeads: dy [B·T, H·hd] → do [B, H, T, hd]. */
@@ -121,7 +123,7 @@ export class HeadLayout {
     const { u, n } = this.prepare(s);
     this.k.need('y', b.y, n);
     this.k.need('o', b.o, n);
-    this.k.dispatch(encoder, this.k.pipeline('splitHeads', splitHeadsWgsl), [u, b.y, b.o], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('splitHeads', splitHeadsWgsl), [u, b.y, b.o], n);
   }
 
   async runSplitQkv(s: HeadShape, qkv: Float32Array): Promise<{ q: Float32Array; k: Float32Array; v: Float32Array }> {

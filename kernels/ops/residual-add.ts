@@ -1,34 +1,32 @@
 // Residual add: y = a + b, or in place a += b (WebGPU forbids binding one buffer as both
 // read and read_write in a dispatch, so accumulation has its own program). The backward of
 // y = a + b passes dy to both inputs; where a gradient has two sources, accumulate adds them.
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { n: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-${FLAT_INDEX}`;
+`;
 
 export function addWgsl(): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i < dims.n) { y[i] = a[i] + b[i]; }
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export function accumulateWgsl(): string {
   return /* wgsl */ `${HEADER}
 @group(0) @binding(1) var<storage, read_write> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li);
+fn apply(i: u32) {
   if (i < dims.n) { a[i] = a[i] + b[i]; }
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export class ResidualAdd {
@@ -45,7 +43,7 @@ export class ResidualAdd {
     this.k.need('b', b.b, n);
     this.k.need('y', b.y, n);
     if (b.y === b.a || b.y === b.b) throw new Error('residual add: y must differ from a and b; use accumulate() to add in place');
-    this.k.dispatch(encoder, this.k.pipeline('add', addWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b, b.y], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('add', addWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b, b.y], n);
   }
 
   /** a += b over n values. */
@@ -54,7 +52,7 @@ export class ResidualAdd {
     this.k.need('a', b.a, n);
     this.k.need('b', b.b, n);
     if (b.a === b.b) throw new Error('residual add: accumulate needs two different buffers');
-    this.k.dispatch(encoder, this.k.pipeline('accumulate', accumulateWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b], n);
+    this.k.dispatchElements(encoder, this.k.pipeline('accumulate', accumulateWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b], n);
   }
 
   async runAdd(a: Float32Array, b: Float32Array): Promise<Float32Array> {

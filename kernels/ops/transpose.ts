@@ -1,6 +1,6 @@
 // Matrix transpose, [rows, cols] → [cols, rows]. The backward of y = x·W needs x·... with
 // Wᵀ and xᵀ; until the matmul kernel takes transposed operands, the model materialises them.
-import { FLAT_INDEX, OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
 export function transposeWgsl(): string {
   return /* wgsl */ `
@@ -8,15 +8,14 @@ struct Dims { rows: u32, cols: u32, _a: u32, _b: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${FLAT_INDEX}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatIndex(wg, nwg, li); // index into y [cols, rows]
+
+fn apply(i: u32) {
   if (i >= dims.rows * dims.cols) { return; }
   let c = i / dims.rows;
   let r = i % dims.rows;
   y[i] = x[r * dims.cols + c];
-}`;
+}
+${ELEMENTWISE_MAIN}`;
 }
 
 export class Transpose {
@@ -32,7 +31,7 @@ export class Transpose {
     positiveInt('transpose', 'cols', cols);
     this.k.need('x', b.x, rows * cols);
     this.k.need('y', b.y, rows * cols);
-    this.k.dispatch(encoder, this.k.pipeline('transpose', transposeWgsl), [this.k.uniform([{ u32: rows }, { u32: cols }]), b.x, b.y], rows * cols);
+    this.k.dispatchElements(encoder, this.k.pipeline('transpose', transposeWgsl), [this.k.uniform([{ u32: rows }, { u32: cols }]), b.x, b.y], rows * cols);
   }
 
   async run(rows: number, cols: number, x: Float32Array): Promise<Float32Array> {
