@@ -3,7 +3,10 @@ import { decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../../
 import { CharDataset } from '../../worker/train/char-dataset.ts';
 import { SyntheticTask } from '../../worker/train/tasks.ts';
 import { trainSettings } from '../../worker/train/train-spec.ts';
-import { train, type Progress } from '../../worker/train/trainer.ts';
+import { evaluationBatches, train, type Progress } from '../../worker/train/trainer.ts';
+import { GpuModel } from '../../worker/train/gpu-model.ts';
+import { KvDecoder } from '../../worker/train/kv-decoder.ts';
+import { EOS, SEP } from '../../worker/train/tasks.ts';
 import { testDevice } from '../support/gpu.ts';
 
 const gpu = await testDevice();
@@ -48,6 +51,37 @@ describe('trainer', () => {
     expect(resumedCheckpoints.map((c) => c.step)).toEqual([12]);
     expect(resumedCheckpoints[0].params).toEqual(checkpoints[1].params);
     expect(resumed.evaluations.at(-1)).toEqual(straight.evaluations.at(-1));
+  });
+
+  it("inference from the final checkpoint reproduces the training run's held-out exact match", async () => {
+    const checkpoints: CheckpointState[] = [];
+    const s = trainSettings.parse({ ...settings, model: { ...settings.model, dModel: 32, dFF: 64 }, steps: 25, batchSize: 32, evalEvery: 0, checkpointEvery: 0, schedule: { lr: 1e-2, warmupSteps: 5 } });
+    const r = await train({ device: gpu.device, settings: s, data: task, onCheckpoint: (c) => void checkpoints.push(c) });
+    const ckpt = decodeCheckpoint(encodeCheckpoint(checkpoints[0]));
+    const model = new GpuModel(gpu.device, ckpt.config, ckpt.params);
+    const decoder = new KvDecoder(model);
+    try {
+      let exact = 0;
+      let total = 0;
+      for (const batch of evaluationBatches(task, s)) {
+        const T = batch.seqLen;
+        const examples = Array.from({ length: batch.batchSize }, (_, b) => {
+          const prompt = [...batch.inputs.subarray(b * T, b * T + task.promptLength)];
+          return { prompt, answer: task.solve(prompt) };
+        });
+        const { tokens } = await decoder.decode(examples.map((e) => [...e.prompt, SEP]), { maxNewTokens: task.answerLength + 1, stopToken: EOS });
+        examples.forEach((e, b) => (exact += task.isExact(e, tokens[b]) ? 1 : 0));
+        total += examples.length;
+      }
+      const final = r.evaluations.at(-1)!;
+      expect(exact / total).toBe(final.exactMatch);
+      // Part-trained (≈ half right on lavapipe), so agreement covers wrong answers too.
+      expect(final.exactMatch).toBeGreaterThan(0);
+      expect(final.exactMatch).toBeLessThan(1);
+    } finally {
+      decoder.destroy();
+      model.destroy();
+    }
   });
 
   it('learns a character-level text', async () => {

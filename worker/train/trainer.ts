@@ -61,18 +61,27 @@ function stepRandom(seed: number, step: number, stream: number): () => number {
   return seededRandom((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35) ^ Math.imul(stream, 0x27d4eb2f)) >>> 0);
 }
 
+/** The held-out batches of a run's evaluations: the same at every evaluation (stream 1). */
+export function evaluationBatches(data: Dataset, settings: Pick<TrainSettings, 'evalExamples' | 'batchSize' | 'seed'>): Batch[] {
+  const batchSize = Math.min(settings.evalExamples, settings.batchSize * 4);
+  const out: Batch[] = [];
+  for (let done = 0, i = 0; done < settings.evalExamples; i++) {
+    const n = Math.min(batchSize, settings.evalExamples - done);
+    out.push(data.batch(stepRandom(settings.seed, i, 1), n, 'heldOut'));
+    done += n;
+  }
+  return out;
+}
+
 /** Held-out evaluation by teacher-forced greedy prediction. */
 export async function evaluate(model: GpuModel, data: Dataset, settings: TrainSettings, step: number): Promise<Evaluation> {
-  const batchSize = Math.min(settings.evalExamples, settings.batchSize * 4);
   let loss = 0;
   let tokens = 0;
   let right = 0;
   let exact = 0;
   let sequences = 0;
-  for (let done = 0, i = 0; done < settings.evalExamples; i++) {
-    const n = Math.min(batchSize, settings.evalExamples - done);
-    // Stream 1: held-out batches, the same at every evaluation of a run.
-    const batch: Batch = data.batch(stepRandom(settings.seed, i, 1), n, 'heldOut');
+  for (const batch of evaluationBatches(data, settings)) {
+    const n = batch.batchSize;
     const { predictions, loss: l } = await model.predict(batch);
     const T = batch.seqLen;
     let counted = 0;
@@ -90,7 +99,6 @@ export async function evaluate(model: GpuModel, data: Dataset, settings: TrainSe
     loss += l * counted;
     tokens += counted;
     sequences += n;
-    done += n;
   }
   return { step, loss: loss / Math.max(1, tokens), tokenAccuracy: right / Math.max(1, tokens), exactMatch: exact / sequences };
 }
