@@ -26,7 +26,11 @@ export interface MatmulResult {
 export interface JobView {
   id: string;
   type: JobType;
+  tenant: string;
   state: JobState;
+  priority: number;
+  /** While queued: why the job waits (no matching worker online, tenant at its limit, …). */
+  waitingFor?: string | null;
   progress: JobProgress | null;
   result: unknown;
   error: string | null;

@@ -18,6 +18,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
   const ga = uploadF32(device, a);
   const gb = uploadF32(device, b);
   const gc = storageBuffer(device, m * n * 4);
+  ctx.metrics.transfer('upload', a.byteLength + b.byteLength);
   try {
     const times: number[] = [];
     for (let r = 0; r < p.repeats; r++) {
@@ -34,6 +35,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
     }
     await ctx.progress({ percent: 95, message: 'checking against the CPU reference' });
     const c = await readF32(device, gc, m * n * 4);
+    ctx.metrics.transfer('download', c.byteLength);
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
     let checksum = 0;
