@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { adapterLabel, openDevice } from '../../../kernels/device.ts';
-import { Matmul } from '../../../kernels/matmul/matmul.ts';
 import { randomMatrix, seededRandom } from '../../../shared/random.ts';
+import { Gemm } from '../gemm.ts';
 import { GpuModel } from '../gpu-model.ts';
 import { KvDecoder } from '../kv-decoder.ts';
 import { parseModelConfig, type ModelConfig } from '../model-config.ts';
@@ -47,7 +47,7 @@ const rows: Record<string, unknown>[] = [];
 try {
   // Matmul rate of our kernel in this run (the MFU denominator): device-resident operands,
   // as in a training step, 4 products per submit.
-  const mm = new Matmul(gpu.device);
+  const mm = new Gemm(gpu.device);
   const n = 512;
   const buf = (data: Float32Array) => {
     const b = gpu.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
@@ -57,7 +57,7 @@ try {
   const [ma, mb, mc] = [buf(randomMatrix(n * n, 1)), buf(randomMatrix(n * n, 2)), buf(new Float32Array(n * n))];
   const products = async () => {
     const enc = gpu.device.createCommandEncoder();
-    for (let r = 0; r < 4; r++) mm.encode(enc, { m: n, n, k: n }, ma, mb, mc);
+    for (let r = 0; r < 4; r++) mm.nn(enc, n, n, n, ma, mb, mc);
     gpu.device.queue.submit([enc.finish()]);
     await gpu.device.queue.onSubmittedWorkDone();
   };
