@@ -1,8 +1,13 @@
 // Admission: whether a tenant's job may enter the queues, and which queue it enters.
 // Refusals carry the reason; the fair-share policy only ever sees admitted jobs.
 import type { JobSpec } from '../shared/job-spec.ts';
+import type { ArtifactStore } from '../shared/artifact-store.ts';
+import { trainJobProblems, inferJobProblems } from '../worker/train/job-params.ts';
+import { decodeCheckpoint } from '../worker/train/checkpoint.ts';
+import { Vocabulary } from '../worker/train/vocabulary.ts';
+import type { JobStore } from './queue/job-store.ts';
 import { ApiError } from './api-error.ts';
-import { effectiveRequirements, requirementClass, admissionProblem, mismatch, type DeviceCaps } from './policy/matching.ts';
+import { effectiveRequirements, requirementClass, admissionProblem, mismatch, matches, type DeviceCaps } from './policy/matching.ts';
 import type { Tenant } from './state/tenants.ts';
 import type { WorkerRegistry } from './state/workers.ts';
 import { queueName, perTenant, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
@@ -27,7 +32,52 @@ export class Admission {
     private readonly workers: WorkerRegistry,
     /** Device classes declared in the tenants file (beyond those seen live). */
     private readonly declaredClasses: DeviceCaps[],
+    private readonly jobs: JobStore,
+    private readonly artifacts: ArtifactStore,
   ) {}
+
+  /** Problems of a train/infer spec or of its references (artifacts, jobs), checked before it is queued. */
+  private async specProblems(tenant: Tenant, spec: JobSpec, candidates: DeviceCaps[]): Promise<{ status: number; reason: RefusalReason; message: string } | null> {
+    const bad = (message: string) => ({ status: 400, reason: 'invalid_spec' as const, message });
+    if (spec.dependsOn) {
+      const dep = await this.jobs.get(spec.dependsOn);
+      if (!dep || dep.tenant !== tenant.name) return bad(`dependsOn: no job ${spec.dependsOn}`);
+    }
+    if (spec.type === 'train') {
+      const problems = trainJobProblems(spec.params);
+      if (problems.length) return bad(`params: ${problems.join('; ')}`);
+      if (spec.params.data.source === 'text') {
+        const meta = await this.artifacts.meta(spec.params.data.artifact);
+        if (!meta || meta.tenant !== tenant.name) return bad(`params.data.artifact: no artifact ${spec.params.data.artifact} (upload the text first: usine upload FILE)`);
+      }
+      if (candidates.length > 0) {
+        const fits = candidates.map((d) =>
+          trainJobProblems(spec.params, { maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize ?? Infinity, maxBufferSize: d.limits.maxBufferSize ?? Infinity }),
+        );
+        if (fits.every((f) => f.length > 0)) return { status: 422, reason: 'too_large', message: `the model does not fit any matching device: ${fits[0].join('; ')}` };
+      }
+    }
+    if (spec.type === 'infer') {
+      const c = spec.params.checkpoint;
+      if ('job' in c) {
+        const train = await this.jobs.get(c.job);
+        if (!train || train.tenant !== tenant.name) return bad(`params.checkpoint.job: no job ${c.job}`);
+        if (train.type !== 'train') return bad(`params.checkpoint.job: job ${c.job} is a ${train.type} job, not a train job`);
+      } else {
+        const meta = await this.artifacts.meta(c.artifact);
+        if (!meta || meta.tenant !== tenant.name || meta.kind !== 'checkpoint') return bad(`params.checkpoint.artifact: no checkpoint artifact ${c.artifact}`);
+        try {
+          const ckpt = decodeCheckpoint(await this.artifacts.read(c.artifact));
+          const vocab = new Vocabulary(JSON.parse(ckpt.extra?.vocabulary ?? '[]') as string[]);
+          const problems = inferJobProblems(spec.params, ckpt.config, (t) => vocab.encode(t));
+          if (problems.length) return bad(`params: ${problems.join('; ')}`);
+        } catch (e) {
+          return bad(`params.checkpoint.artifact: ${(e as Error).message}`);
+        }
+      }
+    }
+    return null;
+  }
 
   private async deviceClasses(): Promise<DeviceCaps[]> {
     return [...this.declaredClasses, ...(await this.workers.classes())];
@@ -46,6 +96,8 @@ export class Admission {
         const problem = admissionProblem(spec, req, classes);
         if (problem) throw new Refusal(422, problem.startsWith('job too large') ? 'too_large' : 'no_matching_worker_class', at + problem);
       }
+      const specProblem = await this.specProblems(tenant, spec, classes.filter((d) => matches(req, d)));
+      if (specProblem) throw new Refusal(specProblem.status, specProblem.reason, at + specProblem.message);
       const cls = requirementClass(req);
       out.push({ name: queueName(tenant.name, cls), tenant: tenant.name, cls, requirements: req });
     }

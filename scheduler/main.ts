@@ -42,7 +42,8 @@ const queues = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX);
 const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
 const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
 const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
-const admission = new Admission(queues, workers, file?.workerClasses ?? []);
+const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
+const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
 const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
 
 // Counters and histograms come from the workers' job events…
@@ -85,10 +86,18 @@ async function refreshGauges(): Promise<void> {
   metrics.workerSlots.set({ state: 'busy' }, busy);
   metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
 }
+// Jobs held for a dependency (dependsOn, an infer job's train job) are released or failed here.
+const dependants = setInterval(
+  () =>
+    void store
+      .releaseDependants()
+      .then((r) => (r.released || r.failed) && log.info(r, 'dependants released or failed'))
+      .catch((err) => log.warn({ err: err.message }, 'dependants not checked')),
+  1000,
+);
 const gauges = setInterval(() => void refreshGauges().catch((err) => log.warn({ err: err.message }, 'gauges not refreshed')), 2000);
 await refreshGauges();
 
-const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
 const app = buildServer({ redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode, artifacts }, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
 await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
 const base = `http://${cfg.USINE_HOST}:${cfg.USINE_PORT}`;
@@ -100,6 +109,7 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, 'scheduler shutting down');
   clearInterval(gauges);
+  clearInterval(dependants);
   await app.close();
   stopEvents.abort();
   eventsConn.disconnect();

@@ -1,6 +1,7 @@
 // The job spec: what a client may submit. Validated once, at the API edge; everything
 // behind the edge trusts these types.
 import { z } from 'zod';
+import { trainJobParams, inferJobParams } from '../worker/train/job-params.ts';
 
 /** Largest dimension accepted at the edge; device limits are checked at admission. */
 export const MAX_DIM = 1 << 20;
@@ -58,16 +59,22 @@ const common = {
   attempts: z.number().int().min(1).max(20).default(3),
   /** Free-form labels for the submitter (not used for scheduling). */
   labels: z.record(z.string(), z.string().max(256)).optional(),
+  /** Start only after this job (of the same tenant) has succeeded; fail if it fails. */
+  dependsOn: z.string().min(1).max(100).optional(),
 };
 
 export const jobSpec = z.discriminatedUnion('type', [
   z.object({ type: z.literal('matmul'), params: matmulParams, ...common }).strict(),
   z.object({ type: z.literal('noop'), params: noopParams.default({ sleepMs: 0 }), ...common }).strict(),
+  /** Train a decoder-only transformer on the worker's device (see worker/train/). */
+  z.object({ type: z.literal('train'), params: trainJobParams, ...common }).strict(),
+  /** Generate text from a checkpoint (an artifact, or a train job's final one). */
+  z.object({ type: z.literal('infer'), params: inferJobParams, ...common }).strict(),
 ]);
 export type JobSpec = z.infer<typeof jobSpec>;
 export type JobSpecInput = z.input<typeof jobSpec>;
 export type JobType = JobSpec['type'];
-export const JOB_TYPES: readonly JobType[] = ['matmul', 'noop'];
+export const JOB_TYPES: readonly JobType[] = ['matmul', 'noop', 'train', 'infer'];
 
 /** A batch: one request, many jobs (job arrays, parameter sweeps). */
 export const jobBatch = z.object({ jobs: z.array(jobSpec).min(1).max(10_000) }).strict();
@@ -75,4 +82,11 @@ export const jobBatch = z.object({ jobs: z.array(jobSpec).min(1).max(10_000) }).
 /** A zod error as one entry per field: `params.m: must be at least 1`. */
 export function describeIssues(err: z.ZodError): { field: string; reason: string }[] {
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message }));
+}
+
+/** The job a spec waits for: its `dependsOn`, or the train job whose checkpoint an infer job reads. */
+export function dependencyOf(spec: JobSpec): string | undefined {
+  if (spec.dependsOn) return spec.dependsOn;
+  if (spec.type === 'infer' && 'job' in spec.params.checkpoint) return spec.params.checkpoint.job;
+  return undefined;
 }

@@ -8,7 +8,7 @@ import { loadConfig, workerEnv, ConfigError } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
-import { Matmul, ShapeError } from '../kernels/matmul/matmul.ts';
+import { Matmul } from '../kernels/matmul/matmul.ts';
 import { FairPuller } from '../scheduler/queue/fair-puller.ts';
 import { Keys } from '../scheduler/state/keys.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
@@ -18,6 +18,9 @@ import { ArtifactStore } from '../shared/artifact-store.ts';
 import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import type { JobContext } from './jobs/job-context.ts';
+
+/** Errors that say the job's input is wrong: retrying cannot help. */
+const INPUT_ERRORS = new Set(['ShapeError', 'TrainJobError', 'InferJobError', 'MissingCheckpointError']);
 
 let cfg;
 try {
@@ -120,7 +123,7 @@ const puller = new FairPuller({
       jlog.warn({ err: e, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
       jobLog(`${outcome} after ${Math.round(performance.now() - t0)} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
-      if (e instanceof ShapeError) throw new UnrecoverableError(e.message);
+      if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new UnrecoverableError(e.message);
       throw e;
     } finally {
       metrics.jobDuration.observe({ type: spec.type }, (performance.now() - t0) / 1000);

@@ -73,6 +73,8 @@ export function sizeNeeds(spec: JobSpec): Record<string, number> {
       return { maxStorageBufferBindingSize: largest, maxBufferSize: largest };
     }
     case 'noop':
+    case 'train': // fitted against the matching devices by the train job's own checks
+    case 'infer':
       return {};
   }
 }

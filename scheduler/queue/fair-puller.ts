@@ -119,6 +119,8 @@ export class FairPuller {
     while (!this.stopping) {
       if (this.inFlight.size >= this.o.concurrency) {
         await this.idle(Infinity);
+        // Busy: let a few more slots free up so one snapshot plans them together.
+        if (this.inFlight.size > this.o.concurrency / 2) await new Promise((r) => setTimeout(r, 2));
         continue;
       }
       let took = 0;

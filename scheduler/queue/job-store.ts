@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobState as BullState, JobType as BullListType } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobSpec } from '../../shared/job-spec.ts';
+import { dependencyOf, type JobSpec } from '../../shared/job-spec.ts';
 import type { JobState, JobView, JobProgress } from '../../shared/job-view.ts';
 import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
 import type { Keys } from '../state/keys.ts';
@@ -67,6 +67,33 @@ export interface NewJob {
   queue: QueueInfo;
 }
 
+/** A job held back until its dependency succeeds. */
+interface PendingJob {
+  id: string;
+  spec: JobSpec;
+  queue: QueueInfo;
+  createdAt: number;
+}
+
+function pendingView(p: PendingJob, waitingFor: string | null): JobView {
+  return {
+    id: p.id,
+    type: p.spec.type,
+    tenant: p.queue.tenant,
+    state: 'queued',
+    priority: p.spec.priority,
+    waitingFor,
+    progress: null,
+    result: null,
+    error: null,
+    attempts: 0,
+    createdAt: new Date(p.createdAt).toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    worker: null,
+  };
+}
+
 export class JobStore {
   constructor(
     private readonly redis: Redis,
@@ -77,8 +104,30 @@ export class JobStore {
 
   /** Adds jobs (one request's worth) to their queues; returns their ids in order. */
   async add(jobs: NewJob[]): Promise<string[]> {
-    const now = Date.now();
     const ids = jobs.map(() => randomUUID());
+    const ready: { id: string; job: NewJob }[] = [];
+    const held = this.redis.pipeline();
+    for (const [i, job] of jobs.entries()) {
+      const dep = dependencyOf(job.spec);
+      const depState = dep ? (await this.get(dep))?.state : undefined;
+      if (dep && depState !== 'succeeded') {
+        const p: PendingJob = { id: ids[i], spec: job.spec, queue: job.queue, createdAt: Date.now() };
+        held.hset(this.keys.pending, p.id, JSON.stringify(p));
+      } else {
+        ready.push({ id: ids[i], job });
+      }
+    }
+    await held.exec();
+    await this.enqueue(ready);
+    return ids;
+  }
+
+  /** Puts jobs into their BullMQ queues under the given ids. */
+  private async enqueue(items: { id: string; job: NewJob; createdAt?: number }[]): Promise<void> {
+    if (items.length === 0) return;
+    const now = Date.now();
+    const ids = items.map((x) => x.id);
+    const jobs = items.map((x) => x.job);
     const byQueue = new Map<string, { info: QueueInfo; items: { id: string; spec: JobSpec }[] }>();
     jobs.forEach((j, i) => {
       const g = byQueue.get(j.queue.name) ?? { info: j.queue, items: [] };
@@ -107,7 +156,37 @@ export class JobStore {
       );
     }
     await this.redis.publish(this.keys.wakeChannel, String(jobs.length));
-    return ids;
+  }
+
+  /**
+   * Releases held jobs whose dependency succeeded, and fails those whose dependency failed,
+   * was cancelled or is gone. Idempotent (HDEL decides who acts), run periodically.
+   */
+  async releaseDependants(): Promise<{ released: number; failed: number }> {
+    const all = Object.values(await this.redis.hgetall(this.keys.pending)).map((j) => JSON.parse(j) as PendingJob);
+    let released = 0;
+    let failed = 0;
+    for (const p of all) {
+      const dep = dependencyOf(p.spec)!;
+      const v = await this.get(dep);
+      if (v && !['succeeded', 'failed', 'cancelled'].includes(v.state)) continue;
+      if ((await this.redis.hdel(this.keys.pending, p.id)) !== 1) continue;
+      if (v?.state === 'succeeded') {
+        await this.enqueue([{ id: p.id, job: { spec: p.spec, queue: p.queue } }]);
+        released++;
+      } else {
+        const why = v ? `dependency ${dep} ${v.state}${v.error ? `: ${v.error}` : ''}` : `dependency ${dep} no longer exists`;
+        const final: JobView = { ...pendingView(p, null), state: 'failed', error: why, finishedAt: new Date().toISOString() };
+        await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds);
+        failed++;
+      }
+    }
+    return { released, failed };
+  }
+
+  private async pending(id: string): Promise<PendingJob | null> {
+    const j = await this.redis.hget(this.keys.pending, id);
+    return j ? (JSON.parse(j) as PendingJob) : null;
   }
 
   /** The job and its BullMQ state, or null. */
@@ -124,6 +203,11 @@ export class JobStore {
   async get(id: string): Promise<JobView | null> {
     const found = await this.find(id);
     if (found) return toView(found.job, found.state);
+    const held = await this.pending(id);
+    if (held) {
+      const dep = dependencyOf(held.spec)!;
+      return pendingView(held, `waiting for job ${dep} to succeed`);
+    }
     const tomb = await this.redis.get(this.keys.cancelled(id));
     return tomb ? (JSON.parse(tomb) as JobView) : null;
   }
@@ -134,7 +218,15 @@ export class JobStore {
    */
   async cancel(id: string): Promise<JobView | null> {
     const found = await this.find(id);
-    if (!found) return this.get(id);
+    if (!found) {
+      const held = await this.pending(id);
+      if (held && (await this.redis.hdel(this.keys.pending, id)) === 1) {
+        const final: JobView = { ...pendingView(held, null), state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString() };
+        await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
+        return final;
+      }
+      return this.get(id);
+    }
     const { job, state } = found;
     const view = toView(job, state);
     if (['succeeded', 'failed', 'cancelled'].includes(view.state)) return view;

@@ -29,6 +29,10 @@ export class Keys {
   job(id: string) {
     return `${this.prefix}:job:${id}`;
   }
+  /** Hash: job id → a job held back until the job it depends on succeeds. */
+  get pending() {
+    return `${this.prefix}:pending`;
+  }
   /** String: a cancelled-while-queued job's final view (the BullMQ job is removed). */
   cancelled(id: string) {
     return `${this.prefix}:cancelled:${id}`;

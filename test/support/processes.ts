@@ -19,9 +19,14 @@ export async function startTs(script: string, env: Record<string, string>, ready
     env: { ...process.env, LOG_LEVEL: 'info', USINE_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Keep the tail only: a busy worker logs two lines per job.
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  const keep = (d: Buffer) => {
+    out += d;
+    if (out.length > 256_000) out = out.slice(-128_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
   const child: Child = {
     proc,
     output: () => out,
@@ -37,6 +42,8 @@ export async function startTs(script: string, env: Record<string, string>, ready
     const check = () => {
       if (ready.test(out)) {
         clearTimeout(timer);
+        proc.stdout!.off('data', check);
+        proc.stderr!.off('data', check);
         resolve();
       }
     };

@@ -3,6 +3,8 @@ import type { JobSpec } from '../../shared/job-spec.ts';
 import type { JobContext } from './job-context.ts';
 import { runMatmulJob } from './matmul-job.ts';
 import { runNoopJob } from './noop-job.ts';
+import { runTrainJob } from './train-job.ts';
+import { runInferJob } from './infer-job.ts';
 
 export async function runJob(spec: JobSpec, ctx: JobContext): Promise<{ result: unknown; flops: number }> {
   switch (spec.type) {
@@ -12,5 +14,9 @@ export async function runJob(spec: JobSpec, ctx: JobContext): Promise<{ result: 
     }
     case 'noop':
       return { result: await runNoopJob(spec.params, ctx), flops: 0 };
+    case 'train':
+      return { result: await runTrainJob(spec.params, ctx), flops: 0 };
+    case 'infer':
+      return { result: await runInferJob(spec.params, ctx), flops: 0 };
   }
 }
