@@ -82,7 +82,7 @@ export class MatmulTuner {
   private async tune(r: ResolvedSpec, bucket: string): Promise<MatmulConfig> {
     this.tunings++;
     const { device } = this.matmul;
-    const space = (this.options.space ?? TUNING_SPACE).filter((c) => fitsDevice(c, device.limits));
+    const space = (this.options.space ?? TUNING_SPACE).filter((c) => fitsDevice(c, device));
     // The plain product of this shape (no epilogue, one batch): the epilogue costs the same
     // for every config.
     const spec: MatmulSpec = { m: r.m, n: r.n, k: r.k, transA: r.transA, transB: r.transB, dtype: r.dtype };

@@ -22,6 +22,8 @@ export const TUNING_SPACE: MatmulConfig[] = [
   d(8, 1, 2, 2, 4),
   d(1, 8, 4, 1, 4),
   d(1, 8, 4, 2, 4),
+  { ...d(8, 1, 8, 1, 4), sgA: true },
+  { ...d(8, 1, 8, 2, 4), sgA: true },
   d(8, 8, 4, 1, 4),
   d(16, 16, 4, 1, 4),
   t(8, 8, 4, 1, 4, 32),
@@ -30,9 +32,17 @@ export const TUNING_SPACE: MatmulConfig[] = [
   t(16, 16, 8, 2, 4, 16),
 ];
 
-/** Whether a config fits this device (workgroup size and workgroup memory). */
-export function fitsDevice(c: MatmulConfig, limits: GPUSupportedLimits): boolean {
+/** Whether a config runs on this device (workgroup size, workgroup memory, subgroups). */
+export function fitsDevice(c: MatmulConfig, device: GPUDevice): boolean {
+  const limits = device.limits;
   const shared = c.variant === 'tiled' ? (tileM(c) + tileN(c)) * c.tk * 4 : 0;
+  if (c.sgA) {
+    // One subgroup must be exactly the workgroup, lane i holding row i.
+    const info = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    const size = c.wgX * c.wgY;
+    if (!device.features.has('subgroups') || c.variant !== 'direct' || c.wgY !== 1 || c.rm !== c.wgX) return false;
+    if (info?.subgroupMinSize !== size || info?.subgroupMaxSize !== size) return false;
+  }
   return (
     c.wgX * c.wgY <= limits.maxComputeInvocationsPerWorkgroup &&
     c.wgX <= limits.maxComputeWorkgroupSizeX &&
@@ -42,8 +52,11 @@ export function fitsDevice(c: MatmulConfig, limits: GPUSupportedLimits): boolean
 }
 
 export const SOFTWARE_DEFAULT: MatmulConfig = d(8, 1, 4, 2, 4);
+/** On software adapters whose subgroups are 8 wide (lavapipe on AVX2): A rows by broadcast. */
+export const SOFTWARE_SUBGROUP_DEFAULT: MatmulConfig = { ...d(8, 1, 8, 2, 4), sgA: true };
 export const HARDWARE_DEFAULT: MatmulConfig = t(16, 16, 4, 1, 4, 16);
 
-export function defaultConfig(_spec: ResolvedSpec, software: boolean): MatmulConfig {
-  return software ? SOFTWARE_DEFAULT : HARDWARE_DEFAULT;
+export function defaultConfig(_spec: ResolvedSpec, software: boolean, device?: GPUDevice): MatmulConfig {
+  if (!software) return HARDWARE_DEFAULT;
+  return device && fitsDevice(SOFTWARE_SUBGROUP_DEFAULT, device) ? SOFTWARE_SUBGROUP_DEFAULT : SOFTWARE_DEFAULT;
 }

@@ -32,6 +32,12 @@ export interface MatmulConfig {
   tk: number;
   /** Dispatch x walks row tiles instead of column tiles. */
   swapXY?: boolean;
+  /**
+   * 'direct' with one subgroup per workgroup (wgX = rm = subgroup size, wgY = 1): each
+   * invocation loads one row of A and `subgroupBroadcast` hands it to the others, instead of
+   * every invocation loading every row (a uniform load is several times dearer on lavapipe).
+   */
+  sgA?: boolean;
 }
 
 /** What a call needs besides the tile config; part of the pipeline cache key. */
@@ -59,7 +65,7 @@ export function tileN(c: MatmulConfig): number {
 }
 
 export function configKey(c: MatmulConfig): string {
-  return `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` + (c.variant === 'tiled' ? `-k${c.tk}` : '') + (c.swapXY ? '-swap' : '');
+  return `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` + (c.variant === 'tiled' ? `-k${c.tk}` : '') + (c.swapXY ? '-swap' : '') + (c.sgA ? '-sg' : '');
 }
 
 /** Which operands can be bound as vec4 arrays for this shape (see MatmulFlags). */
@@ -83,6 +89,7 @@ function header(fl: MatmulFlags, cfg: MatmulConfig): string {
   const arr = (vec: boolean) => (vec ? `array<vec4<${T}>>` : `array<${T}>`);
   const lines = [
     fl.dtype === 'f16' ? 'enable f16;' : '',
+    cfg.sgA ? 'enable subgroups;' : '',
     'struct Params { m: u32, n: u32, k: u32, batch: u32, strideA: u32, strideB: u32, strideC: u32, _pad: u32 }',
     '@group(0) @binding(0) var<uniform> p: Params;',
     `@group(0) @binding(1) var<storage, read> a: ${arr(fl.vecA)};`,
@@ -136,7 +143,23 @@ function and(...conds: (string | false)[]): string {
 function storageLoads(cfg: MatmulConfig, fl: MatmulFlags, g: Guards, out: string[]) {
   const { rm, rn, cw } = cfg;
   const aAt: string[][] = [];
-  for (let i = 0; i < rm; i++) {
+  if (cfg.sgA) {
+    // This invocation's row of A (lane L holds row L of the tile), then broadcast row by row.
+    const ok = (kk: number | null) => and(g.m && 'rL < p.m', kk !== null && g.k && `k + ${f(kk)} < p.k`);
+    if (fl.vecA) out.push(`let aL = ldA((oA + rL * p.k + k) / 4u, ${ok(null)});`);
+    else {
+      for (let kk = 0; kk < 4; kk++) {
+        const idx = fl.transA ? `oA + (k + ${f(kk)}) * p.m + rL` : `oA + rL * p.k + k + ${f(kk)}`;
+        out.push(`let aL${kk} = ldA(${idx}, ${ok(kk)});`);
+      }
+      out.push('let aL = vec4<f32>(aL0, aL1, aL2, aL3);');
+    }
+    for (let i = 0; i < rm; i++) {
+      out.push(`let a${i} = subgroupBroadcast(aL, ${f(i)});`);
+      aAt.push([0, 1, 2, 3].map((kk) => `a${i}.${lanes[kk]}`));
+    }
+  }
+  for (let i = 0; i < (cfg.sgA ? 0 : rm); i++) {
     aAt.push([]);
     if (fl.vecA) {
       // A normal, K % 4 == 0: one vec4 along K; k is 4-aligned so no K guard is needed.
@@ -213,6 +236,7 @@ function rowColDecls(cfg: MatmulConfig): string[] {
   // With one row of invocations the rows depend on the workgroup only (uniform addresses).
   const ly = cfg.wgY === 1 ? '' : ' + lid.y';
   for (let i = 0; i < cfg.rm; i++) out.push(`let r${i} = tRow * ${f(tileM(cfg))}${ly} + ${f(i * cfg.wgY)};`);
+  if (cfg.sgA) out.push(`let rL = tRow * ${f(tileM(cfg))} + lid.x;`);
   // Likewise with one column of invocations the columns are uniform (B loads become scalar).
   const lx = cfg.wgX === 1 ? '' : ` + lid.x * ${f(cfg.cw)}`;
   for (let j = 0; j < cfg.rn; j++) out.push(`let c${j} = tCol * ${f(tileN(cfg))}${lx} + ${f(j * cfg.wgX * cfg.cw)};`);

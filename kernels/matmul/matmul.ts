@@ -57,7 +57,7 @@ export class Matmul {
   /** The config a call with this spec would run. */
   configFor(spec: MatmulSpec): MatmulConfig {
     const r = resolveSpec(spec);
-    return this.options.config ?? this.chooser?.(r) ?? defaultConfig(r, this.software);
+    return this.options.config ?? this.chooser?.(r) ?? defaultConfig(r, this.software, this.device);
   }
 
   /** Gets ready for calls like `spec` (tunes its shape bucket when an autotuner is attached). */

@@ -7,7 +7,7 @@
 // to f16 (relative 2⁻¹¹): |C - ref| ≤ 1e-3·|ref| + 2e-6·k + 1e-3.
 import { describe, expect, it } from 'vitest';
 import { Matmul, ShapeError, type MatmulSpec } from '../../kernels/matmul/matmul.ts';
-import { HARDWARE_DEFAULT, SOFTWARE_DEFAULT, TUNING_SPACE, fitsDevice } from '../../kernels/matmul/matmul-configs.ts';
+import { HARDWARE_DEFAULT, SOFTWARE_DEFAULT, SOFTWARE_SUBGROUP_DEFAULT, TUNING_SPACE, fitsDevice } from '../../kernels/matmul/matmul-configs.ts';
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
 import { roundToHalf } from '../../kernels/matmul/f16.ts';
 import { operandSizes, resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
@@ -19,7 +19,7 @@ const gpu = await testDevice();
 const { device } = gpu;
 const mm = new Matmul(device);
 const hasF16 = device.features.has('shader-f16');
-const configs = [SOFTWARE_DEFAULT, HARDWARE_DEFAULT].filter((c) => fitsDevice(c, device.limits));
+const configs = [SOFTWARE_DEFAULT, SOFTWARE_SUBGROUP_DEFAULT, HARDWARE_DEFAULT].filter((c) => fitsDevice(c, device));
 
 let seed = 1;
 function inputs(spec: MatmulSpec) {
@@ -116,7 +116,7 @@ describe('matmul against the f64 reference (f32)', () => {
   // One pipeline per config (lavapipe compiles each in ~1-3 s unless Mesa's shader cache has
   // it); generous timeout for a busy machine.
   it('every config of the tuning space on a ragged case with everything on', { timeout: 300_000 }, async () => {
-    for (const cfg of TUNING_SPACE.filter((c) => fitsDevice(c, device.limits))) {
+    for (const cfg of TUNING_SPACE.filter((c) => fitsDevice(c, device))) {
       await check({ m: 37, n: 45, k: 29, transA: true, transB: true, batch: 2, broadcastA: true, bias: true, activation: 'relu' }, cfg);
     }
   });
