@@ -53,7 +53,7 @@ export function fitsDevice(c: MatmulConfig, device: GPUDevice): boolean {
 
 export const SOFTWARE_DEFAULT: MatmulConfig = d(8, 1, 4, 2, 4);
 /** On software adapters whose subgroups are 8 wide (lavapipe on AVX2): A rows by broadcast. */
-export const SOFTWARE_SUBGROUP_DEFAULT: MatmulConfig = { ...d(8, 1, 8, 2, 4), sgA: true };
+export const SOFTWARE_SUBGROUP_DEFAULT: MatmulConfig = { ...d(8, 1, 8, 1, 4), sgA: true };
 export const HARDWARE_DEFAULT: MatmulConfig = t(16, 16, 4, 1, 4, 16);
 
 export function defaultConfig(_spec: ResolvedSpec, software: boolean, device?: GPUDevice): MatmulConfig {
