@@ -12,7 +12,8 @@ const SAMPLES = 64;
 export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<MatmulResult> {
   const { m, n, k } = p;
   const { device, matmul } = ctx.gpu;
-  matmul.check({ m, n, k });
+  // Checks the shape, and tunes its bucket first when the worker attached an autotuner.
+  await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
   const ga = uploadF32(device, a);
@@ -25,7 +26,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       ctx.signal.throwIfAborted();
       const t0 = performance.now();
       const enc = device.createCommandEncoder();
-      matmul.encode(enc, { m, n, k }, ga, gb, gc);
+      matmul.encode(enc, { m, n, k }, { a: ga, b: gb, c: gc });
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
       const s = (performance.now() - t0) / 1000;
