@@ -86,7 +86,7 @@ describe('walking skeleton', () => {
     expect(r.stdout).toMatch(/matmul 64×64×64: [\d.]+ ms, [\d.]+ GFLOP\/s/);
     expect(r.stdout).toMatch(/check: 64 sampled entries vs CPU reference.*passed/);
     const id = /job (\S+) \(matmul, tenant default\)/.exec(r.stdout)![1];
-    const s = await runCli(['--url', url, '--json', 'status', id]);
+    const s = await runCli(['--url', url, 'status', id, '--json']);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ id, state: 'succeeded', type: 'matmul' });
   });
