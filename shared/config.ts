@@ -59,6 +59,8 @@ export const workerEnv = z.object({
    * measurement: measure your card under load and set it.
    */
   USINE_WORKER_POWER_WATTS: z.coerce.number().min(0, 'must be 0 or more').max(10_000, 'must be at most 10000 (watts)').optional(),
+  /** Matmul tile configs: `first-use` tunes a new shape bucket inside the first job that needs it; `stored` only uses what `npm run bench -- --tune` or another worker stored. */
+  USINE_MATMUL_AUTOTUNE: z.enum(['first-use', 'stored']).default('first-use'),
   /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
   USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
 });

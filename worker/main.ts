@@ -1,6 +1,7 @@
 // A usine worker: one WebGPU device, a fair-share dispatch loop over the tenants' queues,
 // heartbeats to the worker table, and /metrics.
 import http from 'node:http';
+import path from 'node:path';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
@@ -9,6 +10,7 @@ import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
 import { Matmul } from '../kernels/matmul/matmul.ts';
+import { MatmulTuner } from '../kernels/autotune/matmul-tuner.ts';
 import { FairPuller } from '../scheduler/queue/fair-puller.ts';
 import { Keys } from '../scheduler/state/keys.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
@@ -86,8 +88,13 @@ await new Promise<void>((resolve, reject) => {
 
 // Auto-pipelining batches the many small commands of concurrent jobs into few round trips.
 const redis = connectRedis(cfg.REDIS_URL, { enableAutoPipelining: true });
+let soonBeat: NodeJS.Timeout | null = null;
 redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
 const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
+// Tile configs per (adapter, dtype, shape bucket), shared through Redis and a file: a worker
+// reuses what any worker with the same adapter measured.
+const tuner = new MatmulTuner(gpuCtx.matmul, { redis, dir: path.join(cfg.USINE_DATA_DIR, 'tuning'), onFirstUse: cfg.USINE_MATMUL_AUTOTUNE === 'first-use' });
+await tuner.load();
 const puller = new FairPuller({
   redis,
   subscriber: connectRedis(cfg.REDIS_URL),
@@ -102,6 +109,13 @@ const puller = new FairPuller({
   // An estimate for the tenants' energy figures, the same as the worker's own counter.
   powerWatts: power.watts,
   log,
+  // The worker table shows running jobs within ~0.2 s, not only at the next 2 s heartbeat.
+  onRunningChange: () => {
+    soonBeat ??= setTimeout(() => {
+      soonBeat = null;
+      void heartbeat();
+    }, 200);
+  },
   process: async (job, signal) => {
     const { spec, tenant } = job.data;
     const jlog = log.child({ job: job.id, tenant, type: spec.type });

@@ -50,6 +50,8 @@ export interface PullerOptions {
   process: Processor;
   /** How long an idle puller waits for a wake-up before looking again. */
   idlePollMs?: number;
+  /** Called when the set of running jobs changes (the worker then heartbeats soon). */
+  onRunningChange?: () => void;
 }
 
 export class FairPuller {
@@ -225,9 +227,11 @@ export class FairPuller {
       .catch((err) => this.o.log.error({ err, job: job.id }, 'job bookkeeping failed'))
       .finally(() => {
         this.inFlight.delete(job.id!);
+        this.o.onRunningChange?.();
         this.poke();
       });
     this.inFlight.set(job.id!, { promise, worker: w });
+    this.o.onRunningChange?.();
   }
 
   /** Runs one attempt: timeout, accounting, events; BullMQ records the outcome. */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './support/children.ts';
+import { ROOT } from '../support/processes.ts';
 import { promtool } from './support/promtool.ts';
 import { parseErrors, selectedMetrics } from './support/dashboards.ts';
 import { knownSeriesNames } from './support/metric-contract.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DASHBOARDS } from '../../deploy/grafana/src/index.ts';
-import { ROOT } from './support/children.ts';
+import { ROOT } from '../support/processes.ts';
 import { dataPanels, selectedMetrics, toPromql, type DashboardJson } from './support/dashboards.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
 import { startStack, submit, waitFinal, SMALL_MATMUL, type Stack } from './support/stack.ts';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DASHBOARDS, dashboardJson } from '../../deploy/grafana/src/index.ts';
-import { ROOT } from './support/children.ts';
+import { ROOT } from '../support/processes.ts';
 import { dataPanels, parseErrors, selectedMetrics, toPromql, type DashboardJson } from './support/dashboards.ts';
 import { knownSeriesNames } from './support/metric-contract.ts';
 

@@ -10,7 +10,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { schedulerEnv, workerEnv } from '../../shared/config.ts';
 import { tenantsFileSchema } from '../../scheduler/state/tenants.ts';
-import { ROOT } from './support/children.ts';
+import { ROOT } from '../support/processes.ts';
 import { promtool } from './support/promtool.ts';
 import { prometheusRuleYaml } from '../../deploy/k8s/prometheus-rule.ts';
 

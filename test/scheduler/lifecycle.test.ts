@@ -26,7 +26,7 @@ afterAll(() => cluster.stop());
 
 const long = (repeats: number, extra: object = {}) => ({ type: 'matmul' as const, params: { m: 128, n: 128, k: 128, repeats }, ...extra });
 
-async function until(id: string, pred: (v: JobView) => boolean, timeoutMs = 20_000, client = a): Promise<JobView> {
+async function until(id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000, client = a): Promise<JobView> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await client.get(id);
@@ -136,9 +136,9 @@ describe('job lifecycle', () => {
     const blocker = await a.submit(long(100_000, { requirements: { regions: ['us'] } }));
     await until(blocker.id, (v) => v.state === 'running');
     const { id } = await a.submit({ type: 'noop', params: {}, requirements: { regions: ['us'] } });
-    const queued = await a.get(id);
+    // The worker table learns of the blocker within its next heartbeat.
+    const queued = await until(id, (v) => /busy/.test(v.waitingFor ?? ''), 5000);
     expect(queued.state).toBe('queued');
-    expect(queued.waitingFor).toMatch(/busy/);
     expect((await a.cancel(id)).state).toBe('cancelled');
     expect((await a.get(id)).state).toBe('cancelled');
     await a.cancel(blocker.id);

@@ -39,6 +39,7 @@ export class Cluster {
       USINE_QUEUE_PREFIX: `test${o.port}x${process.pid}`,
       USINE_PORT: String(o.port),
       USINE_ARTIFACT_DIR: path.join(this.dir, 'artifacts'),
+      USINE_DATA_DIR: this.dir,
       ...o.env,
     };
     if (o.tenants) {

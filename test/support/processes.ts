@@ -16,7 +16,8 @@ export interface Child {
 export async function startTs(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', USINE_LOG_FORMAT: 'json', ...env },
+    // Tests must not wait for a first-use matmul tuning (test/kernels/autotune.test.ts covers it).
+    env: { ...process.env, LOG_LEVEL: 'info', USINE_LOG_FORMAT: 'json', USINE_MATMUL_AUTOTUNE: 'stored', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Keep the tail only: a busy worker logs two lines per job.
@@ -32,8 +33,13 @@ export async function startTs(script: string, env: Record<string, string>, ready
     output: () => out,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve(proc.exitCode);
-        proc.once('exit', (code) => resolve(code));
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
+        // A process that ignores the signal (a job that will not finish) is killed after 10 s.
+        const hard = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.once('exit', (code) => {
+          clearTimeout(hard);
+          resolve(code);
+        });
         proc.kill(signal);
       }),
   };

@@ -1,6 +1,6 @@
 // A scheduler and one worker on ports of the ops tests' range, sharing the tests' Redis
 // under a queue prefix of their own, plus helpers to run jobs through the HTTP API.
-import { startTs, type Child } from './children.ts';
+import { startTs, type Child } from '../../support/processes.ts';
 
 export interface Stack {
   api: string;
