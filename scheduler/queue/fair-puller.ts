@@ -15,6 +15,9 @@ import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
 import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
 
+/** How long a dispatch plan may be followed without being redone (see FairPuller.front). */
+const CHAIN_MS = 50;
+
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
 class QueueWorker extends Worker<JobData> {
   startManual(): void {
@@ -63,6 +66,12 @@ export class FairPuller {
   private stopping = false;
   /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
   private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
+  /**
+   * The tenant the latest plan put first, and when. For a short job of that tenant, BullMQ
+   * may fetch the tenant's next job in the same round trip that completes this one (as its
+   * own worker loop does); the plan is redone every CHAIN_MS, so the choice stays fair.
+   */
+  private front: { tenant: string; at: number } | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
@@ -180,6 +189,7 @@ export class FairPuller {
     const picks: TenantLoad[] = [];
     for (let i = 0; i < free; i++) {
       const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
+      if (i === 0) this.front = plan.order[0] ? { tenant: plan.order[0].name, at: Date.now() } : null;
       for (const [name, u] of plan.raised) {
         raised.set(name, u);
         loads.find((l) => l.name === name)!.usage = u;
@@ -221,12 +231,21 @@ export class FairPuller {
     return running > tenant.maxRunning;
   }
 
+  /** Whether completing `job` may fetch the next job of its queue at once. */
+  private mayChain(job: Job<JobData>, started: number): boolean {
+    const now = Date.now();
+    return !this.stopping && this.front?.tenant === job.data.tenant && now - this.front.at < CHAIN_MS && now - started < CHAIN_MS;
+  }
+
   private begin(job: Job<JobData>, token: string, w: QueueWorker): void {
+    const started = Date.now();
     const promise = w
-      .processJob(job, token, () => false)
+      .processJob(job, token, () => this.mayChain(job, started))
       .catch((err) => this.o.log.error({ err, job: job.id }, 'job bookkeeping failed'))
-      .finally(() => {
+      .then((next) => {
         this.inFlight.delete(job.id!);
+        // BullMQ fetched the queue's next job while completing this one: run it in this slot.
+        if (next && next.id) this.begin(next as Job<JobData>, next.token ?? token, w);
         this.o.onRunningChange?.();
         this.poke();
       });
