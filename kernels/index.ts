@@ -2,8 +2,14 @@
 export { openDevice, listAdapters, describeAdapter, adapterLabel, NoAdapterError } from './device.ts';
 export type { AdapterDescription, OpenDevice, OpenOptions } from './device.ts';
 export { Matmul, ShapeError } from './matmul/matmul.ts';
+export type { MatmulSpec, MatmulBuffers, EncodeOptions } from './matmul/matmul.ts';
+export { toHalf, fromHalf, roundToHalf } from './matmul/f16.ts';
 export type { MatmulShape } from './matmul/matmul.ts';
-export { matmulRef, matmulEntry } from './reference.ts';
+export type { MatmulConfig, MatmulDtype, Activation } from './matmul/matmul-program.ts';
+export { TUNING_SPACE } from './matmul/matmul-configs.ts';
+export { MatmulTuner, shapeBucket } from './autotune/matmul-tuner.ts';
+export { TuningStore } from './autotune/tuning-store.ts';
+export { matmulRef, matmulEntry, matmulRefGeneral, matmulEntryGeneral } from './reference.ts';
 export { Attention, tensorBytes } from './attention/attention.ts';
 export type { AttentionOptions, AttentionBuffers, AttentionResult } from './attention/attention.ts';
 export type { AttentionShape } from './attention/attention-shape.ts';

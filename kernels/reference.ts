@@ -18,3 +18,57 @@ export function matmulRef(a: Float32Array, b: Float32Array, m: number, n: number
   }
   return c;
 }
+
+export interface MatmulRefSpec {
+  m: number;
+  n: number;
+  k: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+  broadcastA?: boolean;
+  broadcastB?: boolean;
+  activation?: 'none' | 'relu' | 'gelu';
+}
+
+/** GELU, tanh approximation (what the kernels compute), in f64. */
+export function geluTanh(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+
+/**
+ * One entry C[batch][i][j] of act(op(A)·op(B) + bias) in f64, for the same layouts as the
+ * matmul kernel (row-major, A k×m when transA, B n×k when transB, batches back to back).
+ */
+export function matmulEntryGeneral(
+  s: MatmulRefSpec,
+  a: Float32Array,
+  b: Float32Array,
+  bias: Float32Array | undefined,
+  bt: number,
+  i: number,
+  j: number,
+): number {
+  const { m, n, k } = s;
+  const oa = s.broadcastA ? 0 : bt * m * k;
+  const ob = s.broadcastB ? 0 : bt * k * n;
+  let acc = 0;
+  for (let p = 0; p < k; p++) {
+    const av = s.transA ? a[oa + p * m + i] : a[oa + i * k + p];
+    const bv = s.transB ? b[ob + j * k + p] : b[ob + p * n + j];
+    acc += av * bv;
+  }
+  if (bias) acc += bias[j];
+  if (s.activation === 'relu') acc = Math.max(acc, 0);
+  if (s.activation === 'gelu') acc = geluTanh(acc);
+  return acc;
+}
+
+/** The whole batched C in f64 (see matmulEntryGeneral). */
+export function matmulRefGeneral(s: MatmulRefSpec, a: Float32Array, b: Float32Array, bias?: Float32Array): Float64Array {
+  const batch = s.batch ?? 1;
+  const c = new Float64Array(batch * s.m * s.n);
+  for (let bt = 0; bt < batch; bt++)
+    for (let i = 0; i < s.m; i++) for (let j = 0; j < s.n; j++) c[(bt * s.m + i) * s.n + j] = matmulEntryGeneral(s, a, b, bias, bt, i, j);
+  return c;
+}

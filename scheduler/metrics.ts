@@ -1,6 +1,10 @@
-// The scheduler's Prometheus metrics (usine_ prefix, base units, bounded labels).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// The scheduler's Prometheus metrics (usine_ prefix, base units, bounded labels: tenant
+// names come from the tenant table, never job ids).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics.ts';
 import { JOB_TYPES } from '../shared/job-spec.ts';
+import { REFUSAL_REASONS } from './admission.ts';
+import type { JobEvent } from './state/job-events.ts';
 
 export const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 export const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -8,52 +12,75 @@ export const OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
 
 export class SchedulerMetrics {
   readonly registry = new Registry();
-  readonly submitted = new Counter({
-    name: 'usine_jobs_submitted_total',
-    help: 'Jobs accepted by the API, by tenant and type.',
-    labelNames: ['tenant', 'type'] as const,
-    registers: [this.registry],
+  private readonly r = [this.registry];
+  readonly submitted = new Counter({ name: 'usine_jobs_submitted_total', help: 'Jobs accepted by the API, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
+  readonly started = new Counter({ name: 'usine_jobs_started_total', help: 'Job attempts started on a worker, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
+  readonly finished = new Counter({ name: 'usine_jobs_finished_total', help: 'Jobs that reached a final state, by tenant, type and outcome.', labelNames: ['tenant', 'type', 'outcome'] as const, registers: this.r });
+  readonly retries = new Counter({ name: 'usine_job_retries_total', help: 'Failed attempts that will be retried, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
+  readonly refusals = new Counter({ name: 'usine_job_refusals_total', help: 'Requests refused at admission, by tenant and reason.', labelNames: ['tenant', 'reason'] as const, registers: this.r });
+  readonly queueWait = new Histogram({ name: 'usine_job_queue_wait_seconds', help: 'Time from submission to the start of an attempt.', labelNames: ['tenant', 'type'] as const, buckets: WAIT_BUCKETS, registers: this.r });
+  readonly runTime = new Histogram({ name: 'usine_job_run_seconds', help: 'Time from the start of the final attempt to its end.', labelNames: ['tenant', 'type'] as const, buckets: RUN_BUCKETS, registers: this.r });
+  readonly tenantJobs = new Gauge({ name: 'usine_tenant_jobs', help: 'Jobs per tenant by state (queued includes retrying).', labelNames: ['tenant', 'state'] as const, registers: this.r });
+  readonly tenantQuota = new Gauge({ name: 'usine_tenant_quota_jobs', help: "A tenant's job limits (max_queued, max_running).", labelNames: ['tenant', 'kind'] as const, registers: this.r });
+  readonly weightShare = new Gauge({ name: 'usine_tenant_weight_share_ratio', help: "A tenant's fair-share target: its weight over the weights of tenants with work (0..1).", labelNames: ['tenant'] as const, registers: this.r });
+  readonly usageShare = new Gauge({ name: 'usine_tenant_usage_share_ratio', help: "A tenant's share of decayed device usage (0..1).", labelNames: ['tenant'] as const, registers: this.r });
+  readonly usage = new Gauge({ name: 'usine_tenant_usage_device_seconds', help: "A tenant's decayed device usage (the fair-share policy's input).", labelNames: ['tenant'] as const, registers: this.r });
+  readonly deviceSeconds = new Counter({ name: 'usine_tenant_device_seconds_total', help: 'Device-seconds used by a tenant (all attempts).', labelNames: ['tenant'] as const, registers: this.r });
+  readonly flops = new Counter({ name: 'usine_tenant_flops_total', help: "Floating-point operations executed for a tenant's jobs.", labelNames: ['tenant'] as const, registers: this.r });
+  readonly energy = new Counter({
+    name: 'usine_tenant_energy_joules_total',
+    help: "Estimated energy of a tenant's jobs: run time × each worker's configured power figure, not a measurement.",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
   });
-  readonly finished = new Counter({
-    name: 'usine_jobs_finished_total',
-    help: 'Jobs that reached a final state, by tenant, type and outcome.',
-    labelNames: ['tenant', 'type', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly queueWait = new Histogram({
-    name: 'usine_job_queue_wait_seconds',
-    help: 'Time from submission to the start of the last attempt.',
-    labelNames: ['tenant', 'type'] as const,
-    buckets: WAIT_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly runTime = new Histogram({
-    name: 'usine_job_run_seconds',
-    help: 'Time from the start of the last attempt to the final state.',
-    labelNames: ['tenant', 'type'] as const,
-    buckets: RUN_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly workersOnline = new Gauge({ name: 'usine_workers_online', help: 'Live workers by adapter.', labelNames: ['vendor', 'architecture', 'device', 'backend'] as const, registers: this.r });
+  readonly workerSlots = new Gauge({ name: 'usine_worker_slots', help: 'Device slots of live workers, busy or free.', labelNames: ['state'] as const, registers: this.r });
   readonly httpDuration = new Histogram({
     name: 'usine_http_request_duration_seconds',
     help: 'HTTP API request durations, by method, route and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [this.registry],
+    registers: this.r,
   });
+  private readonly zeroed = new Set<string>();
 
   constructor(tenants: string[]) {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     for (const tenant of tenants) this.zeroTenant(tenant);
+    for (const state of ['busy', 'free']) this.workerSlots.set({ state }, 0);
   }
 
   /** Exports zeros for a tenant's known series so rate() works from the first scrape. */
   zeroTenant(tenant: string): void {
+    if (this.zeroed.has(tenant)) return;
+    this.zeroed.add(tenant);
     for (const type of JOB_TYPES) {
-      this.submitted.inc({ tenant, type }, 0);
+      for (const c of [this.submitted, this.started, this.retries]) c.inc({ tenant, type }, 0);
       this.queueWait.zero({ tenant, type });
       this.runTime.zero({ tenant, type });
       for (const outcome of OUTCOMES) this.finished.inc({ tenant, type, outcome }, 0);
+    }
+    for (const reason of REFUSAL_REASONS) this.refusals.inc({ tenant, reason }, 0);
+    for (const c of [this.deviceSeconds, this.flops, this.energy]) c.inc({ tenant }, 0);
+    for (const state of ['queued', 'running']) this.tenantJobs.set({ tenant, state }, 0);
+  }
+
+  /** Applies one job event from a worker. */
+  observe(e: JobEvent): void {
+    this.zeroTenant(e.tenant);
+    const labels = { tenant: e.tenant, type: e.type };
+    if (e.kind === 'started') {
+      this.started.inc(labels);
+      this.queueWait.observe(labels, e.waitSeconds);
+    } else {
+      if (e.outcome === 'retry') this.retries.inc(labels);
+      else {
+        this.finished.inc({ ...labels, outcome: e.outcome });
+        this.runTime.observe(labels, e.runSeconds);
+      }
+      this.deviceSeconds.inc({ tenant: e.tenant }, e.runSeconds);
+      this.flops.inc({ tenant: e.tenant }, e.flops);
+      this.energy.inc({ tenant: e.tenant }, e.joules);
     }
   }
 }

@@ -3,9 +3,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../shared/logger.ts';
 import { ApiError } from './api-error.ts';
 import type { SchedulerContext } from './context.ts';
+import { authHook } from './auth.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import { workerRoutes } from './routes/workers.ts';
+import { openApiRoute } from './routes/openapi.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 
-export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: number): FastifyInstance {
+export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: number, uploadLimit: number): FastifyInstance {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit,
     // One log line per request is too much at thousands of jobs/s; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,11 +44,23 @@ export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: numbe
 
   app.get('/metrics', async (_req, reply) => {
     // BullMQ's own queue gauges (bullmq_job_count{queue,state}) are exported here once.
-    const bull = await ctx.store.queue.exportPrometheusMetrics();
     reply.header('Content-Type', ctx.metrics.registry.contentType);
-    return (await ctx.metrics.registry.metrics()) + '\n' + bull + '\n';
+    return (await ctx.metrics.registry.metrics()) + '\n' + (await bullmqMetrics(ctx)) + '\n';
   });
 
+  authHook(app, ctx);
   jobRoutes(app, ctx);
+  tenantRoutes(app, ctx);
+  workerRoutes(app, ctx);
+  artifactRoutes(app, ctx, uploadLimit);
+  openApiRoute(app);
   return app;
+}
+
+/** BullMQ's own `bullmq_job_count{queue,state}` for every job queue, with one HELP/TYPE header. */
+async function bullmqMetrics(ctx: SchedulerContext): Promise<string> {
+  const parts = await Promise.all((await ctx.queues.list()).map((q) => ctx.queues.queue(q.name).exportPrometheusMetrics()));
+  const samples = parts.flatMap((p) => p.split('\n').filter((l) => l.startsWith('bullmq_job_count{')));
+  if (samples.length === 0) return '';
+  return ['# HELP bullmq_job_count Number of jobs in the queue by state', '# TYPE bullmq_job_count gauge', ...samples].join('\n');
 }

@@ -11,6 +11,12 @@ const common = {
   USINE_DATA_DIR: z.string().min(1).default('data'),
   /** Prefix of every BullMQ key, so several usine installations can share one Redis. */
   USINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('usine'),
+  /** Half-life of past device usage in the fair-share policy; set the same on scheduler and workers. */
+  USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
+  /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
+  USINE_FAIR_SHARE_CATCH_UP_SECONDS: z.coerce.number().nonnegative().default(60),
+  /** Folder of the artifact store, shared by the scheduler and the workers. */
+  USINE_ARTIFACT_DIR: z.string().min(1).default('data/artifacts'),
 };
 
 export const schedulerEnv = z.object({
@@ -21,6 +27,14 @@ export const schedulerEnv = z.object({
   USINE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(7 * 24 * 3600),
   /** Upper bound of one HTTP request body. */
   USINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Largest artifact upload. */
+  USINE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  /** YAML/JSON file of tenants, tokens (hashes) and device classes; unset = one open "default" tenant. */
+  USINE_TENANTS_FILE: z.string().optional(),
+  /** An operator token (kept in memory, compared by hash); alternative to adminTokenSha256 in the file. */
+  USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A worker silent for longer than this is dropped from /v1/workers. */
+  USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 
@@ -28,12 +42,25 @@ export const workerEnv = z.object({
   ...common,
   USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_WORKER_METRICS_PORT: port.default(8701),
-  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(1),
   /** Dawn adapter name (substring); empty = the default adapter. */
   USINE_ADAPTER: z.string().default(''),
   /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
   USINE_BACKEND: z.string().default(''),
   USINE_WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only').default(''),
+  /** Region label jobs and tenants can require (data residency). */
+  USINE_WORKER_REGION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').default('local'),
+  /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
+  USINE_WORKER_FEATURES: z.string().optional(),
+  /**
+   * The device's power draw under load, in watts, behind the estimated energy figures
+   * (usine_worker_energy_joules_total and each tenant's joules = watts × busy seconds).
+   * Unset: a rough figure by adapter kind (worker/power.ts). An estimate either way, not a
+   * measurement: measure your card under load and set it.
+   */
+  USINE_WORKER_POWER_WATTS: z.coerce.number().min(0, 'must be 0 or more').max(10_000, 'must be at most 10000 (watts)').optional(),
+  /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
+  USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
 });
 export type WorkerConfig = z.infer<typeof workerEnv>;
 

@@ -21,12 +21,18 @@ export interface MatmulResult {
   /** Sum of all output entries. */
   checksum: number;
   check: { samples: number; maxAbsError: number; tolerance: number; passed: boolean };
+  /** With saveOutput: the artifact holding C. */
+  output?: { artifact: string; bytes: number; format: string };
 }
 
 export interface JobView {
   id: string;
   type: JobType;
+  tenant: string;
   state: JobState;
+  priority: number;
+  /** While queued: why the job waits (no matching worker online, tenant at its limit, …). */
+  waitingFor?: string | null;
   progress: JobProgress | null;
   result: unknown;
   error: string | null;

@@ -1,18 +1,12 @@
-// Names of the BullMQ queues and Redis keys usine uses, in one place.
+// What travels inside a BullMQ job.
 import type { JobSpec } from './job-spec.ts';
 
-/** The queue that carries jobs to workers. */
-export const JOBS_QUEUE = 'jobs';
-
-/** What a BullMQ job's data holds. */
+/** A BullMQ job's data. */
 export interface JobData {
   spec: JobSpec;
   tenant: string;
   submittedAt: number;
 }
 
-/** What a worker records on the job when it takes it (BullMQ job data is immutable once added). */
-export interface RunInfo {
-  worker: string;
-  adapter: string;
-}
+/** The reason BullMQ records for a job cancelled while it ran. */
+export const CANCELLED_REASON = 'cancelled';

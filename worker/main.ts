@@ -1,16 +1,26 @@
-// A usine worker: one WebGPU device, a BullMQ worker taking jobs for it, /metrics.
+// A usine worker: one WebGPU device, a fair-share dispatch loop over the tenants' queues,
+// heartbeats to the worker table, and /metrics.
 import http from 'node:http';
 import os from 'node:os';
-import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
 import { loadConfig, workerEnv, ConfigError } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
-import { JOBS_QUEUE, type JobData } from '../shared/queues.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
-import { Matmul, ShapeError } from '../kernels/matmul/matmul.ts';
+import { Matmul } from '../kernels/matmul/matmul.ts';
+import { FairPuller } from '../scheduler/queue/fair-puller.ts';
+import { Keys } from '../scheduler/state/keys.ts';
+import { WorkerRegistry } from '../scheduler/state/workers.ts';
+import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 import { WorkerMetrics } from './metrics.ts';
+import { ArtifactStore } from '../shared/artifact-store.ts';
+import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import type { JobContext } from './jobs/job-context.ts';
+
+/** Errors that say the job's input is wrong: retrying cannot help. */
+const INPUT_ERRORS = new Set(['ShapeError', 'TrainJobError', 'InferJobError', 'MissingCheckpointError']);
 
 let cfg;
 try {
@@ -27,21 +37,43 @@ const log = createLogger(`worker`, cfg.LOG_LEVEL).child({ worker: name });
 
 const gpu = await openDevice({ adapter: cfg.USINE_ADAPTER || undefined, backend: cfg.USINE_BACKEND || undefined });
 const label = adapterLabel(gpu.info);
+const power = powerWatts(gpu.info, cfg.USINE_WORKER_POWER_WATTS);
+const metrics = new WorkerMetrics(gpu.info, power.watts);
+// After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
+// usine_worker_device_lost_total increment before the process exits and the counter resets.
+const DEVICE_LOST_GRACE_MS = 20_000;
+let deviceLost = false;
 gpu.device.lost.then((info) => {
-  if (info.reason !== 'destroyed') {
-    log.fatal({ reason: info.reason, message: info.message }, 'device lost; exiting so the supervisor restarts the worker');
-    process.exit(3);
-  }
+  if (info.reason === 'destroyed') return;
+  deviceLost = true;
+  metrics.deviceLost.inc();
+  log.fatal({ reason: info.reason, message: info.message, graceMs: DEVICE_LOST_GRACE_MS }, 'device lost; exiting after the grace period so the supervisor restarts the worker');
+  // Stop taking jobs and hand the running ones back (they fail here anyway), leave the
+  // worker table so nothing is matched to this device, then exit after the grace period.
+  clearInterval(beats);
+  void registry.remove(id).catch(() => {});
+  void puller.stop(true).catch(() => {});
+  setTimeout(() => process.exit(3), DEVICE_LOST_GRACE_MS).unref();
 });
-const metrics = new WorkerMetrics(gpu.info);
 const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
+const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
+const caps: DeviceCaps = {
+  vendor: gpu.info.vendor,
+  architecture: gpu.info.architecture,
+  device: gpu.info.device,
+  backend: gpu.info.backend,
+  features: cfg.USINE_WORKER_FEATURES !== undefined ? cfg.USINE_WORKER_FEATURES.split(',').map((f) => f.trim()).filter((f) => gpu.info.features.includes(f)) : gpu.info.features,
+  limits: gpu.info.limits,
+  region: cfg.USINE_WORKER_REGION,
+};
 
 const metricsServer = http.createServer(async (req, res) => {
   if (req.url === '/metrics') {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());
   } else if (req.url === '/healthz') {
-    res.end('ok\n');
+    res.statusCode = deviceLost ? 503 : 200;
+    res.end(deviceLost ? 'device lost\n' : 'ok\n');
   } else {
     res.statusCode = 404;
     res.end('not found\n');
@@ -52,55 +84,81 @@ await new Promise<void>((resolve, reject) => {
   metricsServer.listen(cfg.USINE_WORKER_METRICS_PORT, cfg.USINE_WORKER_HOST, resolve);
 });
 
-const connection = connectRedis(cfg.REDIS_URL);
-const worker = new Worker<JobData>(
-  JOBS_QUEUE,
-  async (job: Job<JobData>, _token, signal) => {
+// Auto-pipelining batches the many small commands of concurrent jobs into few round trips.
+const redis = connectRedis(cfg.REDIS_URL, { enableAutoPipelining: true });
+redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
+const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
+const puller = new FairPuller({
+  redis,
+  subscriber: connectRedis(cfg.REDIS_URL),
+  keys,
+  prefix: cfg.USINE_QUEUE_PREFIX,
+  workerName: name,
+  caps,
+  concurrency: cfg.USINE_WORKER_CONCURRENCY,
+  halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
+  catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
+  lockMs: cfg.USINE_WORKER_LOCK_SECONDS * 1000,
+  // An estimate for the tenants' energy figures, the same as the worker's own counter.
+  powerWatts: power.watts,
+  log,
+  process: async (job, signal) => {
     const { spec, tenant } = job.data;
     const jlog = log.child({ job: job.id, tenant, type: spec.type });
-    jlog.info('job started');
+    jlog.info({ attempt: job.attemptsMade + 1 }, 'job started');
+    // The job's own log (`usine logs <id>`); not awaited: it rides along with other commands.
+    const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
+    jobLog(`attempt ${job.attemptsMade + 1} started on worker ${name} (${label})`);
     const t0 = performance.now();
-    const ctx: JobContext = {
-      gpu: gpuCtx,
-      metrics,
-      log: jlog,
-      signal: signal ?? new AbortController().signal,
-      progress: (p) => job.updateProgress(p),
-    };
+    const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
-      const result = await runJob(spec, ctx);
-      await job.updateProgress({ percent: 100, message: 'done' });
+      const out = await runJob(spec, ctx);
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
       jlog.info({ ms: Math.round(performance.now() - t0) }, 'job succeeded');
-      return result;
+      jobLog(`succeeded after ${Math.round(performance.now() - t0)} ms`);
+      return out;
     } catch (e) {
-      const cancelled = ctx.signal.aborted;
-      metrics.jobsFinished.inc({ type: spec.type, outcome: cancelled ? 'cancelled' : 'failed' });
-      jlog.warn({ err: e }, cancelled ? 'job cancelled' : 'job failed');
+      const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
+      metrics.jobsFinished.inc({ type: spec.type, outcome });
+      jlog.warn({ err: e, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
+      jobLog(`${outcome} after ${Math.round(performance.now() - t0)} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
-      if (e instanceof ShapeError) throw new UnrecoverableError(e.message);
+      if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new UnrecoverableError(e.message);
       throw e;
     } finally {
       metrics.jobDuration.observe({ type: spec.type }, (performance.now() - t0) / 1000);
     }
   },
-  { connection, prefix: cfg.USINE_QUEUE_PREFIX, concurrency: cfg.USINE_WORKER_CONCURRENCY, name },
+});
+
+const registry = new WorkerRegistry(redis, keys, 10_000);
+const id = `${name}-${randomUUID().slice(0, 8)}`;
+const startedAt = new Date().toISOString();
+const heartbeat = () =>
+  registry
+    .heartbeat({ id, name, caps, adapter: label, concurrency: cfg.USINE_WORKER_CONCURRENCY, running: puller.running(), startedAt, lastHeartbeat: '' })
+    .catch((err) => log.warn({ err: err.message }, 'heartbeat failed'));
+await heartbeat();
+const beats = setInterval(heartbeat, 2000);
+await puller.start();
+log.info(
+  { adapter: gpu.info, region: caps.region, powerWatts: power.watts, powerSource: power.source, concurrency: cfg.USINE_WORKER_CONCURRENCY, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` },
+  `worker ready on ${label}`,
 );
-worker.on('error', (err) => log.error({ err }, 'worker error'));
-await worker.waitUntilReady();
-log.info({ adapter: gpu.info, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` }, `worker ready on ${label}`);
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) {
-    // Second signal: stop now; the active jobs stall and BullMQ hands them to another worker.
-    log.warn('forced shutdown: active jobs will be retried elsewhere');
+    // Second signal: stop now; the running jobs stall and BullMQ hands them to another worker.
+    log.warn('forced shutdown: running jobs will be retried elsewhere');
     process.exit(130);
   }
   stopping = true;
-  log.info({ signal }, 'shutting down: finishing active jobs (send the signal again to stop now)');
-  await worker.close();
-  await connection.quit().catch(() => {});
+  log.info({ signal }, 'shutting down: finishing running jobs (send the signal again to stop now)');
+  await puller.stop();
+  clearInterval(beats);
+  await registry.remove(id).catch(() => {});
+  await redis.quit().catch(() => {});
   metricsServer.close();
   gpu.close();
   log.info('worker stopped');

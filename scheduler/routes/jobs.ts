@@ -1,26 +1,103 @@
-// /v1/jobs: submit and follow jobs.
-import type { FastifyInstance } from 'fastify';
-import { jobSpec, describeIssues } from '../../shared/job-spec.ts';
+// /v1/jobs: submit, follow, list, cancel jobs.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { jobSpec, jobBatch, describeIssues, type JobSpec } from '../../shared/job-spec.ts';
+import type { JobView } from '../../shared/job-view.ts';
 import { ApiError } from '../api-error.ts';
+import { Refusal } from '../admission.ts';
+import { actingTenant, canSee } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
 
+const listQuery = z
+  .object({
+    state: z.enum(['queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled']).optional(),
+    type: z.string().optional(),
+    tenant: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const details = describeIssues(r.error);
+  throw new ApiError(400, what === 'spec' ? 'invalid_spec' : 'invalid_query', `invalid ${what}: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+}
+
 export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
-  app.post('/v1/jobs', async (req, reply) => {
-    const parsed = jobSpec.safeParse(req.body);
-    if (!parsed.success) {
-      const details = describeIssues(parsed.error);
-      throw new ApiError(400, 'invalid_spec', `invalid job spec: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+  async function submit(req: FastifyRequest, specs: JobSpec[]): Promise<string[]> {
+    const name = actingTenant(req, (req.query as { tenant?: string }).tenant);
+    const tenant = await ctx.tenants.get(name);
+    if (!tenant) throw new ApiError(404, 'not_found', `no tenant ${name}`);
+    ctx.metrics.zeroTenant(name);
+    let queues;
+    try {
+      queues = await ctx.admission.admit(tenant, specs);
+    } catch (e) {
+      if (e instanceof Refusal) ctx.metrics.refusals.inc({ tenant: name, reason: e.reason });
+      throw e;
     }
-    const tenant = 'default';
-    const created = await ctx.store.submit(parsed.data, tenant);
-    ctx.metrics.submitted.inc({ tenant, type: parsed.data.type });
-    req.log.info({ job: created.id, tenant, type: parsed.data.type }, 'job submitted');
-    return reply.code(201).send(created);
+    const ids = await ctx.store.add(specs.map((spec, i) => ({ spec, queue: queues[i] })));
+    for (const s of specs) ctx.metrics.submitted.inc({ tenant: name, type: s.type });
+    req.log.info({ tenant: name, jobs: ids.length, first: ids[0] }, 'jobs submitted');
+    return ids;
+  }
+
+  function specOrRefuse<T>(schema: z.ZodType<T>, req: FastifyRequest): T {
+    try {
+      return parse(schema, req.body, 'spec');
+    } catch (e) {
+      ctx.metrics.refusals.inc({ tenant: req.caller.tenant?.name ?? 'admin', reason: 'invalid_spec' });
+      throw e;
+    }
+  }
+
+  app.post('/v1/jobs', async (req, reply) => {
+    const spec = specOrRefuse(jobSpec, req);
+    const [id] = await submit(req, [spec]);
+    return reply.code(201).send({ id, state: 'queued' });
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => {
-    const view = await ctx.store.get(req.params.id);
-    if (!view) throw new ApiError(404, 'not_found', `no job with id ${req.params.id}`);
+  app.post('/v1/jobs/batch', async (req, reply) => {
+    const { jobs } = specOrRefuse(jobBatch, req);
+    const ids = await submit(req, jobs);
+    return reply.code(201).send({ ids, state: 'queued' });
+  });
+
+  async function visible(req: FastifyRequest, id: string): Promise<JobView> {
+    const view = await ctx.store.get(id);
+    // Another tenant's job is "not found": its existence is not theirs to learn.
+    if (!view || !canSee(req, view.tenant)) throw new ApiError(404, 'not_found', `no job with id ${id}`);
     return view;
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => {
+    const view = await visible(req, req.params.id);
+    if (view.state === 'queued') {
+      const found = await ctx.store.find(view.id);
+      const info = found && (await ctx.queues.list()).find((q) => q.name === found.queue);
+      if (info) view.waitingFor = await ctx.admission.whyWaiting(info, await ctx.tenants.get(view.tenant));
+    }
+    return view;
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/logs', async (req) => {
+    await visible(req, req.params.id);
+    return { id: req.params.id, logs: (await ctx.store.logs(req.params.id)) ?? [] };
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => {
+    await visible(req, req.params.id);
+    const view = await ctx.store.cancel(req.params.id);
+    if (view?.state === 'cancelled') ctx.metrics.finished.inc({ tenant: view.tenant, type: view.type, outcome: 'cancelled' });
+    return view;
+  });
+
+  app.get('/v1/jobs', async (req) => {
+    const q = parse(listQuery, req.query, 'query');
+    let queues = await ctx.queues.list();
+    if (!req.caller.admin) queues = queues.filter((x) => x.tenant === req.caller.tenant!.name);
+    if (q.tenant) queues = queues.filter((x) => x.tenant === q.tenant);
+    return { jobs: await ctx.store.list(queues, { state: q.state, type: q.type, limit: q.limit }) };
   });
 }

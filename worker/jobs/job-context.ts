@@ -4,6 +4,7 @@ import type { AdapterDescription } from '../../kernels/device.ts';
 import type { JobProgress } from '../../shared/job-view.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { ArtifactStore } from '../../shared/artifact-store.ts';
 
 export interface GpuContext {
   device: GPUDevice;
@@ -13,7 +14,11 @@ export interface GpuContext {
 }
 
 export interface JobContext {
+  jobId: string;
+  tenant: string;
   gpu: GpuContext;
+  /** Where outputs too large for the inline result go. */
+  artifacts: ArtifactStore;
   metrics: WorkerMetrics;
   log: Logger;
   /** Aborted when the job is cancelled or the worker shuts down. */

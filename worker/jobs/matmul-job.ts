@@ -12,19 +12,21 @@ const SAMPLES = 64;
 export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<MatmulResult> {
   const { m, n, k } = p;
   const { device, matmul } = ctx.gpu;
-  matmul.check({ m, n, k });
+  // Checks the shape, and tunes its bucket first when the worker attached an autotuner.
+  await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
   const ga = uploadF32(device, a);
   const gb = uploadF32(device, b);
   const gc = storageBuffer(device, m * n * 4);
+  ctx.metrics.transfer('upload', a.byteLength + b.byteLength);
   try {
     const times: number[] = [];
     for (let r = 0; r < p.repeats; r++) {
       ctx.signal.throwIfAborted();
       const t0 = performance.now();
       const enc = device.createCommandEncoder();
-      matmul.encode(enc, { m, n, k }, ga, gb, gc);
+      matmul.encode(enc, { m, n, k }, { a: ga, b: gb, c: gc });
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
       const s = (performance.now() - t0) / 1000;
@@ -34,6 +36,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
     }
     await ctx.progress({ percent: 95, message: 'checking against the CPU reference' });
     const c = await readF32(device, gc, m * n * 4);
+    ctx.metrics.transfer('download', c.byteLength);
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
     let checksum = 0;
@@ -49,6 +52,12 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       const j = idx % n;
       maxAbsError = Math.max(maxAbsError, Math.abs(c[idx] - matmulEntry(a, b, k, n, i, j)));
     }
+    const output = p.saveOutput
+      ? await ctx.artifacts.put(
+          { tenant: ctx.tenant, job: ctx.jobId, name: `C-${m}x${n}.f32`, contentType: 'application/octet-stream', kind: 'output', info: { shape: [m, n], dtype: 'f32', layout: 'row-major little-endian' } },
+          new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
+        )
+      : null;
     return {
       adapter: ctx.gpu.label,
       m,
@@ -58,6 +67,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       gflops: (2 * m * n * k) / median / 1e9,
       checksum,
       check: { samples, maxAbsError, tolerance, passed: maxAbsError <= tolerance },
+      ...(output ? { output: { artifact: output.id, bytes: output.bytes, format: 'f32 row-major little-endian' } } : {}),
     };
   } finally {
     ga.destroy();

@@ -1,0 +1,61 @@
+// A worker's job events and usage charges, sent in batches: at thousands of short jobs a
+// second, one round trip per job per record would cost more than the jobs.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../shared/logger.ts';
+import { publishEvents, type JobEvent } from '../state/job-events.ts';
+import type { Keys } from '../state/keys.ts';
+import type { UsageLedger } from '../state/usage.ts';
+
+export class AccountingBuffer {
+  private events: JobEvent[] = [];
+  private charges = new Map<string, { seconds: number; flops: number; jobs: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly usage: UsageLedger,
+    private readonly log: Logger,
+    private readonly delayMs = 25,
+  ) {}
+
+  event(e: JobEvent): void {
+    this.events.push(e);
+    this.schedule();
+  }
+
+  charge(tenant: string, seconds: number, flops: number): void {
+    const c = this.charges.get(tenant) ?? { seconds: 0, flops: 0, jobs: 0 };
+    c.seconds += seconds;
+    c.flops += flops;
+    c.jobs += 1;
+    this.charges.set(tenant, c);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => void this.flush(), this.delayMs);
+  }
+
+  /** Sends what is buffered; resolves when it is in Redis. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const events = this.events;
+    const charges = this.charges;
+    this.events = [];
+    this.charges = new Map();
+    this.flushing = this.flushing.then(async () => {
+      try {
+        await Promise.all([
+          events.length ? publishEvents(this.redis, this.keys, events) : null,
+          ...[...charges].map(([tenant, c]) => this.usage.charge(tenant, c.seconds, c.flops, c.jobs)),
+        ]);
+      } catch (err) {
+        this.log.warn({ err }, 'job events or usage not recorded');
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,278 @@
+// The dispatch loop that runs in every worker process: whenever a device slot is free,
+// it asks the fair-share policy which tenant goes next and takes that tenant's next job
+// from a queue this device can serve. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
+// stalled-job recovery, retries with backoff); only the choice of queue is ours.
+import { randomUUID } from 'node:crypto';
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../shared/logger.ts';
+import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
+import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
+import { matches, type DeviceCaps } from '../policy/matching.ts';
+import type { Keys } from '../state/keys.ts';
+import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
+import { UsageLedger } from '../state/usage.ts';
+import { AccountingBuffer } from './accounting-buffer.ts';
+import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
+
+/** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
+class QueueWorker extends Worker<JobData> {
+  startManual(): void {
+    void this.startStalledCheckTimer();
+    this.lockManager.start();
+  }
+}
+
+export interface RunOutcome {
+  result: unknown;
+  /** Floating-point operations the job executed (for usage accounting). */
+  flops: number;
+}
+
+export type Processor = (job: Job<JobData>, signal: AbortSignal) => Promise<RunOutcome>;
+
+export interface PullerOptions {
+  redis: Redis;
+  /** A second connection for pub/sub (wake-ups and cancellations). */
+  subscriber: Redis;
+  keys: Keys;
+  prefix: string;
+  workerName: string;
+  caps: DeviceCaps;
+  concurrency: number;
+  halfLifeSeconds: number;
+  catchUpSeconds: number;
+  /** Lock duration of a running job; its expiry is how a dead worker's jobs are found. */
+  lockMs: number;
+  /** The device's power figure in watts, for the energy estimate. */
+  powerWatts: number;
+  log: Logger;
+  process: Processor;
+  /** How long an idle puller waits for a wake-up before looking again. */
+  idlePollMs?: number;
+}
+
+export class FairPuller {
+  private readonly queues: TenantQueues;
+  private readonly workers = new Map<string, QueueWorker>();
+  private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
+  private readonly usage: UsageLedger;
+  private readonly accounting: AccountingBuffer;
+  private stopping = false;
+  /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
+  private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly o: PullerOptions) {
+    this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
+    this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
+    this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
+  }
+
+  /** Ids of the jobs running here now. */
+  running(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  async start(): Promise<void> {
+    await this.o.subscriber.subscribe(this.o.keys.wakeChannel, this.o.keys.cancelChannel);
+    this.o.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.o.keys.cancelChannel) this.cancel(message, CANCELLED_REASON);
+      else {
+        this.tables = null; // a submit may have created a queue
+        this.poke();
+      }
+    });
+    this.loop = this.run();
+  }
+
+  /** Aborts a job running here (cancel or timeout); a no-op elsewhere. */
+  cancel(jobId: string, reason: string): boolean {
+    return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
+  }
+
+  private poke(): void {
+    this.wake?.();
+  }
+
+  private worker(name: string): QueueWorker {
+    let w = this.workers.get(name);
+    if (!w) {
+      w = new QueueWorker(name, (job, _token, signal) => this.execute(job, signal!), {
+        connection: this.o.redis,
+        prefix: this.o.prefix,
+        name: this.o.workerName,
+        autorun: false,
+        maxStalledCount: 2,
+        lockDuration: this.o.lockMs,
+        stalledInterval: this.o.lockMs,
+      });
+      w.on('error', (err) => this.o.log.error({ err, queue: name }, 'queue worker error'));
+      w.startManual();
+      this.workers.set(name, w);
+    }
+    return w;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      if (this.inFlight.size >= this.o.concurrency) {
+        await this.idle(Infinity);
+        // Busy: let a few more slots free up so one snapshot plans them together.
+        if (this.inFlight.size > this.o.concurrency / 2) await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      let took = 0;
+      try {
+        took = await this.fill();
+      } catch (err) {
+        if (this.stopping) break;
+        this.o.log.error({ err }, 'dispatch failed; retrying in 1 s');
+        await this.idle(1000);
+        continue;
+      }
+      if (!took) await this.idle(this.o.idlePollMs ?? 1000);
+    }
+  }
+
+  /** Waits until poked (a submit, a slot freed) or `ms` pass. */
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => done(), ms) : null;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      this.wake = done;
+    });
+  }
+
+  /**
+   * One round of dispatch: every free slot is planned from one snapshot of the queues and
+   * usage (each choice counted as running before the next is made), then the jobs are
+   * taken concurrently. Returns how many were taken.
+   */
+  private async fill(): Promise<number> {
+    const free = this.o.concurrency - this.inFlight.size;
+    if (!this.tables || Date.now() - this.tables.at > 1000) {
+      const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
+      this.tables = { at: Date.now(), queues, tenants };
+    }
+    const { queues: all, tenants: tenantsRaw } = this.tables;
+    const mine = all.filter((q) => matches(q.requirements, this.o.caps));
+    if (mine.length === 0 || free <= 0) return 0;
+    const [counts, usageRaw] = await Promise.all([this.queues.counts(all), this.o.redis.hgetall(this.o.keys.usage)]);
+    const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
+    // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
+    const mean = Math.max(usage.meanJobSeconds, 1e-3);
+    const running = perTenant(all, counts); // running counts over every queue of the tenant
+    const queuedHere = perTenant(mine, counts); // queued work this device can serve
+    const loads: TenantLoad[] = [];
+    for (const [name, c] of queuedHere) {
+      const t = tenantsRaw[name] ? tenantSchema.parse(JSON.parse(tenantsRaw[name])) : { ...DEFAULT_TENANT, name };
+      loads.push({ name, weight: t.weight, maxRunning: t.maxRunning, queued: c.queued, running: running.get(name)?.running ?? 0, usage: usage.usage.get(name) ?? 0 });
+    }
+    const raised = new Map<string, number>();
+    const picks: TenantLoad[] = [];
+    for (let i = 0; i < free; i++) {
+      const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
+      for (const [name, u] of plan.raised) {
+        raised.set(name, u);
+        loads.find((l) => l.name === name)!.usage = u;
+      }
+      if (plan.order.length === 0) break;
+      const next = loads.find((l) => l.name === plan.order[0].name)!;
+      next.running++;
+      next.queued--;
+      picks.push({ ...next });
+    }
+    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
+    const taken = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
+    return taken.filter(Boolean).length;
+  }
+
+  /** Takes the tenant's next job from a queue this device serves; false when none was left. */
+  private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
+    const candidates = mine.filter((q) => q.tenant === tenant.name).sort((a, b) => a.name.localeCompare(b.name));
+    for (const q of candidates) {
+      const token = randomUUID();
+      const w = this.worker(q.name);
+      const job = await w.getNextJob(token, { block: false });
+      if (!job) continue;
+      if (await this.overQuota(tenant, all)) {
+        // Another worker took a slot of this tenant at the same moment: hand the job back.
+        await job.moveToDelayed(Date.now() + 100, token);
+        return false;
+      }
+      this.begin(job, token, w);
+      return true;
+    }
+    return false;
+  }
+
+  private async overQuota(tenant: TenantLoad, all: QueueInfo[]): Promise<boolean> {
+    if (tenant.maxRunning >= 1000) return false; // effectively unlimited: skip the round trip
+    const mine = all.filter((q) => q.tenant === tenant.name);
+    const running = [...(await this.queues.counts(mine)).values()].reduce((s, c) => s + c.running, 0);
+    return running > tenant.maxRunning;
+  }
+
+  private begin(job: Job<JobData>, token: string, w: QueueWorker): void {
+    const promise = w
+      .processJob(job, token, () => false)
+      .catch((err) => this.o.log.error({ err, job: job.id }, 'job bookkeeping failed'))
+      .finally(() => {
+        this.inFlight.delete(job.id!);
+        this.poke();
+      });
+    this.inFlight.set(job.id!, { promise, worker: w });
+  }
+
+  /** Runs one attempt: timeout, accounting, events; BullMQ records the outcome. */
+  private async execute(job: Job<JobData>, signal: AbortSignal): Promise<unknown> {
+    const { spec, tenant } = job.data;
+    const started = Date.now();
+    this.accounting.event({ kind: 'started', tenant, type: spec.type, waitSeconds: Math.max(0, started - job.timestamp) / 1000 });
+    const timer = setTimeout(() => this.cancel(job.id!, 'timeout'), spec.timeoutSeconds * 1000);
+    let flops = 0;
+    let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' = 'failed';
+    try {
+      const r = await this.o.process(job, signal);
+      flops = r.flops;
+      outcome = 'succeeded';
+      return r.result;
+    } catch (err) {
+      if (signal.aborted) {
+        const reason = String(signal.reason ?? CANCELLED_REASON);
+        outcome = reason === 'timeout' ? 'failed' : 'cancelled';
+        // Neither a cancel nor a timeout is retried.
+        throw new UnrecoverableError(reason === 'timeout' ? `timed out after ${spec.timeoutSeconds} s` : CANCELLED_REASON);
+      }
+      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      outcome = final ? 'failed' : 'retry';
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      const seconds = (Date.now() - started) / 1000;
+      this.accounting.charge(tenant, seconds, flops);
+      this.accounting.event({ kind: 'ended', tenant, type: spec.type, outcome, runSeconds: seconds, flops, joules: seconds * this.o.powerWatts });
+    }
+  }
+
+  /**
+   * Stops taking jobs. Graceful: waits for running jobs. Forced: aborts them, and they go
+   * back to their queue (as stalled jobs) for another worker.
+   */
+  async stop(force = false): Promise<void> {
+    this.stopping = true;
+    this.poke();
+    await this.loop;
+    await this.o.subscriber.unsubscribe().catch(() => {});
+    if (!force) await Promise.all([...this.inFlight.values()].map((f) => f.promise));
+    await this.accounting.flush();
+    await Promise.all([...this.workers.values()].map((w) => w.close(force)));
+    await this.queues.close();
+  }
+}

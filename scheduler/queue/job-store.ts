@@ -1,0 +1,270 @@
+// Mechanics of jobs in BullMQ: adding them to their tenant's queue, finding them again,
+// cancelling, listing. No policy here: admission and fair share are decided elsewhere.
+import { randomUUID } from 'node:crypto';
+import type { Job, JobState as BullState, JobType as BullListType } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { dependencyOf, type JobSpec } from '../../shared/job-spec.ts';
+import type { JobState, JobView, JobProgress } from '../../shared/job-view.ts';
+import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
+import type { Keys } from '../state/keys.ts';
+import type { TenantQueues, QueueInfo } from './tenant-queues.ts';
+
+/** usine's priority (0–1000, higher first) as BullMQ's (1 = first). */
+export function bullPriority(p: number): number {
+  return 1001 - p;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms ? new Date(ms).toISOString() : null;
+}
+
+export function viewState(bull: BullState | 'unknown', job: Job): JobState {
+  switch (bull) {
+    case 'active':
+      return 'running';
+    case 'completed':
+      return 'succeeded';
+    case 'failed':
+      return job.failedReason === CANCELLED_REASON ? 'cancelled' : 'failed';
+    case 'delayed':
+      return job.attemptsMade > 0 ? 'retrying' : 'queued';
+    default:
+      return 'queued';
+  }
+}
+
+export function toView(job: Job<JobData>, bull: BullState | 'unknown'): JobView {
+  const state = viewState(bull, job);
+  const progress = typeof job.progress === 'object' ? (job.progress as JobProgress) : null;
+  return {
+    id: job.id!,
+    type: job.data.spec.type,
+    tenant: job.data.tenant,
+    state,
+    priority: job.data.spec.priority,
+    progress,
+    result: state === 'succeeded' ? (job.returnvalue ?? null) : null,
+    error: state === 'failed' || state === 'cancelled' || state === 'retrying' ? job.failedReason || null : null,
+    attempts: job.attemptsMade,
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
+    worker: job.processedBy ?? null,
+  };
+}
+
+const LIST_STATES: Record<JobState, BullListType[]> = {
+  queued: ['waiting', 'prioritized', 'delayed'],
+  retrying: ['delayed'],
+  running: ['active'],
+  succeeded: ['completed'],
+  failed: ['failed'],
+  cancelled: ['failed'],
+};
+
+export interface NewJob {
+  spec: JobSpec;
+  queue: QueueInfo;
+}
+
+/** A job held back until its dependency succeeds. */
+interface PendingJob {
+  id: string;
+  spec: JobSpec;
+  queue: QueueInfo;
+  createdAt: number;
+}
+
+function pendingView(p: PendingJob, waitingFor: string | null): JobView {
+  return {
+    id: p.id,
+    type: p.spec.type,
+    tenant: p.queue.tenant,
+    state: 'queued',
+    priority: p.spec.priority,
+    waitingFor,
+    progress: null,
+    result: null,
+    error: null,
+    attempts: 0,
+    createdAt: new Date(p.createdAt).toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    worker: null,
+  };
+}
+
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    readonly queues: TenantQueues,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  /** Adds jobs (one request's worth) to their queues; returns their ids in order. */
+  async add(jobs: NewJob[]): Promise<string[]> {
+    const ids = jobs.map(() => randomUUID());
+    const ready: { id: string; job: NewJob }[] = [];
+    const held = this.redis.pipeline();
+    for (const [i, job] of jobs.entries()) {
+      const dep = dependencyOf(job.spec);
+      const depState = dep ? (await this.get(dep))?.state : undefined;
+      if (dep && depState !== 'succeeded') {
+        const p: PendingJob = { id: ids[i], spec: job.spec, queue: job.queue, createdAt: Date.now() };
+        held.hset(this.keys.pending, p.id, JSON.stringify(p));
+      } else {
+        ready.push({ id: ids[i], job });
+      }
+    }
+    await held.exec();
+    await this.enqueue(ready);
+    return ids;
+  }
+
+  /** Puts jobs into their BullMQ queues under the given ids. */
+  private async enqueue(items: { id: string; job: NewJob; createdAt?: number }[]): Promise<void> {
+    if (items.length === 0) return;
+    const now = Date.now();
+    const ids = items.map((x) => x.id);
+    const jobs = items.map((x) => x.job);
+    const byQueue = new Map<string, { info: QueueInfo; items: { id: string; spec: JobSpec }[] }>();
+    jobs.forEach((j, i) => {
+      const g = byQueue.get(j.queue.name) ?? { info: j.queue, items: [] };
+      g.items.push({ id: ids[i], spec: j.spec });
+      byQueue.set(j.queue.name, g);
+    });
+    // The index first: a job must be findable by id as soon as a worker can take it.
+    const index = this.redis.pipeline();
+    for (const [name, g] of byQueue) for (const it of g.items) index.set(this.keys.job(it.id), name, 'EX', this.retentionSeconds * 2);
+    await index.exec();
+    for (const [name, g] of byQueue) {
+      await this.queues.register(g.info);
+      await this.queues.queue(name).addBulk(
+        g.items.map(({ id, spec }) => ({
+          name: spec.type,
+          data: { spec, tenant: g.info.tenant, submittedAt: now },
+          opts: {
+            jobId: id,
+            priority: bullPriority(spec.priority),
+            attempts: spec.attempts,
+            backoff: { type: 'exponential', delay: 1000 },
+            removeOnComplete: { age: this.retentionSeconds },
+            removeOnFail: { age: this.retentionSeconds },
+          },
+        })),
+      );
+    }
+    await this.redis.publish(this.keys.wakeChannel, String(jobs.length));
+  }
+
+  /**
+   * Releases held jobs whose dependency succeeded, and fails those whose dependency failed,
+   * was cancelled or is gone. Idempotent (HDEL decides who acts), run periodically.
+   */
+  async releaseDependants(): Promise<{ released: number; failed: number }> {
+    const all = Object.values(await this.redis.hgetall(this.keys.pending)).map((j) => JSON.parse(j) as PendingJob);
+    let released = 0;
+    let failed = 0;
+    for (const p of all) {
+      const dep = dependencyOf(p.spec)!;
+      const v = await this.get(dep);
+      if (v && !['succeeded', 'failed', 'cancelled'].includes(v.state)) continue;
+      if ((await this.redis.hdel(this.keys.pending, p.id)) !== 1) continue;
+      if (v?.state === 'succeeded') {
+        await this.enqueue([{ id: p.id, job: { spec: p.spec, queue: p.queue } }]);
+        released++;
+      } else {
+        const why = v ? `dependency ${dep} ${v.state}${v.error ? `: ${v.error}` : ''}` : `dependency ${dep} no longer exists`;
+        const final: JobView = { ...pendingView(p, null), state: 'failed', error: why, finishedAt: new Date().toISOString() };
+        await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds);
+        failed++;
+      }
+    }
+    return { released, failed };
+  }
+
+  private async pending(id: string): Promise<PendingJob | null> {
+    const j = await this.redis.hget(this.keys.pending, id);
+    return j ? (JSON.parse(j) as PendingJob) : null;
+  }
+
+  /** The job and its BullMQ state, or null. */
+  async find(id: string): Promise<{ job: Job<JobData>; state: BullState | 'unknown'; queue: string } | null> {
+    const queue = await this.redis.get(this.keys.job(id));
+    if (!queue) return null;
+    const q = this.queues.queue(queue);
+    // State first: a job read before its state could look finished without its result.
+    const state = await q.getJobState(id);
+    const job = await q.getJob(id);
+    return job ? { job, state, queue } : null;
+  }
+
+  async get(id: string): Promise<JobView | null> {
+    const found = await this.find(id);
+    if (found) return toView(found.job, found.state);
+    const held = await this.pending(id);
+    if (held) {
+      const dep = dependencyOf(held.spec)!;
+      return pendingView(held, `waiting for job ${dep} to succeed`);
+    }
+    const tomb = await this.redis.get(this.keys.cancelled(id));
+    return tomb ? (JSON.parse(tomb) as JobView) : null;
+  }
+
+  /**
+   * Cancels a job: a queued one is removed at once (its final view is kept for the retention
+   * period); a running one is asked to stop, which reaches the kernel loop between dispatches.
+   */
+  async cancel(id: string): Promise<JobView | null> {
+    const found = await this.find(id);
+    if (!found) {
+      const held = await this.pending(id);
+      if (held && (await this.redis.hdel(this.keys.pending, id)) === 1) {
+        const final: JobView = { ...pendingView(held, null), state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString() };
+        await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
+        return final;
+      }
+      return this.get(id);
+    }
+    const { job, state } = found;
+    const view = toView(job, state);
+    if (['succeeded', 'failed', 'cancelled'].includes(view.state)) return view;
+    if (state !== 'active') {
+      try {
+        await job.remove();
+        const final: JobView = { ...view, state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString(), waitingFor: null };
+        await this.redis.multi().set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds).del(this.keys.job(id)).exec();
+        return final;
+      } catch {
+        // Taken by a worker in the meantime: cancel it as a running job.
+      }
+    }
+    await this.redis.publish(this.keys.cancelChannel, id);
+    return toView(job, 'active');
+  }
+
+  async logs(id: string): Promise<string[] | null> {
+    const queue = await this.redis.get(this.keys.job(id));
+    if (!queue) return null;
+    return (await this.queues.queue(queue).getJobLogs(id, 0, -1)).logs;
+  }
+
+  /** Newest first, over the given queues. */
+  async list(queues: QueueInfo[], filter: { state?: JobState; type?: string; limit: number }): Promise<JobView[]> {
+    const types = filter.state ? LIST_STATES[filter.state] : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as BullListType[]);
+    const views: JobView[] = [];
+    for (const info of queues) {
+      const q = this.queues.queue(info.name);
+      for (const t of types) {
+        const jobs = (await q.getJobs([t], 0, filter.limit - 1, false)) as Job<JobData>[];
+        const bull: BullState = t === 'waiting' ? 'waiting' : (t as BullState);
+        for (const j of jobs) if (j) views.push(toView(j, bull));
+      }
+    }
+    return views
+      .filter((v) => (!filter.state || v.state === filter.state) && (!filter.type || v.type === filter.type))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, filter.limit);
+  }
+}

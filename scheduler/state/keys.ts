@@ -1,0 +1,52 @@
+// Names of usine's own Redis keys (BullMQ's live under the same prefix, per queue).
+export class Keys {
+  constructor(readonly prefix: string) {}
+  /** Hash: tenant name → tenant JSON (the live tenant table). */
+  get tenants() {
+    return `${this.prefix}:tenants`;
+  }
+  /** Hash: `u:<tenant>` decayed device-seconds, `t:<tenant>` when last decayed, `mean` job seconds. */
+  get usage() {
+    return `${this.prefix}:usage`;
+  }
+  /** Hash per hour: `<tenant>|seconds`, `<tenant>|jobs`, `<tenant>|flops` (for `usine usage`). */
+  usageHour(hour: number) {
+    return `${this.prefix}:usage:h:${hour}`;
+  }
+  /** Hash: queue name → {tenant, cls, requirements} of every job queue ever used. */
+  get queues() {
+    return `${this.prefix}:queues`;
+  }
+  /** Hash: worker id → live worker JSON (heartbeats). */
+  get workers() {
+    return `${this.prefix}:workers`;
+  }
+  /** Hash: device class key → caps JSON of every worker class seen (what admission checks against). */
+  get workerClasses() {
+    return `${this.prefix}:worker-classes`;
+  }
+  /** String: job id → its queue name. */
+  job(id: string) {
+    return `${this.prefix}:job:${id}`;
+  }
+  /** Hash: job id → a job held back until the job it depends on succeeds. */
+  get pending() {
+    return `${this.prefix}:pending`;
+  }
+  /** String: a cancelled-while-queued job's final view (the BullMQ job is removed). */
+  cancelled(id: string) {
+    return `${this.prefix}:cancelled:${id}`;
+  }
+  /** Stream of job events from workers (started, retry, finished) for the scheduler's metrics. */
+  get events() {
+    return `${this.prefix}:events`;
+  }
+  /** Pub/sub: a job was submitted (workers wake up). */
+  get wakeChannel() {
+    return `${this.prefix}:wake`;
+  }
+  /** Pub/sub: cancel this running job id. */
+  get cancelChannel() {
+    return `${this.prefix}:cancel`;
+  }
+}

@@ -1,0 +1,144 @@
+// The whole path, with real parts: CLI/client → scheduler (HTTP) → Redis/BullMQ →
+// WebGPU worker (lavapipe) → result → /metrics on both processes.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { UsineClient, UsineApiError, type JobSpecInput } from '../../client/client.ts';
+import type { JobView, MatmulResult } from '../../shared/job-view.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTs, runCli, type Child } from '../support/processes.ts';
+import { matmulRef } from '../../kernels/reference.ts';
+import { randomMatrix } from '../../shared/random.ts';
+
+const API_PORT = 8780;
+const WORKER_PORT = 8781;
+const url = `http://127.0.0.1:${API_PORT}`;
+const env = {
+  REDIS_URL: inject('redisUrl'),
+  USINE_QUEUE_PREFIX: `e2e${process.pid}`,
+  USINE_PORT: String(API_PORT),
+  USINE_WORKER_METRICS_PORT: String(WORKER_PORT),
+  USINE_ARTIFACT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'usine-e2e-artifacts-')),
+};
+let scheduler: Child;
+let worker: Child;
+const client = new UsineClient({ url });
+
+beforeAll(async () => {
+  [scheduler, worker] = await Promise.all([
+    startTs('scheduler/main.ts', env, /scheduler listening/),
+    startTs('worker/main.ts', { ...env, USINE_WORKER_NAME: 'e2e-worker' }, /worker ready/),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([scheduler?.stop(), worker?.stop()]);
+  fs.rmSync(env.USINE_ARTIFACT_DIR, { recursive: true, force: true });
+});
+
+async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line ? Number(line.slice(series.length + 1)) : NaN;
+}
+
+describe('walking skeleton', () => {
+  it('runs a matmul job through the client library and reports a checked result', async () => {
+    const seen: JobView['state'][] = [];
+    // Enough repeats that the running state is visible to a 50 ms poll.
+    const { id, state } = await client.submit({ type: 'matmul', params: { m: 192, n: 160, k: 130, repeats: 30 } });
+    expect(state).toBe('queued');
+    const v = await client.wait(id, { intervalMs: 50, timeoutMs: 60_000, onUpdate: (u) => seen.at(-1) !== u.state && seen.push(u.state) });
+    expect(v.state).toBe('succeeded');
+    expect(seen).toContain('running');
+    expect(seen.indexOf('running')).toBeLessThan(seen.indexOf('succeeded'));
+    expect(v.worker).toBe('e2e-worker');
+    expect(Date.parse(v.startedAt!)).toBeGreaterThanOrEqual(Date.parse(v.createdAt));
+    expect(Date.parse(v.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(v.startedAt!));
+    const r = v.result as MatmulResult;
+    expect([r.m, r.n, r.k]).toEqual([192, 160, 130]);
+    expect(r.adapter).toMatch(/llvmpipe|vulkan|metal|d3d12/i);
+    expect(r.check.passed).toBe(true);
+    expect(r.check.samples).toBe(64);
+    expect(r.check.maxAbsError).toBeLessThanOrEqual(r.check.tolerance);
+    expect(r.gflops).toBeGreaterThan(0);
+    expect(r.ms).toBeGreaterThan(0);
+    expect(Number.isFinite(r.checksum)).toBe(true);
+  });
+
+  it('gives the same checksum for the same seed and a different one for another seed', async () => {
+    const run = async (seed: number) => {
+      const { id } = await client.submit({ type: 'matmul', params: { m: 33, n: 17, k: 9, seed } });
+      const v = await client.wait(id, { timeoutMs: 30_000 });
+      expect(v.state, JSON.stringify(v)).toBe("succeeded");
+      return (v.result as MatmulResult).checksum;
+    };
+    const [a, b, c] = [await run(7), await run(7), await run(8)];
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('runs a job from the CLI and prints the result', async () => {
+    const r = await runCli(['--url', url, 'submit', 'matmul', '--m', '64', '--n', '64', '--k', '64', '--wait']);
+    expect(r.stderr + r.stdout).toMatch(/succeeded/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/matmul 64×64×64: [\d.]+ ms, [\d.]+ GFLOP\/s/);
+    expect(r.stdout).toMatch(/check: 64 sampled entries vs CPU reference.*passed/);
+    const id = /job (\S+) \(matmul, tenant default\)/.exec(r.stdout)![1];
+    const s = await runCli(['--url', url, 'status', id, '--json']);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ id, state: 'succeeded', type: 'matmul' });
+  });
+
+  it('refuses a bad spec with 400 naming the field, and an unknown id with 404', async () => {
+    const bad = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'matmul', params: { m: 0, n: 4, k: 4 } }),
+    });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; details: unknown } };
+    expect(body.error.code).toBe('invalid_spec');
+    expect(body.error.details).toEqual([{ field: 'params.m', reason: expect.stringMatching(/at least 1/) }]);
+    await expect(client.submit({ type: 'nope', params: {} } as unknown as JobSpecInput)).rejects.toMatchObject({ status: 400 });
+    await expect(client.get('does-not-exist')).rejects.toBeInstanceOf(UsineApiError);
+    await expect(client.get('does-not-exist')).rejects.toMatchObject({ status: 404 });
+    const cli = await runCli(['--url', url, 'submit', 'matmul', '--m', '-3', '--n', '1', '--k', '1']);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/params\.m/);
+  });
+
+  it('keeps a large output as an artifact that downloads byte for byte', async () => {
+    const [m, n, k] = [37, 29, 11];
+    const { id } = await client.submit({ type: 'matmul', params: { m, n, k, seed: 5, saveOutput: true } });
+    const v = await client.wait(id, { timeoutMs: 30_000 });
+    const r = v.result as MatmulResult;
+    expect(r.output?.bytes).toBe(m * n * 4);
+    const bytes = await client.download(r.output!.artifact);
+    const c = new Float32Array(bytes.buffer, bytes.byteOffset, m * n);
+    const ref = matmulRef(randomMatrix(m * k, 5), randomMatrix(k * n, 6), m, n, k);
+    for (let i = 0; i < m * n; i++) expect(Math.abs(c[i] - ref[i])).toBeLessThanOrEqual(1e-5);
+    expect((await client.jobArtifacts(id)).artifacts.map((a) => a.id)).toEqual([r.output!.artifact]);
+    // Uploads round-trip too.
+    const text = new TextEncoder().encode('to be or not to be\n');
+    const up = await client.upload('hamlet.txt', text);
+    expect(up).toMatchObject({ name: 'hamlet.txt', bytes: text.length, kind: 'upload', tenant: 'default' });
+    expect(new TextDecoder().decode(await client.download(up.id))).toBe('to be or not to be\n');
+    await expect(client.download('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('exports job counters on the scheduler and worker /metrics', async () => {
+    const s = await metrics(API_PORT);
+    const w = await metrics(WORKER_PORT);
+    // 6 jobs succeeded above (1 + 3 + 1 from the CLI + 1 with an artifact).
+    expect(sample(s, 'usine_jobs_submitted_total{tenant="default",type="matmul"}')).toBe(6);
+    expect(sample(s, 'usine_jobs_finished_total{tenant="default",type="matmul",outcome="succeeded"}')).toBe(6);
+    expect(s).toMatch(/^usine_job_run_seconds_count\{tenant="default",type="matmul"\} 6$/m);
+    expect(s).toMatch(/^bullmq_job_count\{queue="t.default.any", ?state="completed"\} 6$/m);
+    expect(sample(w, 'usine_worker_jobs_finished_total{type="matmul",outcome="succeeded"}')).toBe(6);
+    // FLOPs: 30 repeats of 2·192·160·130, plus 3 × 2·33·17·9, plus 2·64³, plus 2·37·29·11.
+    expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3 + 2 * 37 * 29 * 11);
+    expect(w).toMatch(/^usine_worker_adapter_info\{vendor="[^"]+",architecture="[^"]+",device="[^"]+",backend="[^"]+"\} 1$/m);
+  });
+});

@@ -1,0 +1,86 @@
+// The policy alone: pure functions, checked by simulating dispatch decisions.
+import { describe, expect, it } from 'vitest';
+import { decay, planDispatch, shares, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
+
+function load(name: string, weight: number, extra: Partial<TenantLoad> = {}): TenantLoad {
+  return { name, weight, usage: 0, running: 0, queued: 10, maxRunning: 100, ...extra };
+}
+
+/** Simulates `slots` slots running unit jobs for `steps` rounds; returns device time per tenant. */
+function simulate(tenants: TenantLoad[], slots: number, steps: number, jobSeconds = 1, arrive: Record<string, number> = {}) {
+  const used = new Map(tenants.map((t) => [t.name, 0]));
+  for (let step = 0; step < steps; step++) {
+    const present = tenants.filter((t) => (arrive[t.name] ?? 0) <= step);
+    for (const t of present) t.running = 0;
+    for (let s = 0; s < slots; s++) dispatchOne(present, jobSeconds);
+    for (const t of present) {
+      t.usage += t.running * jobSeconds;
+      used.set(t.name, used.get(t.name)! + t.running * jobSeconds);
+    }
+  }
+  return used;
+}
+
+/** One dispatch decision, applying the plan's usage raises as the mechanics do. */
+function dispatchOne(present: TenantLoad[], jobSeconds: number): TenantLoad | undefined {
+  const plan = planDispatch(present, jobSeconds, 5);
+  for (const [name, usage] of plan.raised) present.find((t) => t.name === name)!.usage = usage;
+  const next = plan.order[0] && present.find((t) => t.name === plan.order[0].name)!;
+  if (next) next.running++;
+  return next;
+}
+
+const dispatchOrder = (t: TenantLoad[], mean: number) => planDispatch(t, mean).order;
+
+describe('fair-share policy', () => {
+  it('decays usage by half every half-life', () => {
+    expect(decay(100, 60, 60)).toBeCloseTo(50);
+    expect(decay(100, 180, 60)).toBeCloseTo(12.5);
+    expect(decay(100, 0, 60)).toBe(100);
+  });
+
+  it('serves the tenant with the least usage per weight first', () => {
+    const order = dispatchOrder([load('a', 1, { usage: 10 }), load('b', 2, { usage: 10 }), load('c', 1, { usage: 30 })], 1);
+    expect(order.map((t) => t.name)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('counts running jobs, skips tenants without work or at their running limit', () => {
+    const order = dispatchOrder([load('a', 1, { running: 3 }), load('b', 1, { queued: 0 }), load('c', 1, { running: 2, maxRunning: 2 }), load('d', 1, { running: 1 })], 1);
+    expect(order.map((t) => t.name)).toEqual(['d', 'a']);
+  });
+
+  it('converges to the weights 1:1:2 with two slots', () => {
+    const used = simulate([load('a', 1), load('b', 1), load('c', 2)], 2, 400);
+    const total = [...used.values()].reduce((s, v) => s + v, 0);
+    expect(used.get('a')! / total).toBeCloseTo(0.25, 1);
+    expect(used.get('b')! / total).toBeCloseTo(0.25, 1);
+    expect(used.get('c')! / total).toBeCloseTo(0.5, 1);
+  });
+
+  it('gives a late tenant its share promptly without starving the others', () => {
+    const tenants = [load('a', 1), load('b', 1), load('late', 2)];
+    const used = simulate(tenants, 4, 200, 1, { late: 100 });
+    // Over its 100 rounds, the late tenant got at least its 50% share…
+    expect(used.get('late')! / 400).toBeGreaterThanOrEqual(0.5);
+    // …but the bounded catch-up left the others working: no 10-round window without service.
+    const t2 = [load('a', 1), load('b', 1), load('late', 2)];
+    let starvedFor = 0;
+    let worst = 0;
+    for (let step = 0; step < 200; step++) {
+      const present = t2.filter((t) => t.name !== 'late' || step >= 100);
+      for (const t of present) t.running = 0;
+      for (let s = 0; s < 4; s++) dispatchOne(present, 1);
+      for (const t of present) t.usage += t.running;
+      starvedFor = t2[0].running === 0 ? starvedFor + 1 : 0;
+      worst = Math.max(worst, starvedFor);
+    }
+    expect(worst).toBeLessThanOrEqual(10);
+  });
+
+  it('reports target and actual shares', () => {
+    const s = shares([load('a', 1, { usage: 30 }), load('b', 3, { usage: 10 }), load('idle', 5, { queued: 0, usage: 0 })]);
+    expect(s.get('a')).toEqual({ weightShare: 0.25, usageShare: 0.75 });
+    expect(s.get('b')).toEqual({ weightShare: 0.75, usageShare: 0.25 });
+    expect(s.get('idle')!.weightShare).toBe(0);
+  });
+});

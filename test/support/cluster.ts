@@ -1,0 +1,86 @@
+// A scheduler and workers as child processes, with their own key prefix in the tests' Redis.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { hashToken } from '../../scheduler/state/tenants.ts';
+import { startTs, type Child } from './processes.ts';
+
+export interface TenantSpec {
+  name: string;
+  weight?: number;
+  maxRunning?: number;
+  maxQueued?: number;
+  regions?: string[];
+  vendors?: string[];
+}
+
+export interface ClusterOptions {
+  /** First of the ports this cluster may use (scheduler, then one per worker). */
+  port: number;
+  /** Tenants (each gets the token `token-<name>`); none = open mode. */
+  tenants?: TenantSpec[];
+  workers: Record<string, string>[];
+  env?: Record<string, string>;
+}
+
+export class Cluster {
+  readonly url: string;
+  readonly adminToken = 'admin-token-for-tests-0123456789';
+  readonly env: Record<string, string>;
+  scheduler!: Child;
+  readonly workers: (Child | null)[] = [];
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-cluster-'));
+
+  constructor(private readonly o: ClusterOptions) {
+    this.url = `http://127.0.0.1:${o.port}`;
+    this.env = {
+      REDIS_URL: inject('redisUrl'),
+      USINE_QUEUE_PREFIX: `test${o.port}x${process.pid}`,
+      USINE_PORT: String(o.port),
+      USINE_ARTIFACT_DIR: path.join(this.dir, 'artifacts'),
+      ...o.env,
+    };
+    if (o.tenants) {
+      const file = path.join(this.dir, 'tenants.json');
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          adminTokenSha256: [hashToken(this.adminToken)],
+          tenants: o.tenants.map((t) => ({ ...t, tokenSha256: [hashToken(Cluster.token(t.name))] })),
+        }),
+      );
+      this.env.USINE_TENANTS_FILE = file;
+    }
+  }
+
+  static token(tenant: string): string {
+    return `token-${tenant}`;
+  }
+
+  async start(): Promise<this> {
+    this.scheduler = await startTs('scheduler/main.ts', this.env, /scheduler listening/);
+    await Promise.all(this.o.workers.map((_, i) => this.startWorker(i)));
+    return this;
+  }
+
+  async startWorker(i: number): Promise<Child> {
+    const w = await startTs(
+      'worker/main.ts',
+      { ...this.env, USINE_WORKER_NAME: `w${i}`, USINE_WORKER_METRICS_PORT: String(this.o.port + 1 + i), ...this.o.workers[i] },
+      /worker ready/,
+    );
+    this.workers[i] = w;
+    return w;
+  }
+
+  async stopWorker(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.workers[i]?.stop(signal);
+    this.workers[i] = null;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.scheduler?.stop(), ...this.workers.map((w) => w?.stop())]);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

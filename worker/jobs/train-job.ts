@@ -1,0 +1,37 @@
+// The train job: a transformer trained on this worker's device, checkpointed into the
+// artifact store, resumed from its newest checkpoint when the job runs again.
+import type { TrainJobParams } from '../train/job-params.ts';
+import { runTraining } from '../train/train-run.ts';
+import type { JobContext } from './job-context.ts';
+import { ArtifactCheckpoints, ArtifactTexts } from './checkpoints.ts';
+
+export async function runTrainJob(p: TrainJobParams, ctx: JobContext) {
+  const store = new ArtifactCheckpoints(ctx.artifacts, ctx.tenant, ctx.jobId);
+  const run = await runTraining({
+    device: ctx.gpu.device,
+    params: p,
+    store,
+    texts: new ArtifactTexts(ctx.artifacts, ctx.tenant),
+    signal: ctx.signal,
+    onProgress: (g) =>
+      ctx.progress({
+        percent: Math.floor((100 * g.step) / g.steps),
+        message: `step ${g.step}/${g.steps} loss ${g.loss.toFixed(4)}${g.evaluation ? ` held-out exact ${(100 * g.evaluation.exactMatch).toFixed(1)}%` : ''}`,
+        step: g.step,
+        loss: g.loss,
+        tokensPerSecond: Math.round(g.tokensPerSecond),
+        ...(g.evaluation ? { evalExactMatch: g.evaluation.exactMatch, evalTokenAccuracy: g.evaluation.tokenAccuracy } : {}),
+      }),
+  });
+  const r = run.result;
+  return {
+    steps: r.step,
+    resumedFrom: run.resumedFrom,
+    seconds: r.seconds,
+    tokensPerSecond: r.tokensPerSecond,
+    finalLoss: r.losses.at(-1) ?? null,
+    losses: r.losses,
+    evaluations: r.evaluations,
+    checkpoint: store.lastSaved?.id ?? null,
+  };
+}

@@ -1,0 +1,46 @@
+// GPU time per training op in one step of a model (timestamp queries), against the step's
+// wall time; what is not attributed is the matmul kernel's passes plus dispatch overhead.
+//   npx tsx worker/train/profile-step.ts [--d 64] [--layers 2] [--heads 4] [--ff 256] [--batch 64] [--length 8]
+import { parseArgs } from 'node:util';
+import { adapterLabel, openDevice } from '../../kernels/device.ts';
+import { PassProfiler } from '../../kernels/ops/pass-profiler.ts';
+import { seededRandom } from '../../shared/random.ts';
+import { GpuModel } from './gpu-model.ts';
+import { parseModelConfig } from './model-config.ts';
+import { initParameters } from './parameters.ts';
+import { SyntheticTask } from './tasks.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    d: { type: 'string', default: '64' },
+    layers: { type: 'string', default: '2' },
+    heads: { type: 'string', default: '4' },
+    ff: { type: 'string', default: '256' },
+    batch: { type: 'string', default: '64' },
+    length: { type: 'string', default: '8' },
+  },
+});
+const task = new SyntheticTask({ kind: 'sort', length: Number(a.length) });
+const config = parseModelConfig({ vocabSize: task.vocabSize, contextLength: task.seqLen, layers: Number(a.layers), dModel: Number(a.d), heads: Number(a.heads), dFF: Number(a.ff) });
+const gpu = await openDevice();
+const model = new GpuModel(gpu.device, config, initParameters(config, 1));
+const profiler = new PassProfiler(gpu.device);
+try {
+  const rnd = seededRandom(1);
+  for (let s = 1; s <= 2; s++) await model.step(task.batch(rnd, Number(a.batch), 'train'), s, 1e-3); // compile, warm up
+  const batch = task.batch(rnd, Number(a.batch), 'train');
+  profiler.start();
+  const t0 = performance.now();
+  await model.step(batch, 3, 1e-3);
+  const wall = performance.now() - t0;
+  profiler.stop();
+  const times = [...(await profiler.read())].sort((x, y) => y[1].ms - x[1].ms);
+  const timed = times.reduce((s, [, t]) => s + t.ms, 0);
+  console.log(`${adapterLabel(gpu.info)}; model ${JSON.stringify(config)}, batch ${a.batch} × ${task.seqLen} tokens`);
+  console.log(`step wall time ${wall.toFixed(1)} ms; training ops ${timed.toFixed(1)} ms GPU; not attributed (matmul + overhead) ${(wall - timed).toFixed(1)} ms`);
+  for (const [label, t] of times) console.log(`${label.padEnd(36)} ${String(t.passes).padStart(4)} passes ${t.ms.toFixed(2).padStart(9)} ms`);
+} finally {
+  profiler.destroy();
+  model.destroy();
+  gpu.close();
+}
