@@ -23,6 +23,11 @@ export interface AttentionOptions {
   dtype?: AttentionDtype;
 }
 
+export interface AttentionEncodeOptions extends AttentionOptions {
+  /** Timestamp writes for the compute pass (benchmarks). */
+  timestampWrites?: GPUComputePassTimestampWrites;
+}
+
 export interface AttentionBuffers {
   q: GPUBuffer;
   k: GPUBuffer;
@@ -134,7 +139,7 @@ export class Attention {
   }
 
   /** Records the attention into `encoder`; the buffers hold [b, h, seq, d] row-major tensors of `dtype`. */
-  encode(encoder: GPUCommandEncoder, shape: AttentionShape, buffers: AttentionBuffers, opts: AttentionOptions = {}): void {
+  encode(encoder: GPUCommandEncoder, shape: AttentionShape, buffers: AttentionBuffers, opts: AttentionEncodeOptions = {}): void {
     const plan = this.plan(shape, opts);
     const dtype = opts.dtype ?? 'f32';
     this.checkBuffers(shape, dtype, buffers);
@@ -149,7 +154,7 @@ export class Attention {
       layout: pipeline.getBindGroupLayout(0),
       entries: bound.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    const pass = encoder.beginComputePass();
+    const pass = encoder.beginComputePass(opts.timestampWrites ? { timestampWrites: opts.timestampWrites } : {});
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(plan.groupsX, plan.groupsY, plan.groupsZ);
