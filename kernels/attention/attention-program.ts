@@ -59,7 +59,7 @@ export function workgroupBytes(headDim: number, t: AttentionTile): number {
 
 /** Layout of the uniform block, shared with the host code. */
 export const PARAMS_BYTES = 32;
-export function packParams(p: { seqQ: number; seqK: number; bh: number; groupsY: number; scale: number }): ArrayBuffer {
+export function packParams(p: { seqQ: number; seqK: number; bh: number; groupsY: number; scale: number; headDim: number }): ArrayBuffer {
   const buf = new ArrayBuffer(PARAMS_BYTES);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);
@@ -71,6 +71,7 @@ export function packParams(p: { seqQ: number; seqK: number; bh: number; groupsY:
   i[4] = p.seqK - p.seqQ; // causal offset (bottom-right alignment)
   f[5] = p.scale * Math.LOG2E;
   u[6] = 0xff800000; // −∞ as f32 bits: WGSL has no −∞ constant
+  u[7] = p.headDim / vectorWidth(p.headDim);
   return buf;
 }
 
@@ -97,7 +98,9 @@ export function attentionWgsl(spec: AttentionProgramSpec): string {
     if (tile.unroll) {
       for (const i of range(DV)) for (const l of body(`${i}u`)) emit(indent + l);
     } else {
-      emit(`${indent}for (var d = 0u; d < DV; d++) {`);
+      // The bound comes from the uniform block (same value as DV) so the driver cannot unroll
+      // the loop: lavapipe takes minutes to compile a fully unrolled large head dim.
+      emit(`${indent}for (var d = 0u; d < P.dv; d++) {`);
       for (const l of body('d')) emit(`${indent}  ${l}`);
       emit(`${indent}}`);
     }
@@ -108,7 +111,7 @@ export function attentionWgsl(spec: AttentionProgramSpec): string {
     d === 'd' ? `${name}[${r * DV}u + d]` : `${name}_${r}_${parseInt(d)}`;
 
   if (dtype === 'f16') emit('enable f16;');
-  emit(`struct Params { sq: u32, sk: u32, bh: u32, groupsY: u32, causalOffset: i32, scaleLog2: f32, negInfBits: u32, _p1: u32 }
+  emit(`struct Params { sq: u32, sk: u32, bh: u32, groupsY: u32, causalOffset: i32, scaleLog2: f32, negInfBits: u32, dv: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> q: array<${VS}>;
 @group(0) @binding(2) var<storage, read> k: array<${VS}>;

@@ -148,7 +148,7 @@ export class Attention {
     const params = this.device.createBuffer({ size: PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const bh = shape.batch * shape.heads;
     const scale = opts.scale ?? 1 / Math.sqrt(shape.headDim);
-    this.device.queue.writeBuffer(params, 0, packParams({ seqQ: shape.seqQ, seqK: shape.seqK, bh, groupsY: plan.groupsY, scale }));
+    this.device.queue.writeBuffer(params, 0, packParams({ seqQ: shape.seqQ, seqK: shape.seqK, bh, groupsY: plan.groupsY, scale, headDim: shape.headDim }));
     const bound = [params, buffers.q, buffers.k, buffers.v, buffers.out, ...(lse ? [buffers.lse!] : [])];
     const bind = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
