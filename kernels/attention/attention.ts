@@ -72,7 +72,8 @@ export class Attention {
   }
 
   private plan(shape: AttentionShape, opts: AttentionOptions): Plan {
-    for (const [name, v] of Object.entries(shape)) {
+    const { batch: b, heads: h, seqQ: sq, seqK: sk, headDim: hd } = shape;
+    for (const [name, v] of Object.entries({ batch: b, heads: h, seqQ: sq, seqK: sk, headDim: hd })) {
       if (!Number.isInteger(v) || v < 1) throw new ShapeError(`attention: ${name} must be a positive integer, got ${v}`);
     }
     const { headDim, batch, heads, seqQ } = shape;
