@@ -10,3 +10,8 @@ export { TUNING_SPACE } from './matmul/matmul-configs.ts';
 export { MatmulTuner, shapeBucket } from './autotune/matmul-tuner.ts';
 export { TuningStore } from './autotune/tuning-store.ts';
 export { matmulRef, matmulEntry, matmulRefGeneral, matmulEntryGeneral } from './reference.ts';
+export { Attention, tensorBytes } from './attention/attention.ts';
+export type { AttentionOptions, AttentionBuffers, AttentionResult } from './attention/attention.ts';
+export type { AttentionShape } from './attention/attention-shape.ts';
+export { attentionFlops } from './attention/attention-shape.ts';
+export { attentionRef } from './attention/reference.ts';
