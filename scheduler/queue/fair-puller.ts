@@ -173,6 +173,9 @@ export class FairPuller {
     }
     const { queues: all, tenants: tenantsRaw } = this.tables;
     const mine = all.filter((q) => matches(q.requirements, this.o.caps));
+    // Every queue this device could serve gets its BullMQ worker now, not at its first job:
+    // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
+    for (const q of mine) this.worker(q.name);
     if (mine.length === 0 || free <= 0) return 0;
     const [counts, usageRaw] = await Promise.all([this.queues.counts(all), this.o.redis.hgetall(this.o.keys.usage)]);
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
