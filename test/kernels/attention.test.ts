@@ -67,9 +67,10 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
     }
   }
 
-  it('the tuned default program (unrolled), seqQ ≠ seqK, causal and not', async () => {
-    const s = { batch: 1, heads: 2, seqQ: 65, seqK: 100, headDim: 64 };
-    for (const causal of [false, true]) {
+  // lavapipe needs ~40 s to compile this program (8 rows × 64 dims unrolled): one variant only.
+  it('the tuned default program (unrolled, 8 rows per invocation), seqQ ≠ seqK, causal', async () => {
+    const s = { batch: 1, heads: 2, seqQ: 300, seqK: 333, headDim: 64 };
+    for (const causal of [true]) {
       const { outErr, lseErr } = await compare(s, causal, 11, 'f32', 1, tuned);
       expect(outErr).toBeLessThanOrEqual(F32_OUT);
       expect(lseErr).toBeLessThanOrEqual(F32_LSE);
