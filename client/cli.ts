@@ -60,9 +60,11 @@ async function follow(id: string): Promise<JobView> {
   try {
     return await c.wait(id, {
       onUpdate: (v) => {
-        const message = v.state === 'queued' ? (v.waitingFor ?? '') : (v.progress?.message ?? '');
-        if (bar) bar.update(v.progress?.percent ?? (v.state === 'succeeded' ? 100 : 0), { state: v.state, message });
-        else if (!json()) console.error(`${v.state}${v.progress ? ` ${v.progress.percent}%` : ''}${message ? ` ${message}` : ''}`);
+        const done = v.state === 'succeeded';
+        const message = v.state === 'queued' ? (v.waitingFor ?? '') : done ? '' : (v.progress?.message ?? '');
+        const percent = done ? 100 : (v.progress?.percent ?? 0);
+        if (bar) bar.update(percent, { state: v.state, message });
+        else if (!json()) console.error(`${v.state} ${percent}%${message ? ` ${message}` : ''}`);
       },
     });
   } finally {
