@@ -5,6 +5,7 @@
 import { AdamW, DEFAULT_ADAMW, type AdamWSettings } from '../../kernels/ops/adamw.ts';
 import { AttentionBackward } from '../../kernels/ops/attention-backward.ts';
 import { AttentionRows } from '../../kernels/ops/attention-rows.ts';
+import { Attention } from '../../kernels/attention/attention.ts';
 import { Bias } from '../../kernels/ops/bias.ts';
 import { CrossEntropy } from '../../kernels/ops/cross-entropy.ts';
 import { Embedding, tokenIndex } from '../../kernels/ops/embedding.ts';
@@ -43,6 +44,9 @@ class Ops {
   readonly add: ResidualAdd;
   readonly bias: Bias;
   readonly heads: HeadLayout;
+  /** The fused flash-attention kernel (kernels/attention/) for training steps. */
+  readonly flash: Attention;
+  /** One query row per invocation over a KV cache (decoding reads a cache of `kvRows` capacity). */
   readonly attention: AttentionRows;
   readonly attentionBackward: AttentionBackward;
   readonly gradNorm: GradNorm;
@@ -57,6 +61,7 @@ class Ops {
     this.add = new ResidualAdd(device);
     this.bias = new Bias(device);
     this.heads = new HeadLayout(device);
+    this.flash = new Attention(device);
     this.attention = new AttentionRows(device);
     this.attentionBackward = new AttentionBackward(device);
     this.gradNorm = new GradNorm(device);
@@ -249,7 +254,8 @@ export class GpuModel {
       o.bias.add(enc, { rows: N, cols: 3 * d }, { bias: w('attn.bqkv'), y: a.qkv });
       const hs = { batch: B, seq: T, heads: H, headDim: hd };
       o.heads.splitQkv(enc, hs, { qkv: a.qkv, q: k.q, k: k.k, v: k.v });
-      o.attention.encode(enc, { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd }, { q: k.q, k: k.k, v: k.v, o: k.o, lse: k.lse });
+      // Fused, causal, saving the log-sum-exp that the backward pass reads.
+      o.flash.encode(enc, { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd }, { q: k.q, k: k.k, v: k.v, out: k.o, lse: k.lse }, { causal: true });
       o.heads.mergeHeads(enc, hs, { o: k.o, y: k.att });
       o.gemm.nn(enc, N, d, d, k.att, w('attn.wo'), a.proj);
       o.bias.add(enc, { rows: N, cols: d }, { bias: w('attn.bo'), y: a.proj });
