@@ -1,4 +1,5 @@
 // Plain CPU references (f64 accumulation) that the GPU kernels are checked against.
+import type { MatmulSpec } from './matmul/matmul-spec.ts';
 
 /** One entry C[i][j] of A·B (row-major A m×k, B k×n). */
 export function matmulEntry(a: Float32Array, b: Float32Array, k: number, n: number, i: number, j: number): number {
@@ -19,17 +20,8 @@ export function matmulRef(a: Float32Array, b: Float32Array, m: number, n: number
   return c;
 }
 
-export interface MatmulRefSpec {
-  m: number;
-  n: number;
-  k: number;
-  batch?: number;
-  transA?: boolean;
-  transB?: boolean;
-  broadcastA?: boolean;
-  broadcastB?: boolean;
-  activation?: 'none' | 'relu' | 'gelu';
-}
+/** The shape part of a matmul call (the reference takes the bias as an array, not a flag). */
+export type MatmulRefSpec = Pick<MatmulSpec, 'm' | 'n' | 'k' | 'batch' | 'transA' | 'transB' | 'broadcastA' | 'broadcastB' | 'activation'>;
 
 /** GELU, tanh approximation (what the kernels compute), in f64. */
 export function geluTanh(x: number): number {
