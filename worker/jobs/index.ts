@@ -4,6 +4,7 @@ import type { JobContext } from './job-context.ts';
 import { runMatmulJob } from './matmul-job.ts';
 import { runNoopJob } from './noop-job.ts';
 import { runTrainJob } from './train-job.ts';
+import { parameterCount } from '../train/parameters.ts';
 import { runInferJob } from './infer-job.ts';
 
 export async function runJob(spec: JobSpec, ctx: JobContext): Promise<{ result: unknown; flops: number }> {
@@ -14,8 +15,12 @@ export async function runJob(spec: JobSpec, ctx: JobContext): Promise<{ result: 
     }
     case 'noop':
       return { result: await runNoopJob(spec.params, ctx), flops: 0 };
-    case 'train':
-      return { result: await runTrainJob(spec.params, ctx), flops: 0 };
+    case 'train': {
+      const r = await runTrainJob(spec.params, ctx);
+      // The usual estimate: 6 FLOPs per parameter per token (forward 2, backward 4).
+      const tokens = r.tokensPerSecond * r.seconds;
+      return { result: r, flops: 6 * parameterCount(spec.params.model) * tokens };
+    }
     case 'infer':
       return { result: await runInferJob(spec.params, ctx), flops: 0 };
   }
