@@ -4,7 +4,6 @@ import type { MatmulParams } from '../../shared/job-spec.ts';
 import type { MatmulResult } from '../../shared/job-view.ts';
 import { randomMatrix, seededRandom } from '../../shared/random.ts';
 import { matmulEntry } from '../../kernels/reference.ts';
-import { storageBuffer, uploadF32, readF32 } from '../../kernels/buffers.ts';
 import type { JobContext } from './job-context.ts';
 
 const SAMPLES = 64;
@@ -16,9 +15,9 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
   await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
-  const ga = uploadF32(device, a);
-  const gb = uploadF32(device, b);
-  const gc = storageBuffer(device, m * n * 4);
+  const ga = matmul.upload(a);
+  const gb = matmul.upload(b);
+  const gc = matmul.output(m * n);
   ctx.metrics.transfer('upload', a.byteLength + b.byteLength);
   try {
     const times: number[] = [];
@@ -35,7 +34,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       await ctx.progress({ percent: Math.round(((r + 1) / p.repeats) * 90), message: `repeat ${r + 1}/${p.repeats}` });
     }
     await ctx.progress({ percent: 95, message: 'checking against the CPU reference' });
-    const c = await readF32(device, gc, m * n * 4);
+    const c = await matmul.read(gc, m * n);
     ctx.metrics.transfer('download', c.byteLength);
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
