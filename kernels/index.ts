@@ -3,7 +3,7 @@ export { openDevice, listAdapters, describeAdapter, adapterLabel, NoAdapterError
 export type { AdapterDescription, OpenDevice, OpenOptions } from './device.ts';
 export { Matmul, ShapeError } from './matmul/matmul.ts';
 export type { MatmulSpec, MatmulBuffers, EncodeOptions } from './matmul/matmul.ts';
-export { toHalf, fromHalf, roundToHalf } from './matmul/f16.ts';
+export { toHalf, fromHalf, roundToHalf } from './f16.ts';
 export type { MatmulShape } from './matmul/matmul.ts';
 export type { MatmulConfig, MatmulDtype, Activation } from './matmul/matmul-program.ts';
 export { TUNING_SPACE } from './matmul/matmul-configs.ts';

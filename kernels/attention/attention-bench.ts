@@ -11,7 +11,7 @@ import { NaiveAttention } from '../bench/baselines/attention-naive.ts';
 import type { OneNodeGraph } from '../bench/baselines/onnx-graph.ts';
 import { Attention, tensorBytes } from './attention.ts';
 import { attentionFlops, kvElements, qElements, type AttentionShape } from './attention-shape.ts';
-import { packF16 } from './f16.ts';
+import { toHalf } from '../f16.ts';
 
 export interface AttentionBenchShape extends AttentionShape {
   causal: boolean;
@@ -41,7 +41,7 @@ function inputs(s: AttentionShape) {
 function gpuInputs(device: GPUDevice, s: AttentionShape, dtype: 'f32' | 'f16') {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const up = (a: Float32Array) => {
-    const data = dtype === 'f16' ? packF16(a) : a;
+    const data = dtype === 'f16' ? toHalf(a, true) : a;
     const b = device.createBuffer({ size: tensorBytes(a.length, dtype), usage });
     device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
     return b;

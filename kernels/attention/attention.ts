@@ -12,7 +12,7 @@ import {
 } from './attention-program.ts';
 import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape } from './attention-shape.ts';
 import { attentionTileFor } from './attention-tuning.ts';
-import { packF16, unpackF16 } from './f16.ts';
+import { toHalf, fromHalf } from '../f16.ts';
 
 export interface AttentionOptions {
   /** Bottom-right aligned causal mask: query i sees key j iff j ≤ i + seqK − seqQ. */
@@ -180,7 +180,7 @@ export class Attention {
     const dev = this.device;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const upload = (a: Float32Array, n: number) => {
-      const data = dtype === 'f16' ? packF16(a.subarray(0, n)) : a.subarray(0, n);
+      const data = dtype === 'f16' ? toHalf(a.subarray(0, n), true) : a.subarray(0, n);
       const buf = dev.createBuffer({ size: tensorBytes(n, dtype), usage });
       dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
       return buf;
@@ -207,7 +207,7 @@ export class Attention {
       dev.queue.submit([enc.finish()]);
       await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
       const raw = outS.getMappedRange();
-      const out = dtype === 'f16' ? unpackF16(new Uint16Array(raw), nq) : new Float32Array(raw.slice(0, nq * 4));
+      const out = dtype === 'f16' ? fromHalf(new Uint16Array(raw), nq) : new Float32Array(raw.slice(0, nq * 4));
       const lse = lseS ? new Float32Array(lseS.getMappedRange().slice(0, lseElements(shape) * 4)) : undefined;
       return { out, lse };
     } finally {

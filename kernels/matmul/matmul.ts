@@ -1,7 +1,7 @@
 // Host side of the matmul kernel: validation, config choice, pipeline cache, dispatch, and a
 // convenience path for host arrays (upload, run, read back).
 import { adapterInfoOf, isSoftwareAdapter } from '../autotune/adapter-key.ts';
-import { toHalf, fromHalf } from './f16.ts';
+import { toHalf, fromHalf } from '../f16.ts';
 import { configKey, matmulWgsl, tileM, tileN, vectorFlags, type MatmulConfig, type MatmulFlags } from './matmul-program.ts';
 import { defaultConfig } from './matmul-configs.ts';
 import { bytesPerElement, operandSizes, resolveSpec, ShapeError, type MatmulSpec, type ResolvedSpec } from './matmul-spec.ts';

@@ -36,14 +36,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-export function attentionDqWgsl(hd: number): string {
-  return /* wgsl */ `${HEADER}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
+/** What both gradient programs read: the forward's inputs, dO, its LSE and delta = rowsum(O·dO). */
+const GRAD_INPUTS = /* wgsl */ `@group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> dO: array<f32>;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> delta: array<f32>;
+@group(0) @binding(6) var<storage, read> delta: array<f32>;`;
+
+export function attentionDqWgsl(hd: number): string {
+  return /* wgsl */ `${HEADER}
+${GRAD_INPUTS}
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -72,12 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 export function attentionDkvWgsl(hd: number): string {
   return /* wgsl */ `${HEADER}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> dO: array<f32>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> delta: array<f32>;
+${GRAD_INPUTS}
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
 @compute @workgroup_size(${WG})

@@ -244,6 +244,11 @@ export class JobStore {
     return toView(job, 'active');
   }
 
+  /** The queue a job was put in (null while it is held for a dependency, or unknown). */
+  async queueOf(id: string): Promise<string | null> {
+    return this.redis.get(this.keys.job(id));
+  }
+
   async logs(id: string): Promise<string[] | null> {
     const queue = await this.redis.get(this.keys.job(id));
     if (!queue) return null;

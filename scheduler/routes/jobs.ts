@@ -74,8 +74,8 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => {
     const view = await visible(req, req.params.id);
     if (view.state === 'queued') {
-      const found = await ctx.store.find(view.id);
-      const info = found && (await ctx.queues.list()).find((q) => q.name === found.queue);
+      const queue = await ctx.store.queueOf(view.id);
+      const info = queue && (await ctx.queues.list()).find((q) => q.name === queue);
       if (info) view.waitingFor = await ctx.admission.whyWaiting(info, await ctx.tenants.get(view.tenant));
     }
     return view;

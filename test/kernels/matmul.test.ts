@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Matmul, ShapeError, type MatmulSpec } from '../../kernels/matmul/matmul.ts';
 import { HARDWARE_DEFAULT, SOFTWARE_DEFAULT, SOFTWARE_SUBGROUP_DEFAULT, TUNING_SPACE, fitsDevice } from '../../kernels/matmul/matmul-configs.ts';
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
-import { roundToHalf } from '../../kernels/matmul/f16.ts';
+import { roundToHalf } from '../../kernels/f16.ts';
 import { operandSizes, resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
 import { matmulEntryGeneral, matmulRefGeneral } from '../../kernels/reference.ts';
 import { randomMatrix } from '../../shared/random.ts';

@@ -3,7 +3,7 @@
 // tensors (ORT uploads inputs and reads outputs back inside run).
 import * as ort from 'onnxruntime-node';
 import { randomMatrix } from '../../../shared/random.ts';
-import { toHalf } from '../../matmul/f16.ts';
+import { toHalf } from '../../f16.ts';
 import { oneNodeModel, type OneNodeGraph } from './onnx-graph.ts';
 import { reply } from './child-process.ts';
 

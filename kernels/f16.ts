@@ -1,4 +1,4 @@
-// f32 <-> IEEE half conversion on the host (Node 20 has no Float16Array).
+// f32 <-> IEEE half conversion on the host (Node 20 has no Float16Array), for every kernel's f16 path.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -39,15 +39,17 @@ export function fromHalfBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-export function toHalf(src: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(src.length);
+/** Values as f16 bits; `padToEven` adds a zero so the byte length is a multiple of 4 (writeBuffer). */
+export function toHalf(src: ArrayLike<number>, padToEven = false): Uint16Array {
+  const out = new Uint16Array(src.length + (padToEven ? src.length & 1 : 0));
   for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]);
   return out;
 }
 
-export function fromHalf(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = fromHalfBits(src[i]);
+/** The first `n` f16 values as f32. */
+export function fromHalf(src: Uint16Array, n = src.length): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = fromHalfBits(src[i]);
   return out;
 }
 
