@@ -19,6 +19,7 @@ import { WorkerMetrics } from './metrics.ts';
 import { ArtifactStore } from '../shared/artifact-store.ts';
 import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
+import { JobLog } from './job-log.ts';
 import type { JobContext } from './jobs/job-context.ts';
 
 /** Errors that say the job's input is wrong: retrying cannot help. */
@@ -118,24 +119,26 @@ const puller = new FairPuller({
   },
   process: async (job, signal) => {
     const { spec, tenant } = job.data;
+    const attempt = job.attemptsMade + 1;
     const jlog = log.child({ job: job.id, tenant, type: spec.type });
-    jlog.info({ attempt: job.attemptsMade + 1 }, 'job started');
-    // The job's own log (`usine logs <id>`); not awaited: it rides along with other commands.
-    const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
-    jobLog(`attempt ${job.attemptsMade + 1} started on worker ${name} (${label})`);
+    // One info line per job (at its end): at thousands of jobs a second, logging costs as much as the jobs.
+    jlog.debug({ attempt }, 'job started');
+    const jobLog = new JobLog(job, `attempt ${attempt} started on worker ${name} (${label})`);
     const t0 = performance.now();
     const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
       const out = await runJob(spec, ctx);
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
-      jlog.info({ ms: Math.round(performance.now() - t0) }, 'job succeeded');
-      jobLog(`succeeded after ${Math.round(performance.now() - t0)} ms`);
+      const ms = Math.round(performance.now() - t0);
+      jlog.info({ attempt, ms }, 'job succeeded');
+      jobLog.end(`succeeded after ${ms} ms`);
       return out;
     } catch (e) {
       const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
       metrics.jobsFinished.inc({ type: spec.type, outcome });
-      jlog.warn({ err: e, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
-      jobLog(`${outcome} after ${Math.round(performance.now() - t0)} ms: ${(e as Error).message ?? e}`);
+      const ms = Math.round(performance.now() - t0);
+      jlog.warn({ err: e, attempt, ms, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
+      jobLog.end(`${outcome} after ${ms} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
       if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new UnrecoverableError(e.message);
       throw e;

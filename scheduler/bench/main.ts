@@ -20,52 +20,86 @@ const program = new Command('bench:scheduler')
   .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', (v) => Number(v), 300)
   .option('--port <n>', 'first port to use (Redis, API, worker metrics)', (v) => Number(v), 8830)
   .option('--json <file>', 'write the figures as JSON')
+  .option('--cpu-prof <dir>', 'write V8 CPU profiles of the scheduler and worker processes to this folder')
   .parse();
 const o = program.opts();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-'));
 const redisUrl = `redis://127.0.0.1:${o.port}`;
 const redis = await ensureRedis(redisUrl, dir);
+/** CPU seconds (user + system) a process has used: from /proc on Linux, INFO for Redis. */
+function procCpu(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+async function redisCpu(): Promise<number> {
+  const c = connectRedis(redisUrl);
+  const info = await c.info('cpu');
+  c.disconnect();
+  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+  return num('used_cpu_user') + num('used_cpu_sys');
+}
+/** CPU microseconds per job of each process between two readings. */
+const perJob = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / o.jobs) * 1e6)]));
+
 const bar = (label: string, total: number) => {
   const b = new cliProgress.SingleBar({ format: `${label.padEnd(8)} {bar} {value}/{total} jobs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
   b.start(total, 0);
   return b;
 };
 
-async function rawBullmq(): Promise<number> {
+async function rawBullmq(): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
   const connection = connectRedis(redisUrl);
   const q = new Queue('raw', { connection, prefix: 'raw' });
   let done = 0;
   const progress = bar('bullmq', o.jobs);
+  const workerConnection = connectRedis(redisUrl);
   const finished = new Promise<void>((resolve) => {
-    const w = new Worker('raw', async () => ({}), { connection: connectRedis(redisUrl), prefix: 'raw', concurrency: o.concurrency });
+    const w = new Worker('raw', async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
     w.on('completed', () => {
       if (++done % 500 === 0) progress.update(done);
       if (done === o.jobs) void w.close().then(resolve);
     });
   });
+  const cpu = async () => ({ node: selfCpu(), redis: await redisCpu() });
+  const c0 = await cpu();
   const t0 = performance.now();
   for (let i = 0; i < o.jobs; i += o.batch) {
     await q.addBulk(Array.from({ length: Math.min(o.batch, o.jobs - i) }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true } })));
   }
   await finished;
   const s = (performance.now() - t0) / 1000;
+  const c1 = await cpu();
   progress.update(o.jobs);
   progress.stop();
   await q.close();
+  // BullMQ does not close connections it was given.
   connection.disconnect();
-  return o.jobs / s;
+  workerConnection.disconnect();
+  return { jobsPerSec: o.jobs / s, cpuMicrosPerJob: perJob(c0, c1) };
 }
 
 async function usine() {
   const env = { REDIS_URL: redisUrl, USINE_QUEUE_PREFIX: 'bench', USINE_PORT: String(o.port + 1), LOG_LEVEL: 'warn' };
-  const scheduler = await startTs('scheduler/main.ts', { ...env, LOG_LEVEL: 'info' }, /scheduler listening/);
-  const worker = await startTs('worker/main.ts', { ...env, LOG_LEVEL: 'info', USINE_WORKER_METRICS_PORT: String(o.port + 2), USINE_WORKER_CONCURRENCY: String(o.concurrency) }, /worker ready/);
+  const prof: string[] = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : [];
+  const scheduler = await startTs('scheduler/main.ts', { ...env, LOG_LEVEL: 'info' }, /scheduler listening/, 30_000, prof);
+  const worker = await startTs('worker/main.ts', { ...env, LOG_LEVEL: 'info', USINE_WORKER_METRICS_PORT: String(o.port + 2), USINE_WORKER_CONCURRENCY: String(o.concurrency) }, /worker ready/, 30_000, prof);
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}` });
   const counter = connectRedis(redisUrl);
   const completed = () => counter.zcard('bench:t.default.any:completed');
+  const cpu = async () => ({ scheduler: procCpu(scheduler.proc.pid), worker: procCpu(worker.proc.pid), client: selfCpu(), redis: await redisCpu() });
   try {
     const progress = bar('usine', o.jobs);
+    const c0 = await cpu();
     const t0 = performance.now();
     for (let i = 0; i < o.jobs; i += o.batch) {
       await client.submitBatch(Array.from({ length: Math.min(o.batch, o.jobs - i) }, () => ({ type: 'noop' as const, params: {} })));
@@ -76,6 +110,7 @@ async function usine() {
       await new Promise((r) => setTimeout(r, 20));
     }
     const jobsPerSec = o.jobs / ((performance.now() - t0) / 1000);
+    const cpuMicrosPerJob = perJob(c0, await cpu());
     progress.update(o.jobs);
     progress.stop();
 
@@ -92,7 +127,7 @@ async function usine() {
     lbar.stop();
     lat.sort((a, b) => a - b);
     const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
-    return { jobsPerSec, submitPerSec: o.jobs / submitSeconds, submitToStartMs: { p50: pct(50), p99: pct(99) } };
+    return { jobsPerSec, cpuMicrosPerJob, submitPerSec: o.jobs / submitSeconds, submitToStartMs: { p50: pct(50), p99: pct(99) } };
   } finally {
     counter.disconnect();
     await Promise.all([worker.stop(), scheduler.stop()]);
@@ -101,11 +136,17 @@ async function usine() {
 
 try {
   console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${os.cpus().length} CPUs`);
-  const bullmq = { jobsPerSec: await rawBullmq() };
+  const bullmq = await rawBullmq();
+  const cpuLine = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') + ` (total ${Object.values(c).reduce((a, b) => a + b, 0)})`;
   const u = await usine();
   console.log(`raw BullMQ (addBulk + Worker):       ${bullmq.jobsPerSec.toFixed(0)} jobs/s`);
   console.log(`usine (API → Redis → worker → done): ${u.jobsPerSec.toFixed(0)} jobs/s  = ${(u.jobsPerSec / bullmq.jobsPerSec).toFixed(2)}× BullMQ (cost ${(bullmq.jobsPerSec / u.jobsPerSec).toFixed(2)}×)`);
   console.log(`  (its HTTP batch submits alone: ${u.submitPerSec.toFixed(0)} jobs/s)`);
+  console.log(`CPU µs per job — raw BullMQ: ${cpuLine(bullmq.cpuMicrosPerJob)}`);
+  console.log(`CPU µs per job — usine:      ${cpuLine(u.cpuMicrosPerJob)}`);
   console.log(`usine submit→start with idle workers: p50 ${u.submitToStartMs.p50} ms, p99 ${u.submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine: u, bullmq }, null, 2) + '\n');
 } finally {

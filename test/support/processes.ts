@@ -12,9 +12,12 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node --import tsx <script>` and resolves once a line matching `ready` is printed. */
-export async function startTs(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+/**
+ * Starts `node --import tsx <script>` and resolves once a line matching `ready` is printed.
+ * `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
+ */
+export async function startTs(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
     // Tests must not wait for a first-use matmul tuning (test/kernels/autotune.test.ts covers it).
     env: { ...process.env, LOG_LEVEL: 'info', USINE_LOG_FORMAT: 'json', USINE_MATMUL_AUTOTUNE: 'stored', ...env },
