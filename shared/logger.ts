@@ -5,10 +5,10 @@ export type { Logger };
 
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   const pretty = process.stdout.isTTY && process.env.USINE_LOG_FORMAT !== 'json';
-  return pino({
-    name,
-    level,
-    base: { proc: name },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+  const options = { name, level, base: { proc: name } };
+  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  // Asynchronous writes: lines logged while a write is in flight go out together, one
+  // syscall instead of one per line (a busy worker logs thousands of lines a second).
+  // pino flushes what is left when the process exits.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

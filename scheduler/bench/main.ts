@@ -20,6 +20,7 @@ const program = new Command('bench:scheduler')
   .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', (v) => Number(v), 300)
   .option('--port <n>', 'first port to use (Redis, API, worker metrics)', (v) => Number(v), 8830)
   .option('--json <file>', 'write the figures as JSON')
+  .option('--redis-stats', 'print the Redis commands per job of each run (from INFO commandstats)')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the scheduler and worker processes to this folder')
   .parse();
 const o = program.opts();
@@ -47,6 +48,19 @@ async function redisCpu(): Promise<number> {
   const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
   return num('used_cpu_user') + num('used_cpu_sys');
 }
+/** Calls per command so far (commands run inside Lua scripts count too). */
+async function redisCalls(): Promise<Map<string, number>> {
+  const c = connectRedis(redisUrl);
+  const info = await c.info('commandstats');
+  c.disconnect();
+  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+}
+function printRedisCalls(label: string, a: Map<string, number>, b: Map<string, number>): void {
+  const per = [...b].map(([k, v]) => [k, (v - (a.get(k) ?? 0)) / o.jobs] as const).filter(([, v]) => v >= 0.01);
+  per.sort((x, y) => y[1] - x[1]);
+  console.log(`Redis calls per job — ${label}: ${per.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+}
+
 /** CPU microseconds per job of each process between two readings. */
 const perJob = (a: Record<string, number>, b: Record<string, number>) =>
   Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / o.jobs) * 1e6)]));
@@ -95,7 +109,9 @@ async function usine() {
   const worker = await startTs('worker/main.ts', { ...env, LOG_LEVEL: 'info', USINE_WORKER_METRICS_PORT: String(o.port + 2), USINE_WORKER_CONCURRENCY: String(o.concurrency) }, /worker ready/, 30_000, prof);
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}` });
   const counter = connectRedis(redisUrl);
-  const completed = () => counter.zcard('bench:t.default.any:completed');
+  // Relative to what is there already: a Redis left from an earlier run keeps finished jobs.
+  const before = await counter.zcard('bench:t.default.any:completed');
+  const completed = async () => (await counter.zcard('bench:t.default.any:completed')) - before;
   const cpu = async () => ({ scheduler: procCpu(scheduler.proc.pid), worker: procCpu(worker.proc.pid), client: selfCpu(), redis: await redisCpu() });
   try {
     const progress = bar('usine', o.jobs);
@@ -136,12 +152,19 @@ async function usine() {
 
 try {
   console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${os.cpus().length} CPUs`);
+  const r0 = o.redisStats ? await redisCalls() : null;
   const bullmq = await rawBullmq();
+  const r1 = o.redisStats ? await redisCalls() : null;
   const cpuLine = (c: Record<string, number>) =>
     Object.entries(c)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') + ` (total ${Object.values(c).reduce((a, b) => a + b, 0)})`;
   const u = await usine();
+  if (r0 && r1) {
+    printRedisCalls('raw BullMQ', r0, r1);
+    // The usine figure includes its latency run and start-up (a few hundred calls).
+    printRedisCalls('usine', r1, await redisCalls());
+  }
   console.log(`raw BullMQ (addBulk + Worker):       ${bullmq.jobsPerSec.toFixed(0)} jobs/s`);
   console.log(`usine (API → Redis → worker → done): ${u.jobsPerSec.toFixed(0)} jobs/s  = ${(u.jobsPerSec / bullmq.jobsPerSec).toFixed(2)}× BullMQ (cost ${(bullmq.jobsPerSec / u.jobsPerSec).toFixed(2)}×)`);
   console.log(`  (its HTTP batch submits alone: ${u.submitPerSec.toFixed(0)} jobs/s)`);

@@ -73,6 +73,8 @@ export class FairPuller {
    */
   private front: { tenant: string; at: number } | null = null;
   private wake: (() => void) | null = null;
+  /** A poke that came while the loop was busy: the next idle() returns at once (no lost wake-up). */
+  private poked = false;
   private loop: Promise<void> | null = null;
 
   constructor(private readonly o: PullerOptions) {
@@ -104,7 +106,8 @@ export class FairPuller {
   }
 
   private poke(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.poked = true;
   }
 
   private worker(name: string): QueueWorker {
@@ -149,6 +152,10 @@ export class FairPuller {
 
   /** Waits until poked (a submit, a slot freed) or `ms` pass. */
   private idle(ms: number): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = Number.isFinite(ms) ? setTimeout(() => done(), ms) : null;
       const done = () => {
