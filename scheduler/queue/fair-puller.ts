@@ -17,6 +17,11 @@ import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
 
 /** How long a dispatch plan may be followed without being redone (see FairPuller.front). */
 const CHAIN_MS = 50;
+/**
+ * The same when the plan had one tenant alone with queued work: nobody to be fair to until
+ * a submit (which resets the plan at once) or a retry coming due (caught within this bound).
+ */
+const CHAIN_ALONE_MS = 1000;
 
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
 class QueueWorker extends Worker<JobData> {
@@ -71,10 +76,16 @@ export class FairPuller {
    * may fetch the tenant's next job in the same round trip that completes this one (as its
    * own worker loop does); the plan is redone every CHAIN_MS, so the choice stays fair.
    */
-  private front: { tenant: string; at: number } | null = null;
+  private front: { tenant: string; at: number; alone: boolean } | null = null;
   private wake: (() => void) | null = null;
   /** A poke that came while the loop was busy: the next idle() returns at once (no lost wake-up). */
   private poked = false;
+  /**
+   * The last round took every queued job it could see: until a submit says otherwise, a
+   * finished job frees a slot that no queued job waits for, so it need not start a round
+   * (at thousands of short jobs a second, rounds that find nothing would cost more than the jobs).
+   */
+  private drained = false;
   private loop: Promise<void> | null = null;
 
   constructor(private readonly o: PullerOptions) {
@@ -94,6 +105,8 @@ export class FairPuller {
       if (channel === this.o.keys.cancelChannel) this.cancel(message, CANCELLED_REASON);
       else {
         this.tables = null; // a submit may have created a queue
+        this.front = null; // and may have brought a tenant the plan did not know
+        this.drained = false;
         this.poke();
       }
     });
@@ -132,7 +145,9 @@ export class FairPuller {
   private async run(): Promise<void> {
     while (!this.stopping) {
       if (this.inFlight.size >= this.o.concurrency) {
-        await this.idle(Infinity);
+        // Woken by a finished job, or (once drained, when finished jobs do not wake it) by a
+        // submit or the poll.
+        await this.idle(this.o.idlePollMs ?? 1000);
         // Busy: let a few more slots free up so one snapshot plans them together.
         if (this.inFlight.size > this.o.concurrency / 2) await new Promise((r) => setTimeout(r, 2));
         continue;
@@ -199,7 +214,7 @@ export class FairPuller {
     const picks: TenantLoad[] = [];
     for (let i = 0; i < free; i++) {
       const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
-      if (i === 0) this.front = plan.order[0] ? { tenant: plan.order[0].name, at: Date.now() } : null;
+      if (i === 0) this.front = plan.order[0] ? { tenant: plan.order[0].name, at: Date.now(), alone: plan.order.length === 1 } : null;
       for (const [name, u] of plan.raised) {
         raised.set(name, u);
         loads.find((l) => l.name === name)!.usage = u;
@@ -211,8 +226,11 @@ export class FairPuller {
       picks.push({ ...next });
     }
     await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
-    const taken = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
-    return taken.filter(Boolean).length;
+    const taken = (await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)))).filter(Boolean).length;
+    // A tenant left with queued work (held by its quota, or more work than free slots) is
+    // not drained: its slots freeing up must start a round.
+    this.drained = taken < picks.length || loads.every((l) => l.queued <= 0);
+    return taken;
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
@@ -244,7 +262,9 @@ export class FairPuller {
   /** Whether completing `job` may fetch the next job of its queue at once. */
   private mayChain(job: Job<JobData>, started: number): boolean {
     const now = Date.now();
-    return !this.stopping && this.front?.tenant === job.data.tenant && now - this.front.at < CHAIN_MS && now - started < CHAIN_MS;
+    const front = this.front;
+    if (this.stopping || front?.tenant !== job.data.tenant || now - started >= CHAIN_MS) return false;
+    return now - front.at < (front.alone ? CHAIN_ALONE_MS : CHAIN_MS);
   }
 
   private begin(job: Job<JobData>, token: string, w: QueueWorker): void {
@@ -257,7 +277,7 @@ export class FairPuller {
         // BullMQ fetched the queue's next job while completing this one: run it in this slot.
         if (next && next.id) this.begin(next as Job<JobData>, next.token ?? token, w);
         this.o.onRunningChange?.();
-        this.poke();
+        if (!this.drained) this.poke();
       });
     this.inFlight.set(job.id!, { promise, worker: w });
     this.o.onRunningChange?.();
