@@ -123,7 +123,7 @@ const puller = new FairPuller({
     const jlog = log.child({ job: job.id, tenant, type: spec.type });
     // One info line per job (at its end): at thousands of jobs a second, logging costs as much as the jobs.
     jlog.debug({ attempt }, 'job started');
-    const jobLog = new JobLog(job, `attempt ${attempt} started on worker ${name} (${label})`);
+    const jobLog = new JobLog(redis, job, `attempt ${attempt} started on worker ${name} (${label})`);
     const t0 = performance.now();
     const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
     try {
