@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
+import { jobSpec } from '../../shared/job-spec.ts';
 import { ensureRedis } from '../../shared/redis-server.ts';
 import { connectRedis } from '../../shared/redis.ts';
 import { UsineClient } from '../../client/client.ts';
@@ -71,14 +73,21 @@ const bar = (label: string, total: number) => {
   return b;
 };
 
-async function rawBullmq(): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
+/** The options and data size of a usine job, for the like-for-like BullMQ run. */
+const usineLikeJob = {
+  data: { spec: jobSpec.parse({ type: 'noop', params: {} }), tenant: 'default', submittedAt: 0 },
+  opts: { priority: 501, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
+};
+
+async function rawBullmq(like: 'plain' | 'usine-options'): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
   const connection = connectRedis(redisUrl);
-  const q = new Queue('raw', { connection, prefix: 'raw' });
+  const name = like === 'plain' ? 'raw' : 'rawlike';
+  const q = new Queue(name, { connection, prefix: 'raw' });
   let done = 0;
-  const progress = bar('bullmq', o.jobs);
+  const progress = bar(like === 'plain' ? 'bullmq' : 'bullmq+', o.jobs);
   const workerConnection = connectRedis(redisUrl);
   const finished = new Promise<void>((resolve) => {
-    const w = new Worker('raw', async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
+    const w = new Worker(name, async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
     w.on('completed', () => {
       if (++done % 500 === 0) progress.update(done);
       if (done === o.jobs) void w.close().then(resolve);
@@ -88,7 +97,8 @@ async function rawBullmq(): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Recor
   const c0 = await cpu();
   const t0 = performance.now();
   for (let i = 0; i < o.jobs; i += o.batch) {
-    await q.addBulk(Array.from({ length: Math.min(o.batch, o.jobs - i) }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true } })));
+    const job = () => (like === 'plain' ? { name: 'noop', data: {}, opts: { removeOnComplete: true } } : { name: 'noop', ...usineLikeJob, opts: { ...usineLikeJob.opts, jobId: randomUUID() } });
+    await q.addBulk(Array.from({ length: Math.min(o.batch, o.jobs - i) }, job));
   }
   await finished;
   const s = (performance.now() - t0) / 1000;
@@ -153,25 +163,30 @@ async function usine() {
 try {
   console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${os.cpus().length} CPUs`);
   const r0 = o.redisStats ? await redisCalls() : null;
-  const bullmq = await rawBullmq();
+  const bullmq = await rawBullmq('plain');
   const r1 = o.redisStats ? await redisCalls() : null;
+  const bullmqLike = await rawBullmq('usine-options');
+  const r2 = o.redisStats ? await redisCalls() : null;
   const cpuLine = (c: Record<string, number>) =>
     Object.entries(c)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') + ` (total ${Object.values(c).reduce((a, b) => a + b, 0)})`;
   const u = await usine();
-  if (r0 && r1) {
+  if (r0 && r1 && r2) {
     printRedisCalls('raw BullMQ', r0, r1);
+    printRedisCalls('BullMQ, usine options', r1, r2);
     // The usine figure includes its latency run and start-up (a few hundred calls).
-    printRedisCalls('usine', r1, await redisCalls());
+    printRedisCalls('usine', r2, await redisCalls());
   }
   console.log(`raw BullMQ (addBulk + Worker):       ${bullmq.jobsPerSec.toFixed(0)} jobs/s`);
+  console.log(`  with usine's job options and data:  ${bullmqLike.jobsPerSec.toFixed(0)} jobs/s (priority, retries, retention by age, own ids)`);
   console.log(`usine (API → Redis → worker → done): ${u.jobsPerSec.toFixed(0)} jobs/s  = ${(u.jobsPerSec / bullmq.jobsPerSec).toFixed(2)}× BullMQ (cost ${(bullmq.jobsPerSec / u.jobsPerSec).toFixed(2)}×)`);
   console.log(`  (its HTTP batch submits alone: ${u.submitPerSec.toFixed(0)} jobs/s)`);
   console.log(`CPU µs per job — raw BullMQ: ${cpuLine(bullmq.cpuMicrosPerJob)}`);
+  console.log(`CPU µs per job — BullMQ with usine's options: ${cpuLine(bullmqLike.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — usine:      ${cpuLine(u.cpuMicrosPerJob)}`);
   console.log(`usine submit→start with idle workers: p50 ${u.submitToStartMs.p50} ms, p99 ${u.submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine: u, bullmq }, null, 2) + '\n');
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine: u, bullmq, bullmqWithUsineOptions: bullmqLike }, null, 2) + '\n');
 } finally {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
