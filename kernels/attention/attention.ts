@@ -13,6 +13,7 @@ import {
 import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape } from './attention-shape.ts';
 import { attentionTileFor } from './attention-tuning.ts';
 import { toHalf, fromHalf } from '../f16.ts';
+import { quietly } from './quiet-wait.ts';
 
 export interface AttentionOptions {
   /** Bottom-right aligned causal mask: query i sees key j iff j ≤ i + seqK − seqQ. */
@@ -205,7 +206,8 @@ export class Attention {
       const outS = readBack(bufs.out);
       const lseS = bufs.lse ? readBack(bufs.lse) : undefined;
       dev.queue.submit([enc.finish()]);
-      await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+      // Quietly: dawn.node would otherwise spin a core polling, taken from lavapipe's shader threads.
+      await quietly(Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ))));
       const raw = outS.getMappedRange();
       const out = dtype === 'f16' ? fromHalf(new Uint16Array(raw), nq) : new Float32Array(raw.slice(0, nq * 4));
       const lse = lseS ? new Float32Array(lseS.getMappedRange().slice(0, lseElements(shape) * 4)) : undefined;
