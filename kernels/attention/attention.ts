@@ -11,7 +11,8 @@ import {
   type AttentionTile,
 } from './attention-program.ts';
 import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape } from './attention-shape.ts';
-import { attentionTileFor } from './attention-tuning.ts';
+import { attentionSubgroupWgsl } from './attention-subgroup-program.ts';
+import { attentionTileFor, type AttentionCaps } from './attention-tuning.ts';
 import { toHalf, fromHalf } from '../f16.ts';
 import { quietly } from './quiet-wait.ts';
 
@@ -55,16 +56,22 @@ interface Plan {
   groupsZ: number;
 }
 
+type TileChoice = (headDim: number, dtype: AttentionDtype, caps: AttentionCaps) => AttentionTile;
+
 export class Attention {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly tileFor: (headDim: number, dtype: AttentionDtype) => AttentionTile;
+  private readonly tileFor: TileChoice;
+  private readonly caps: AttentionCaps;
 
   constructor(
     readonly device: GPUDevice,
-    opts: { tile?: AttentionTile | ((headDim: number, dtype: AttentionDtype) => AttentionTile) } = {},
+    opts: { tile?: AttentionTile | TileChoice } = {},
   ) {
     const t = opts.tile;
-    this.tileFor = typeof t === 'function' ? t : t ? () => t : attentionTileFor;
+    this.tileFor = typeof t === 'function' ? t : t ? () => t : (headDim, _dtype, caps) => attentionTileFor(headDim, caps);
+    // Subgroup tiles need the feature and a subgroup at least as wide as their workgroup.
+    const minSize = device.features.has('subgroups') ? (device.adapterInfo?.subgroupMinSize ?? 0) : 0;
+    this.caps = { subgroupMinSize: minSize };
   }
 
   /** Throws a ShapeError when the shape or options are invalid or exceed this device's limits. */
@@ -92,8 +99,9 @@ export class Attention {
         throw new ShapeError(`attention: ${name} needs ${bytes} bytes, over this device's storage binding limit (${maxBinding}); split the batch`);
       }
     }
-    let tile = this.tileFor(headDim, dtype);
-    if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, stageKV: false };
+    let tile = this.tileFor(headDim, dtype, this.caps);
+    if (tile.kv === 'subgroup' && tile.workgroupSize > this.caps.subgroupMinSize) tile = attentionTileFor(headDim, { subgroupMinSize: 0 });
+    if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, kv: 'storage' };
     if (tile.workgroupSize > lim.maxComputeInvocationsPerWorkgroup || tile.workgroupSize > lim.maxComputeWorkgroupSizeX) {
       throw new ShapeError(`attention: workgroup size ${tile.workgroupSize} is over this device's limit`);
     }
@@ -113,7 +121,7 @@ export class Attention {
     const key = JSON.stringify(spec);
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: attentionWgsl(spec), label: `attention ${key}` });
+      const module = this.device.createShaderModule({ code: tile.kv === 'subgroup' ? attentionSubgroupWgsl(spec) : attentionWgsl(spec), label: `attention ${key}` });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, p);
     }
