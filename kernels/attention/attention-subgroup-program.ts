@@ -2,18 +2,20 @@
 // memory: the CPU-driver form (lavapipe/llvmpipe). Same maths, layout, causal alignment,
 // params and bindings as attention-program.ts (flash attention, online softmax in log2 units).
 //
-// Why: lavapipe runs a workgroup's invocations as SIMD lanes and only turns a load into one
-// scalar load + broadcast when its address is a compile-time constant and (for workgroup memory)
-// outside all control flow. Inside the key loop every K/V read from workgroup memory or storage
-// becomes a per-lane loop (8 scalar loads, 8 branches, 8 blends for one float), which made K/V
-// reads ~75% of the tuned workgroup-memory kernel's instructions (disassembled on lavapipe).
-// Here a workgroup is one subgroup of `lanes` invocations: each lane loads a distinct slice of
-// the K/V tile once (no redundant loads), and every use is a `subgroupBroadcast` with a
-// constant lane, which lavapipe compiles to an extract + broadcast. No barriers, no workgroup
-// memory.
+// Why: lavapipe (Mesa 25.0) runs a workgroup's invocations as SIMD lanes (8 × f32) and only
+// turns a load into one scalar load + broadcast when its address is a compile-time constant and,
+// for workgroup memory, outside all control flow. Inside the key loop every K/V read from
+// workgroup memory or storage becomes, per component, a loop over the 8 lanes with a branch, a
+// scalar load and a blend each: in the disassembled workgroup-memory kernel most instructions
+// of the loop body were these reads (rows per invocation helped only by sharing them).
+// Here a workgroup is one subgroup of `workgroupSize` invocations: each lane loads a distinct
+// slice of the K/V tile once, and every use is a `subgroupBroadcast` with a constant lane,
+// which lavapipe compiles to an extract + broadcast. No barriers, no workgroup memory; the
+// head dim is always unrolled into plain variables (no private arrays).
 //
-// Needs the `subgroups` feature and a subgroup size ≥ `lanes` (the workgroup must be one
-// subgroup); the host checks the adapter's subgroupMinSize.
+// Needs the `subgroups` feature and a subgroup size ≥ `workgroupSize` (the workgroup must be
+// one subgroup); the host checks the adapter's subgroupMinSize. Unrolled code grows with
+// rows × keyTile × headDim: lavapipe compiles rows 8 × key tile 4 at d 64 in ~40 s cold.
 
 import { vectorWidth, type AttentionProgramSpec } from './attention-program.ts';
 

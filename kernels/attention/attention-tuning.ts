@@ -16,18 +16,26 @@ export interface AttentionCaps {
 }
 
 export function attentionTileFor(headDim: number, caps: AttentionCaps = { subgroupMinSize: 0 }): AttentionTile {
+  // Figures: 8 heads × 1024 × d, f32, GPU time on lavapipe (2 cores) with the host waiting
+  // quietly (quiet-wait.ts); older figures taken while dawn.node's polling spun a core are marked.
+  //
+  // Subgroups ≥ 8 wide (lavapipe: 8): one 8-lane subgroup per workgroup, K/V shared by broadcast,
+  // no barriers (attention-subgroup-program.ts). d 64: rows 8 × key tile 4 46.8 ms (45.8 GFLOP/s)
+  // against 80.6 ms for the workgroup-memory tile below; rows 4 × 4 84.6, rows 4 × 8 58.0,
+  // rows 8 × 8 47.6 but a 60+ s cold compile (rows 8 × 4: ~40 s quiet, 54 s on a busy machine).
+  // 64 rows per workgroup also lets causal skip masked key tiles at a finer grain (1.85× faster
+  // than non-causal, against 1.34–1.6× with 256 rows).
+  if (headDim <= 64 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 8, keyTile: 4, kv: 'subgroup', unroll: true };
+  // d 65–128: rows 4 × key tile 2 keeps the unrolled program's cold compile under a minute
+  // (d 80 ~16 s, d 128 ~44 s). d 80: 547 → 67 ms, d 128: 1357 → 200 ms (3.2 → 21.5 GFLOP/s)
+  // against the looped workgroup tile at the end.
+  if (headDim <= 128 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 4, keyTile: 2, kv: 'subgroup', unroll: true };
+  // Without subgroups, up to 64: 8 query rows per invocation share each K/V load from workgroup
+  // memory; rows 1 → 3.0 GFLOP/s, rows 2 → 5.9, rows 4 → 10.8, rows 8 → 16.8 (workgroup 32;
+  // spinning host). Coarser rows make causal tile skipping coarser (256 rows per workgroup).
+  if (headDim <= 64) return { workgroupSize: 32, rows: 8, keyTile: 8, kv: 'workgroup', unroll: true };
   // Unrolled programs past head dim 64 take lavapipe tens of seconds to minutes to compile; the
   // looped form (runtime loop bound, so the driver cannot unroll it) compiles in ~1-2 s but is
   // slower to run.
-  // Up to 64: 8 query rows per invocation share each K/V load from workgroup memory; measured at
-  // 8 heads × 1024 × 64 on lavapipe: rows 1 → 3.0 GFLOP/s, rows 2 → 5.9, rows 4 → 10.8, rows 8 → 16.8
-  // (workgroup 32). Coarser rows make causal tile skipping coarser (256 rows per workgroup).
-  // With subgroups of ≥ 8 (lavapipe: 8): one 8-lane subgroup per workgroup, K/V broadcast, no
-  // barriers. 8 heads × 1024 × 64, f32, GPU time on a quiet lavapipe: the workgroup-memory tile
-  // above 80.6 ms (26.7 GFLOP/s); subgroup rows 4 × key tile 4 84.6 ms, rows 4 × 8 58.0,
-  // rows 8 × 4 46.8 (45.8 GFLOP/s), rows 8 × 8 47.6 (but 60+ s cold compile vs ~40 s).
-  // 64 rows per workgroup also lets causal skip masked key tiles at a finer grain.
-  if (headDim <= 64 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 8, keyTile: 4, kv: 'subgroup', unroll: true };
-  if (headDim <= 64) return { workgroupSize: 32, rows: 8, keyTile: 8, kv: 'workgroup', unroll: true };
   return { ...DEFAULT_ATTENTION_TILE, unroll: false };
 }

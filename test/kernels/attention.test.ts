@@ -88,6 +88,14 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
     }
   }, 600_000);
 
+  // The tuned pick for head dims 65–128 where subgroups are ≥ 8 wide (~16 s cold compile at d 80).
+  it.runIf(hasSubgroups8)('the tuned program for head dim 80 (subgroup rows 4 × key tile 2), seqQ ≠ seqK, causal', async () => {
+    const s = { batch: 1, heads: 2, seqQ: 130, seqK: 201, headDim: 80 };
+    const { outErr, lseErr } = await compare(s, true, 13, 'f32', 1, tuned);
+    expect(outErr).toBeLessThanOrEqual(F32_OUT);
+    expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+  }, 600_000);
+
   it('stays finite and exact with large logits (Q·K ~ 1e3)', async () => {
     // |q| ≤ 300 over 64 dims with scale 1/8: scaled scores up to ~1e3; a naive exp overflows.
     const s = { batch: 1, heads: 2, seqQ: 33, seqK: 70, headDim: 64 };
