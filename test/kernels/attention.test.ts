@@ -6,6 +6,7 @@ import type { AttentionShape } from '../../kernels/attention/attention-shape.ts'
 import { ShapeError } from '../../kernels/matmul/matmul.ts';
 import { randomMatrix } from '../../shared/random.ts';
 import { testDevice } from '../support/gpu.ts';
+import { quietly } from '../../kernels/attention/quiet-wait.ts';
 
 const gpu = await testDevice();
 // The default (unrolled) programs take seconds each for lavapipe to compile, one per head dim ×
@@ -176,5 +177,20 @@ describe('attention refuses bad input with clear errors', () => {
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: noStorage })).toThrow(/lacks STORAGE/);
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: big })).toThrow(/must not alias/);
     for (const b of [small, big, noStorage]) b.destroy();
+  });
+});
+
+describe('quietly (GPU waits without a spinning main thread)', () => {
+  it('throttles setImmediate only while waits are pending, nested or failing', async () => {
+    const original = globalThis.setImmediate;
+    let release!: () => void;
+    const outer = quietly(new Promise<void>((r) => (release = r)));
+    expect(globalThis.setImmediate).not.toBe(original);
+    await expect(quietly(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(globalThis.setImmediate).not.toBe(original); // the outer wait is still pending
+    await new Promise<void>((r) => setImmediate(r)); // still runs, at timer pace
+    release();
+    await outer;
+    expect(globalThis.setImmediate).toBe(original);
   });
 });
