@@ -20,15 +20,16 @@ export function attentionTileFor(headDim: number, caps: AttentionCaps = { subgro
   // quietly (quiet-wait.ts); older figures taken while dawn.node's polling spun a core are marked.
   //
   // Subgroups ≥ 8 wide (lavapipe: 8): one 8-lane subgroup per workgroup, K/V shared by broadcast,
-  // no barriers (attention-subgroup-program.ts). d 64: rows 8 × key tile 4 46.8 ms (45.8 GFLOP/s)
-  // against 80.6 ms for the workgroup-memory tile below; rows 4 × 4 84.6, rows 4 × 8 58.0,
-  // rows 8 × 8 47.6 but a 60+ s cold compile (rows 8 × 4: ~40 s quiet, 54 s on a busy machine).
-  // 64 rows per workgroup also lets causal skip masked key tiles at a finer grain (1.85× faster
-  // than non-causal, against 1.34–1.6× with 256 rows).
+  // no barriers (attention-subgroup-program.ts). d 64: rows 8 × key tile 4 39.5–44 ms
+  // (49–55 GFLOP/s) against 80.6 ms for the workgroup-memory tile below; with the earlier
+  // key-outermost score loop: rows 4 × 4 84.6, rows 4 × 8 58.0, rows 8 × 4 46.8, rows 8 × 8 47.6
+  // but a 60+ s cold compile (rows 8 × 4 now: 45–47 s cold at load ~1, 54 s on a busy machine).
+  // 64 rows per workgroup also lets causal skip masked key tiles at a finer grain (1.85–1.92×
+  // faster than non-causal in the bench, against 1.34–1.6× with 256 rows).
   if (headDim <= 64 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 8, keyTile: 4, kv: 'subgroup', unroll: true };
   // d 65–128: rows 4 × key tile 2 keeps the unrolled program's cold compile under a minute
-  // (d 80 ~16 s, d 128 ~44 s). d 80: 547 → 67 ms, d 128: 1357 → 200 ms (3.2 → 21.5 GFLOP/s)
-  // against the looped workgroup tile at the end.
+  // (d 80 ~16 s, d 128 ~36–44 s). d 80: 541 → 63 ms, d 128: 901 → 120 ms (4.8 → 35.8 GFLOP/s)
+  // against the looped workgroup tile at the end (same run, load ~1.5).
   if (headDim <= 128 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 4, keyTile: 2, kv: 'subgroup', unroll: true };
   // Without subgroups, up to 64: 8 query rows per invocation share each K/V load from workgroup
   // memory; rows 1 → 3.0 GFLOP/s, rows 2 → 5.9, rows 4 → 10.8, rows 8 → 16.8 (workgroup 32;
