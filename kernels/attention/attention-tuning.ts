@@ -13,9 +13,26 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { workgroupSize: 64, rows: 
 export interface AttentionCaps {
   /** The adapter's smallest subgroup size; 0 without the `subgroups` feature. */
   subgroupMinSize: number;
+  /** A CPU implementation (lavapipe/llvmpipe, SwiftShader): invocations are SIMD lanes. */
+  software: boolean;
 }
 
-export function attentionTileFor(headDim: number, caps: AttentionCaps = { subgroupMinSize: 0 }): AttentionTile {
+const NO_CAPS: AttentionCaps = { subgroupMinSize: 0, software: false };
+
+/** Caps of a device, from its adapter info. */
+export function attentionCaps(device: GPUDevice): AttentionCaps {
+  const i = device.adapterInfo;
+  const text = `${i?.vendor} ${i?.architecture} ${i?.device} ${i?.description}`.toLowerCase();
+  return {
+    subgroupMinSize: device.features.has('subgroups') ? (i?.subgroupMinSize ?? 0) : 0,
+    software: Boolean(i?.isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/.test(text),
+  };
+}
+
+export function attentionTileFor(headDim: number, caps: AttentionCaps = NO_CAPS): AttentionTile {
+  // Subgroup tiles are CPU-driver tiles: 8-invocation workgroups would waste most of a GPU's
+  // subgroup (32–64 wide) and are unmeasured there.
+  const cpuSubgroups = caps.software && caps.subgroupMinSize >= 8;
   // Figures: 8 heads × 1024 × d, f32, GPU time on lavapipe (2 cores) with the host waiting
   // quietly (quiet-wait.ts); older figures taken while dawn.node's polling spun a core are marked.
   //
@@ -26,11 +43,11 @@ export function attentionTileFor(headDim: number, caps: AttentionCaps = { subgro
   // but a 60+ s cold compile (rows 8 × 4 now: 45–47 s cold at load ~1, 54 s on a busy machine).
   // 64 rows per workgroup also lets causal skip masked key tiles at a finer grain (1.85–1.92×
   // faster than non-causal in the bench, against 1.34–1.6× with 256 rows).
-  if (headDim <= 64 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 8, keyTile: 4, kv: 'subgroup', unroll: true };
+  if (headDim <= 64 && cpuSubgroups) return { workgroupSize: 8, rows: 8, keyTile: 4, kv: 'subgroup', unroll: true };
   // d 65–128: rows 4 × key tile 2 keeps the unrolled program's cold compile under a minute
   // (d 80 ~16 s, d 128 ~36–44 s). d 80: 541 → 63 ms, d 128: 901 → 120 ms (4.8 → 35.8 GFLOP/s)
   // against the looped workgroup tile at the end (same run, load ~1.5).
-  if (headDim <= 128 && caps.subgroupMinSize >= 8) return { workgroupSize: 8, rows: 4, keyTile: 2, kv: 'subgroup', unroll: true };
+  if (headDim <= 128 && cpuSubgroups) return { workgroupSize: 8, rows: 4, keyTile: 2, kv: 'subgroup', unroll: true };
   // Without subgroups, up to 64: 8 query rows per invocation share each K/V load from workgroup
   // memory; rows 1 → 3.0 GFLOP/s, rows 2 → 5.9, rows 4 → 10.8, rows 8 → 16.8 (workgroup 32;
   // spinning host). Coarser rows make causal tile skipping coarser (256 rows per workgroup).

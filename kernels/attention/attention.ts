@@ -12,7 +12,7 @@ import {
 } from './attention-program.ts';
 import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape } from './attention-shape.ts';
 import { attentionSubgroupWgsl } from './attention-subgroup-program.ts';
-import { attentionTileFor, type AttentionCaps } from './attention-tuning.ts';
+import { attentionCaps, attentionTileFor, type AttentionCaps } from './attention-tuning.ts';
 import { toHalf, fromHalf } from '../f16.ts';
 import { quietly } from './quiet-wait.ts';
 
@@ -69,9 +69,7 @@ export class Attention {
   ) {
     const t = opts.tile;
     this.tileFor = typeof t === 'function' ? t : t ? () => t : (headDim, _dtype, caps) => attentionTileFor(headDim, caps);
-    // Subgroup tiles need the feature and a subgroup at least as wide as their workgroup.
-    const minSize = device.features.has('subgroups') ? (device.adapterInfo?.subgroupMinSize ?? 0) : 0;
-    this.caps = { subgroupMinSize: minSize };
+    this.caps = attentionCaps(device);
   }
 
   /** Throws a ShapeError when the shape or options are invalid or exceed this device's limits. */
@@ -100,7 +98,8 @@ export class Attention {
       }
     }
     let tile = this.tileFor(headDim, dtype, this.caps);
-    if (tile.kv === 'subgroup' && tile.workgroupSize > this.caps.subgroupMinSize) tile = attentionTileFor(headDim, { subgroupMinSize: 0 });
+    // A subgroup tile needs the feature and a subgroup at least as wide as its workgroup.
+    if (tile.kv === 'subgroup' && tile.workgroupSize > this.caps.subgroupMinSize) tile = attentionTileFor(headDim);
     if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, kv: 'storage' };
     if (tile.workgroupSize > lim.maxComputeInvocationsPerWorkgroup || tile.workgroupSize > lim.maxComputeWorkgroupSizeX) {
       throw new ShapeError(`attention: workgroup size ${tile.workgroupSize} is over this device's limit`);

@@ -15,8 +15,9 @@ const gpu = await testDevice();
 const tuned = new Attention(gpu.device);
 const att = new Attention(gpu.device, { tile: (d) => ({ ...attentionTileFor(d), unroll: false }) });
 const hasF16 = gpu.device.features.has('shader-f16');
-// The subgroup-broadcast generator (the default up to head dim 64 where subgroups are at least 8
-// wide, e.g. lavapipe) on small tiles that compile fast; a ragged tile (3 keys) on purpose.
+// The subgroup-broadcast generator (the default up to head dim 128 on CPU adapters whose
+// subgroups are at least 8 wide, e.g. lavapipe) on a small tile that compiles fast; ragged
+// (3 keys) on purpose.
 const hasSubgroups8 = gpu.device.features.has('subgroups') && (gpu.device.adapterInfo?.subgroupMinSize ?? 0) >= 8;
 const sg = new Attention(gpu.device, { tile: { workgroupSize: 8, rows: 2, keyTile: 3, kv: 'subgroup', unroll: true } });
 
@@ -89,7 +90,7 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
     }
   }, 600_000);
 
-  // The tuned pick for head dims 65–128 where subgroups are ≥ 8 wide (~16 s cold compile at d 80).
+  // The tuned pick for head dims 65–128 (on lavapipe: subgroup rows 4 × key tile 2, ~16 s cold compile at d 80).
   it.runIf(hasSubgroups8)('the tuned program for head dim 80 (subgroup rows 4 × key tile 2), seqQ ≠ seqK, causal', async () => {
     const s = { batch: 1, heads: 2, seqQ: 130, seqK: 201, headDim: 80 };
     const { outErr, lseErr } = await compare(s, true, 13, 'f32', 1, tuned);
