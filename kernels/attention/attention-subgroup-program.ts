@@ -67,9 +67,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (bh >= P.bh) { return; }
   let qOff = bh * P.sq * DV;
   let kOff = bh * P.sk * DV;
-  let rowBase = wg.x * ${L * R}u + li * ${R}u;`);
+`);
   if (causal) {
-    emit(`  let lastRow = i32(min(P.sq, (wg.x + 1u) * ${L * R}u)) - 1;
+    // Causal blocks cost in proportion to their position: run the heaviest first, so the last
+    // workgroups a CPU driver hands out (in dispatch order) are the light ones and no thread
+    // is left finishing a long block while the others idle.
+    emit(`  let blk = (P.sq + ${L * R - 1}u) / ${L * R}u - 1u - wg.x;`);
+  } else {
+    emit('  let blk = wg.x;');
+  }
+  emit(`  let rowBase = blk * ${L * R}u + li * ${R}u;`);
+  if (causal) {
+    emit(`  let lastRow = i32(min(P.sq, (blk + 1u) * ${L * R}u)) - 1;
   let kEnd = u32(clamp(lastRow + P.causalOffset + 1, 0, i32(P.sk)));`);
   } else {
     emit('  let kEnd = P.sk;');
