@@ -12,6 +12,7 @@ import type { OneNodeGraph } from '../bench/baselines/onnx-graph.ts';
 import { Attention, tensorBytes } from './attention.ts';
 import { attentionFlops, kvElements, qElements, type AttentionShape } from './attention-shape.ts';
 import { toHalf } from '../f16.ts';
+import { quietly } from './quiet-wait.ts';
 
 export interface AttentionBenchShape extends AttentionShape {
   causal: boolean;
@@ -60,16 +61,21 @@ const usine: BenchImpl<AttentionBenchShape> = {
     const att = new Attention(device);
     const bufs = gpuInputs(device, s, ctx.dtype);
     const opts = { causal: s.causal, dtype: ctx.dtype };
+    // Quietly: the timer's read-back would otherwise spin a core (dawn.node polling) that
+    // lavapipe needs for the shader, and inflate our GPU time (see quiet-wait.ts).
     const timeOnce = (causal: boolean) =>
-      ctx.timer.time((enc, timestampWrites) => att.encode(enc, s, bufs, { ...opts, causal, timestampWrites }));
+      quietly(ctx.timer.time((enc, timestampWrites) => att.encode(enc, s, bufs, { ...opts, causal, timestampWrites })));
     let note: string | undefined;
     if (s.causal) {
-      // Our own non-causal figure at the same size, for the causal speed-up.
+      // Our own non-causal figure at the same size, for the causal speed-up. Alternating the
+      // two keeps a burst of load on a shared machine from landing on one side only.
       const t: number[] = [];
-      for (let i = 0; i < ctx.warmup + ctx.repeats; i++) t.push(await timeOnce(false));
-      const nonCausal = median(t.slice(ctx.warmup));
       const c: number[] = [];
-      for (let i = 0; i < ctx.warmup + ctx.repeats; i++) c.push(await timeOnce(true));
+      for (let i = 0; i < ctx.warmup + ctx.repeats; i++) {
+        t.push(await timeOnce(false));
+        c.push(await timeOnce(true));
+      }
+      const nonCausal = median(t.slice(ctx.warmup));
       note = `causal ${(nonCausal / median(c.slice(ctx.warmup))).toFixed(2)}× faster than our non-causal (${nonCausal.toFixed(1)} ms)`;
     }
     const host = inputs(s);

@@ -11,8 +11,10 @@ import {
   type AttentionTile,
 } from './attention-program.ts';
 import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape } from './attention-shape.ts';
-import { attentionTileFor } from './attention-tuning.ts';
+import { attentionSubgroupWgsl } from './attention-subgroup-program.ts';
+import { attentionCaps, attentionTileFor, type AttentionCaps } from './attention-tuning.ts';
 import { toHalf, fromHalf } from '../f16.ts';
+import { quietly } from './quiet-wait.ts';
 
 export interface AttentionOptions {
   /** Bottom-right aligned causal mask: query i sees key j iff j ≤ i + seqK − seqQ. */
@@ -54,16 +56,20 @@ interface Plan {
   groupsZ: number;
 }
 
+type TileChoice = (headDim: number, dtype: AttentionDtype, caps: AttentionCaps) => AttentionTile;
+
 export class Attention {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly tileFor: (headDim: number, dtype: AttentionDtype) => AttentionTile;
+  private readonly tileFor: TileChoice;
+  private readonly caps: AttentionCaps;
 
   constructor(
     readonly device: GPUDevice,
-    opts: { tile?: AttentionTile | ((headDim: number, dtype: AttentionDtype) => AttentionTile) } = {},
+    opts: { tile?: AttentionTile | TileChoice } = {},
   ) {
     const t = opts.tile;
-    this.tileFor = typeof t === 'function' ? t : t ? () => t : attentionTileFor;
+    this.tileFor = typeof t === 'function' ? t : t ? () => t : (headDim, _dtype, caps) => attentionTileFor(headDim, caps);
+    this.caps = attentionCaps(device);
   }
 
   /** Throws a ShapeError when the shape or options are invalid or exceed this device's limits. */
@@ -91,8 +97,10 @@ export class Attention {
         throw new ShapeError(`attention: ${name} needs ${bytes} bytes, over this device's storage binding limit (${maxBinding}); split the batch`);
       }
     }
-    let tile = this.tileFor(headDim, dtype);
-    if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, stageKV: false };
+    let tile = this.tileFor(headDim, dtype, this.caps);
+    // A subgroup tile needs the feature and a subgroup at least as wide as its workgroup.
+    if (tile.kv === 'subgroup' && tile.workgroupSize > this.caps.subgroupMinSize) tile = attentionTileFor(headDim);
+    if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, kv: 'storage' };
     if (tile.workgroupSize > lim.maxComputeInvocationsPerWorkgroup || tile.workgroupSize > lim.maxComputeWorkgroupSizeX) {
       throw new ShapeError(`attention: workgroup size ${tile.workgroupSize} is over this device's limit`);
     }
@@ -112,7 +120,7 @@ export class Attention {
     const key = JSON.stringify(spec);
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: attentionWgsl(spec), label: `attention ${key}` });
+      const module = this.device.createShaderModule({ code: tile.kv === 'subgroup' ? attentionSubgroupWgsl(spec) : attentionWgsl(spec), label: `attention ${key}` });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, p);
     }
@@ -205,7 +213,8 @@ export class Attention {
       const outS = readBack(bufs.out);
       const lseS = bufs.lse ? readBack(bufs.lse) : undefined;
       dev.queue.submit([enc.finish()]);
-      await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+      // Quietly: dawn.node would otherwise spin a core polling, taken from lavapipe's shader threads.
+      await quietly(Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ))));
       const raw = outS.getMappedRange();
       const out = dtype === 'f16' ? fromHalf(new Uint16Array(raw), nq) : new Float32Array(raw.slice(0, nq * 4));
       const lse = lseS ? new Float32Array(lseS.getMappedRange().slice(0, lseElements(shape) * 4)) : undefined;

@@ -6,6 +6,7 @@ import type { AttentionShape } from '../../kernels/attention/attention-shape.ts'
 import { ShapeError } from '../../kernels/matmul/matmul.ts';
 import { randomMatrix } from '../../shared/random.ts';
 import { testDevice } from '../support/gpu.ts';
+import { quietly } from '../../kernels/attention/quiet-wait.ts';
 
 const gpu = await testDevice();
 // The default (unrolled) programs take seconds each for lavapipe to compile, one per head dim ×
@@ -14,6 +15,11 @@ const gpu = await testDevice();
 const tuned = new Attention(gpu.device);
 const att = new Attention(gpu.device, { tile: (d) => ({ ...attentionTileFor(d), unroll: false }) });
 const hasF16 = gpu.device.features.has('shader-f16');
+// The subgroup-broadcast generator (the default up to head dim 128 on CPU adapters whose
+// subgroups are at least 8 wide, e.g. lavapipe) on a small tile that compiles fast; ragged
+// (3 keys) on purpose.
+const hasSubgroups8 = gpu.device.features.has('subgroups') && (gpu.device.adapterInfo?.subgroupMinSize ?? 0) >= 8;
+const sg = new Attention(gpu.device, { tile: { workgroupSize: 8, rows: 2, keyTile: 3, kv: 'subgroup', unroll: true } });
 
 function inputs(s: AttentionShape, seed: number, qScale = 1) {
   const nq = s.batch * s.heads * s.seqQ * s.headDim;
@@ -64,11 +70,17 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
         expect(outErr).toBeLessThanOrEqual(F32_OUT);
         expect(lseErr).toBeLessThanOrEqual(F32_LSE);
       });
+      // Head dims past 80 unrolled take lavapipe 20–80 s to compile; the policy uses subgroup tiles up to 64.
+      it.runIf(hasSubgroups8 && s.headDim <= 80)(`${name}${causal ? ', causal' : ''} (K/V by subgroup broadcast)`, async () => {
+        const { outErr, lseErr } = await compare(s, causal, s.seqQ + s.headDim, 'f32', 1, sg);
+        expect(outErr).toBeLessThanOrEqual(F32_OUT);
+        expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+      });
     }
   }
 
-  // lavapipe needs ~40 s to compile this program (8 rows × 64 dims unrolled): one variant only.
-  // lavapipe compiles this unrolled program in ~40 s with a cold shader cache, far longer on a busy machine.
+  // lavapipe compiles this unrolled program (8 rows × 64 dims) in ~40 s with a cold shader
+  // cache, far longer on a busy machine: one variant only.
   it('the tuned default program (unrolled, 8 rows per invocation), seqQ ≠ seqK, causal', async () => {
     const s = { batch: 1, heads: 2, seqQ: 300, seqK: 333, headDim: 64 };
     for (const causal of [true]) {
@@ -78,13 +90,23 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
     }
   }, 600_000);
 
+  // The tuned pick for head dims 65–128 (on lavapipe: subgroup rows 4 × key tile 2, ~16 s cold compile at d 80).
+  it.runIf(hasSubgroups8)('the tuned program for head dim 80 (subgroup rows 4 × key tile 2), seqQ ≠ seqK, causal', async () => {
+    const s = { batch: 1, heads: 2, seqQ: 130, seqK: 201, headDim: 80 };
+    const { outErr, lseErr } = await compare(s, true, 13, 'f32', 1, tuned);
+    expect(outErr).toBeLessThanOrEqual(F32_OUT);
+    expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+  }, 600_000);
+
   it('stays finite and exact with large logits (Q·K ~ 1e3)', async () => {
     // |q| ≤ 300 over 64 dims with scale 1/8: scaled scores up to ~1e3; a naive exp overflows.
     const s = { batch: 1, heads: 2, seqQ: 33, seqK: 70, headDim: 64 };
-    for (const causal of [false, true]) {
-      const { outErr, lseErr } = await compare(s, causal, 5, 'f32', 300);
-      expect(outErr).toBeLessThanOrEqual(F32_OUT);
-      expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+    for (const impl of hasSubgroups8 ? [att, sg] : [att]) {
+      for (const causal of [false, true]) {
+        const { outErr, lseErr } = await compare(s, causal, 5, 'f32', 300, impl);
+        expect(outErr).toBeLessThanOrEqual(F32_OUT);
+        expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+      }
     }
   });
 
@@ -120,9 +142,11 @@ describe.runIf(hasF16)('fused attention (f16 storage, f32 accumulation)', () => 
     [{ batch: 1, heads: 1, seqQ: 5, seqK: 9, headDim: 6 }, false],
   ] as const) {
     it(`${s.seqQ}×${s.seqK}, d ${s.headDim}${causal ? ', causal' : ''}`, async () => {
-      const { outErr, lseErr } = await compare(s, causal, 3, 'f16');
-      expect(outErr).toBeLessThanOrEqual(4e-3);
-      expect(lseErr).toBeLessThanOrEqual(4e-3);
+      for (const impl of hasSubgroups8 ? [att, sg] : [att]) {
+        const { outErr, lseErr } = await compare(s, causal, 3, 'f16', 1, impl);
+        expect(outErr).toBeLessThanOrEqual(4e-3);
+        expect(lseErr).toBeLessThanOrEqual(4e-3);
+      }
     });
   }
 });
@@ -154,5 +178,20 @@ describe('attention refuses bad input with clear errors', () => {
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: noStorage })).toThrow(/lacks STORAGE/);
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: big })).toThrow(/must not alias/);
     for (const b of [small, big, noStorage]) b.destroy();
+  });
+});
+
+describe('quietly (GPU waits without a spinning main thread)', () => {
+  it('throttles setImmediate only while waits are pending, nested or failing', async () => {
+    const original = globalThis.setImmediate;
+    let release!: () => void;
+    const outer = quietly(new Promise<void>((r) => (release = r)));
+    expect(globalThis.setImmediate).not.toBe(original);
+    await expect(quietly(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(globalThis.setImmediate).not.toBe(original); // the outer wait is still pending
+    await new Promise<void>((r) => setImmediate(r)); // still runs, at timer pace
+    release();
+    await outer;
+    expect(globalThis.setImmediate).toBe(original);
   });
 });
