@@ -12,7 +12,7 @@ import type { OneNodeGraph } from '../bench/baselines/onnx-graph.ts';
 import { Attention, tensorBytes } from './attention.ts';
 import { attentionFlops, kvElements, qElements, type AttentionShape } from './attention-shape.ts';
 import { toHalf } from '../f16.ts';
-import { quietly } from './quiet-wait.ts';
+import { quietly } from '../quiet-wait.ts';
 
 export interface AttentionBenchShape extends AttentionShape {
   causal: boolean;

@@ -14,7 +14,7 @@ import { kvElements, lseElements, MAX_HEAD_DIM, qElements, type AttentionShape }
 import { attentionSubgroupWgsl } from './attention-subgroup-program.ts';
 import { attentionCaps, attentionTileFor, type AttentionCaps } from './attention-tuning.ts';
 import { toHalf, fromHalf } from '../f16.ts';
-import { quietly } from './quiet-wait.ts';
+import { quietly } from '../quiet-wait.ts';
 
 export interface AttentionOptions {
   /** Bottom-right aligned causal mask: query i sees key j iff j ≤ i + seqK − seqQ. */

@@ -1,6 +1,7 @@
 // Times one compute pass: GPU timestamps when the device has 'timestamp-query' (Dawn's
 // quantisation is disabled in kernels/device.ts), else wall time around submit and
 // onSubmittedWorkDone.
+import { quietly } from '../quiet-wait.ts';
 
 export class GpuTimer {
   private readonly querySet?: GPUQuerySet;
@@ -32,14 +33,14 @@ export class GpuTimer {
       record(enc);
       const t0 = performance.now();
       this.device.queue.submit([enc.finish()]);
-      await this.device.queue.onSubmittedWorkDone();
+      await quietly(this.device.queue.onSubmittedWorkDone());
       return performance.now() - t0;
     }
     record(enc, { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
     enc.resolveQuerySet(this.querySet, 0, 2, this.resolve!, 0);
     enc.copyBufferToBuffer(this.resolve!, 0, this.readback!, 0, 16);
     this.device.queue.submit([enc.finish()]);
-    await this.readback!.mapAsync(GPUMapMode.READ);
+    await quietly(this.readback!.mapAsync(GPUMapMode.READ));
     const [t0, t1] = new BigUint64Array(this.readback!.getMappedRange().slice(0));
     this.readback!.unmap();
     return Number(t1 - t0) / 1e6;

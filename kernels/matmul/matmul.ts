@@ -5,6 +5,7 @@ import { toHalf, fromHalf } from '../f16.ts';
 import { configKey, matmulWgsl, tileM, tileN, vectorFlags, type MatmulConfig, type MatmulFlags } from './matmul-program.ts';
 import { defaultConfig } from './matmul-configs.ts';
 import { bytesPerElement, operandSizes, resolveSpec, ShapeError, type MatmulSpec, type ResolvedSpec } from './matmul-spec.ts';
+import { quietly } from '../quiet-wait.ts';
 
 export { ShapeError } from './matmul-spec.ts';
 export type { MatmulSpec, MatmulShape } from './matmul-spec.ts';
@@ -198,7 +199,7 @@ export class Matmul {
       const enc = this.device.createCommandEncoder();
       enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
       this.device.queue.submit([enc.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
+      await quietly(staging.mapAsync(GPUMapMode.READ));
       const raw = staging.getMappedRange().slice(0);
       staging.unmap();
       return dtype === 'f16' ? fromHalf(new Uint16Array(raw, 0, elements)) : new Float32Array(raw, 0, elements);

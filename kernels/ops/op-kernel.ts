@@ -3,6 +3,7 @@
 // (one per file) only generate WGSL and say which buffers go where.
 import { ShapeError } from '../matmul/matmul.ts';
 import { activeProfiler } from './pass-profiler.ts';
+import { quietly } from '../quiet-wait.ts';
 
 export { ShapeError };
 
@@ -186,7 +187,7 @@ export class ArrayRun {
       await this.popScope();
       return await Promise.all(
         staging.map(async (s, i) => {
-          await s.mapAsync(GPUMapMode.READ);
+          await quietly(s.mapAsync(GPUMapMode.READ));
           const out = new Float32Array(s.getMappedRange().slice(0, outputs[i].elements * 4));
           s.unmap();
           return out;

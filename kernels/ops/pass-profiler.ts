@@ -2,6 +2,7 @@
 // dispatch (OpKernel) writes begin/end timestamps of its pass, and read() sums them per op.
 // Passes recorded by other code (the matmul kernel) are not timed; the difference to the
 // step's wall time is theirs plus dispatch overhead.
+import { quietly } from '../quiet-wait.ts';
 
 const current: { profiler: PassProfiler | null } = { profiler: null };
 
@@ -56,7 +57,7 @@ export class PassProfiler {
     enc.resolveQuerySet(this.querySet, 0, 2 * n, this.resolve, 0);
     enc.copyBufferToBuffer(this.resolve, 0, staging, 0, n * 16);
     this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await quietly(staging.mapAsync(GPUMapMode.READ));
     const ts = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();

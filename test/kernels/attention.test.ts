@@ -6,7 +6,7 @@ import type { AttentionShape } from '../../kernels/attention/attention-shape.ts'
 import { ShapeError } from '../../kernels/matmul/matmul.ts';
 import { randomMatrix } from '../../shared/random.ts';
 import { testDevice } from '../support/gpu.ts';
-import { quietly } from '../../kernels/attention/quiet-wait.ts';
+import { quietly } from '../../kernels/quiet-wait.ts';
 
 const gpu = await testDevice();
 // The default (unrolled) programs take seconds each for lavapipe to compile, one per head dim ×

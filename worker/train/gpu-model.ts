@@ -18,6 +18,7 @@ import { SampleTokens } from '../../kernels/ops/sample-tokens.ts';
 import { Gemm } from './gemm.ts';
 import { headDim, type ModelConfig } from './model-config.ts';
 import { parameterLayout, type ParameterSpec, type Parameters } from './parameters.ts';
+import { quietly } from '../../kernels/quiet-wait.ts';
 
 /** One batch's token ids and next-token targets (−1 = ignored), batchSize × seqLen. */
 export interface DeviceBatch {
@@ -339,7 +340,7 @@ export class GpuModel {
       at += p.elements;
     }
     this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await quietly(staging.mapAsync(GPUMapMode.READ));
     const all = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();

@@ -17,6 +17,7 @@ import { Gemm } from './gemm.ts';
 import type { GenerateOptions } from './generate.ts';
 import type { GpuModel } from './gpu-model.ts';
 import { headDim } from './model-config.ts';
+import { quietly } from '../../kernels/quiet-wait.ts';
 
 export interface DecodeResult {
   /** New tokens per prompt, cut after the stop token when one is given. */
@@ -152,7 +153,7 @@ export class KvDecoder {
       const enc = device.createCommandEncoder();
       enc.copyBufferToBuffer(out, 0, staging, 0, o.maxNewTokens * B * 4);
       device.queue.submit([enc.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
+      await quietly(staging.mapAsync(GPUMapMode.READ));
       const all = new Int32Array(staging.getMappedRange().slice(0, o.maxNewTokens * B * 4));
       staging.unmap();
       return prompts.map((_, b) => Array.from({ length: o.maxNewTokens }, (_, s) => all[s * B + b]));

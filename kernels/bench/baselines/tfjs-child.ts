@@ -1,10 +1,11 @@
 // Child process: times an op on TF.js's WebGPU backend (navigator.gpu from the `webgpu`
 // package). The op comes from a module that exports `build(tf, args)` returning one run; the
 // wall time of each run includes reading the result back (`await result.data()`); inputs are
-// created once and stay on the GPU.
+// created once and stay on the GPU. It waits for the GPU as our kernels do (kernels/quiet-wait.ts).
 import { create, globals } from 'webgpu';
 import { pathToFileURL } from 'node:url';
 import { reply } from './child-process.ts';
+import { quietly } from '../../quiet-wait.ts';
 
 export interface TfjsRequest {
   /** Absolute path of a module exporting `build`. */
@@ -34,7 +35,8 @@ async function main() {
   const times: number[] = [];
   for (let r = 0; r < req.warmup + req.repeats; r++) {
     const t0 = performance.now();
-    await run();
+    // The same quiet wait as ours: dawn.node's spinning poll would take a core from lavapipe.
+    await quietly(run());
     times.push(performance.now() - t0);
   }
   reply({ times, info: `tfjs-core ${tf.version_core}` });

@@ -14,6 +14,7 @@ import { initParameters, parameterCount } from '../parameters.ts';
 import { SEP, SyntheticTask } from '../tasks.ts';
 import { TfjsTransformer } from './tfjs-transformer.ts';
 import { loadTfjsWebgpu } from './tfjs-webgpu.ts';
+import { quietly } from '../../../kernels/quiet-wait.ts';
 
 const { values: a } = parseArgs({ options: { steps: { type: 'string', default: '5' }, json: { type: 'string' } } });
 const steps = Number(a.steps);
@@ -59,7 +60,7 @@ try {
     const enc = gpu.device.createCommandEncoder();
     for (let r = 0; r < 4; r++) mm.nn(enc, n, n, n, ma, mb, mc);
     gpu.device.queue.submit([enc.finish()]);
-    await gpu.device.queue.onSubmittedWorkDone();
+    await quietly(gpu.device.queue.onSubmittedWorkDone());
   };
   await products();
   const mmSeconds = (await median(async () => {

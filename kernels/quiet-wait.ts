@@ -7,9 +7,7 @@
 // `Attention.run` at 8 heads × 1024 × 64 took 145–162 ms median spinning and 96–102 ms with
 // the polling routed through a 1 ms timer (same process, same load). ONNX Runtime's own Dawn
 // waits without spinning, so the spin alone cost us the comparison.
-//
-// Nothing here is attention-specific: it belongs next to the device code once other kernels
-// (matmul, the bench timer) use it.
+// Every wait for the GPU in kernels/ and worker/ goes through `quietly`.
 
 type Immediate = typeof globalThis.setImmediate;
 
