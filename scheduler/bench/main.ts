@@ -19,6 +19,7 @@ const program = new Command('bench:scheduler')
   .option('--jobs <n>', 'no-op jobs per throughput run', (v) => Number(v), 20_000)
   .option('--batch <n>', 'jobs per submit request', (v) => Number(v), 1000)
   .option('--concurrency <n>', 'worker concurrency (both)', (v) => Number(v), 100)
+  .option('--rounds <n>', 'rounds of the three throughput runs; medians are reported', (v) => Number(v), 3)
   .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', (v) => Number(v), 300)
   .option('--port <n>', 'first port to use (Redis, API, worker metrics)', (v) => Number(v), 8830)
   .option('--json <file>', 'write the figures as JSON')
@@ -112,18 +113,26 @@ async function rawBullmq(like: 'plain' | 'usine-options'): Promise<{ jobsPerSec:
   return { jobsPerSec: o.jobs / s, cpuMicrosPerJob: perJob(c0, c1) };
 }
 
-async function usine() {
+interface Run {
+  jobsPerSec: number;
+  cpuMicrosPerJob: Record<string, number>;
+}
+
+/** The usine processes (scheduler, one worker), started once for all rounds. */
+async function startUsine() {
   const env = { REDIS_URL: redisUrl, USINE_QUEUE_PREFIX: 'bench', USINE_PORT: String(o.port + 1), LOG_LEVEL: 'warn' };
   const prof: string[] = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : [];
   const scheduler = await startTs('scheduler/main.ts', { ...env, LOG_LEVEL: 'info' }, /scheduler listening/, 30_000, prof);
   const worker = await startTs('worker/main.ts', { ...env, LOG_LEVEL: 'info', USINE_WORKER_METRICS_PORT: String(o.port + 2), USINE_WORKER_CONCURRENCY: String(o.concurrency) }, /worker ready/, 30_000, prof);
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}` });
   const counter = connectRedis(redisUrl);
-  // Relative to what is there already: a Redis left from an earlier run keeps finished jobs.
-  const before = await counter.zcard('bench:t.default.any:completed');
-  const completed = async () => (await counter.zcard('bench:t.default.any:completed')) - before;
+  const completed = () => counter.zcard('bench:t.default.any:completed');
   const cpu = async () => ({ scheduler: procCpu(scheduler.proc.pid), worker: procCpu(worker.proc.pid), client: selfCpu(), redis: await redisCpu() });
-  try {
+
+  /** One throughput run: batch submits through the API until every job completed. */
+  async function throughput(): Promise<Run & { submitPerSec: number }> {
+    // Relative to what is there already: earlier rounds (or an earlier run's Redis) keep finished jobs.
+    const before = await completed();
     const progress = bar('usine', o.jobs);
     const c0 = await cpu();
     const t0 = performance.now();
@@ -131,7 +140,7 @@ async function usine() {
       await client.submitBatch(Array.from({ length: Math.min(o.batch, o.jobs - i) }, () => ({ type: 'noop' as const, params: {} })));
     }
     const submitSeconds = (performance.now() - t0) / 1000;
-    for (let n = await completed(); n < o.jobs; n = await completed()) {
+    for (let n = (await completed()) - before; n < o.jobs; n = (await completed()) - before) {
       progress.update(n);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -139,8 +148,11 @@ async function usine() {
     const cpuMicrosPerJob = perJob(c0, await cpu());
     progress.update(o.jobs);
     progress.stop();
+    return { jobsPerSec, cpuMicrosPerJob, submitPerSec: o.jobs / submitSeconds };
+  }
 
-    // Latency with idle workers: one job at a time, submit (client clock) → start (worker's processedOn).
+  /** Latency with idle workers: one job at a time, submit (client clock) → start (worker's processedOn). */
+  async function latency(): Promise<{ p50: number; p99: number }> {
     const lat: number[] = [];
     const lbar = bar('latency', o.latencyJobs);
     for (let i = 0; i < o.latencyJobs; i++) {
@@ -152,41 +164,66 @@ async function usine() {
     }
     lbar.stop();
     lat.sort((a, b) => a - b);
-    const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
-    return { jobsPerSec, cpuMicrosPerJob, submitPerSec: o.jobs / submitSeconds, submitToStartMs: { p50: pct(50), p99: pct(99) } };
-  } finally {
+    const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? NaN;
+    return { p50: pct(50), p99: pct(99) };
+  }
+
+  async function stop() {
     counter.disconnect();
     await Promise.all([worker.stop(), scheduler.stop()]);
   }
+  return { throughput, latency, stop };
+}
+
+/** The round with the median throughput (its CPU figures go with it). */
+function median<T extends Run>(runs: T[]): T {
+  return [...runs].sort((a, b) => a.jobsPerSec - b.jobsPerSec)[Math.floor((runs.length - 1) / 2)];
 }
 
 try {
-  console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${os.cpus().length} CPUs`);
-  const r0 = o.redisStats ? await redisCalls() : null;
-  const bullmq = await rawBullmq('plain');
-  const r1 = o.redisStats ? await redisCalls() : null;
-  const bullmqLike = await rawBullmq('usine-options');
-  const r2 = o.redisStats ? await redisCalls() : null;
+  console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${o.rounds} rounds, ${os.cpus().length} CPUs`);
+  const u = await startUsine();
+  const plain: Run[] = [];
+  const like: Run[] = [];
+  const ours: (Run & { submitPerSec: number })[] = [];
+  let submitToStartMs;
+  try {
+    // Rounds alternate the three so that load from elsewhere lands on all of them alike.
+    for (let r = 0; r < o.rounds; r++) {
+      const r0 = o.redisStats ? await redisCalls() : null;
+      plain.push(await rawBullmq('plain'));
+      const r1 = o.redisStats ? await redisCalls() : null;
+      like.push(await rawBullmq('usine-options'));
+      const r2 = o.redisStats ? await redisCalls() : null;
+      ours.push(await u.throughput());
+      if (r0 && r1 && r2) {
+        printRedisCalls('raw BullMQ', r0, r1);
+        printRedisCalls('BullMQ, usine options', r1, r2);
+        printRedisCalls('usine', r2, await redisCalls());
+      }
+      console.log(`round ${r + 1}: raw BullMQ ${plain[r].jobsPerSec.toFixed(0)} jobs/s · with usine's options ${like[r].jobsPerSec.toFixed(0)} · usine ${ours[r].jobsPerSec.toFixed(0)} (${(ours[r].jobsPerSec / plain[r].jobsPerSec).toFixed(2)}×)`);
+    }
+    submitToStartMs = await u.latency();
+  } finally {
+    await u.stop();
+  }
+  const bullmq = median(plain);
+  const bullmqLike = median(like);
+  const usine = { ...median(ours), submitToStartMs };
   const cpuLine = (c: Record<string, number>) =>
     Object.entries(c)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') + ` (total ${Object.values(c).reduce((a, b) => a + b, 0)})`;
-  const u = await usine();
-  if (r0 && r1 && r2) {
-    printRedisCalls('raw BullMQ', r0, r1);
-    printRedisCalls('BullMQ, usine options', r1, r2);
-    // The usine figure includes its latency run and start-up (a few hundred calls).
-    printRedisCalls('usine', r2, await redisCalls());
-  }
+  console.log(`\nmedians of ${o.rounds} rounds:`);
   console.log(`raw BullMQ (addBulk + Worker):       ${bullmq.jobsPerSec.toFixed(0)} jobs/s`);
   console.log(`  with usine's job options and data:  ${bullmqLike.jobsPerSec.toFixed(0)} jobs/s (priority, retries, retention by age, own ids)`);
-  console.log(`usine (API → Redis → worker → done): ${u.jobsPerSec.toFixed(0)} jobs/s  = ${(u.jobsPerSec / bullmq.jobsPerSec).toFixed(2)}× BullMQ (cost ${(bullmq.jobsPerSec / u.jobsPerSec).toFixed(2)}×)`);
-  console.log(`  (its HTTP batch submits alone: ${u.submitPerSec.toFixed(0)} jobs/s)`);
+  console.log(`usine (API → Redis → worker → done): ${usine.jobsPerSec.toFixed(0)} jobs/s  = ${(usine.jobsPerSec / bullmq.jobsPerSec).toFixed(2)}× BullMQ (cost ${(bullmq.jobsPerSec / usine.jobsPerSec).toFixed(2)}×)`);
+  console.log(`  (its HTTP batch submits alone: ${usine.submitPerSec.toFixed(0)} jobs/s)`);
   console.log(`CPU µs per job — raw BullMQ: ${cpuLine(bullmq.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — BullMQ with usine's options: ${cpuLine(bullmqLike.cpuMicrosPerJob)}`);
-  console.log(`CPU µs per job — usine:      ${cpuLine(u.cpuMicrosPerJob)}`);
-  console.log(`usine submit→start with idle workers: p50 ${u.submitToStartMs.p50} ms, p99 ${u.submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine: u, bullmq, bullmqWithUsineOptions: bullmqLike }, null, 2) + '\n');
+  console.log(`CPU µs per job — usine:      ${cpuLine(usine.cpuMicrosPerJob)}`);
+  console.log(`usine submit→start with idle workers: p50 ${submitToStartMs.p50} ms, p99 ${submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine, bullmq, bullmqWithUsineOptions: bullmqLike, rounds: { usine: ours, bullmq: plain, bullmqWithUsineOptions: like } }, null, 2) + '\n');
 } finally {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -105,7 +105,9 @@ export class FairPuller {
       if (channel === this.o.keys.cancelChannel) this.cancel(message, CANCELLED_REASON);
       else {
         this.tables = null; // a submit may have created a queue
-        this.front = null; // and may have brought a tenant the plan did not know
+        // New work of another tenant may change who goes first: replan at once. More work
+        // for the tenant already alone at the front changes nothing.
+        if (!(this.front?.alone && message === this.front.tenant)) this.front = null;
         this.drained = false;
         this.poke();
       }

@@ -159,7 +159,7 @@ export class JobStore {
         })),
       );
     }
-    await this.redis.publish(this.keys.wakeChannel, String(jobs.length));
+    await this.redis.publish(this.keys.wakeChannel, [...new Set(jobs.map((j) => j.queue.tenant))].join(','));
   }
 
   /**

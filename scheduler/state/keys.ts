@@ -41,7 +41,7 @@ export class Keys {
   get events() {
     return `${this.prefix}:events`;
   }
-  /** Pub/sub: a job was submitted (workers wake up). */
+  /** Pub/sub: jobs were submitted (workers wake up); the message is their tenants, comma-separated. */
   get wakeChannel() {
     return `${this.prefix}:wake`;
   }
