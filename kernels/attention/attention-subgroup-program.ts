@@ -17,9 +17,8 @@
 // one subgroup); the host checks the adapter's subgroupMinSize. Unrolled code grows with
 // rows × keyTile × headDim: lavapipe compiles rows 8 × key tile 4 at d 64 in ~40 s cold.
 
-import { vectorWidth, type AttentionProgramSpec } from './attention-program.ts';
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+import type { AttentionProgramSpec } from './attention-program.ts';
+import { attentionHeader, range, vectorTypes, rowEpilogue, rowState, softmaxStep } from './attention-wgsl.ts';
 
 /** Sum of the terms as a balanced binary tree (short dependency chains). */
 function tree(terms: string[]): string {
@@ -31,12 +30,7 @@ function tree(terms: string[]): string {
 export function attentionSubgroupWgsl(spec: AttentionProgramSpec): string {
   const { headDim: D, dtype, causal, lse, tile } = spec;
   const { workgroupSize: L, rows: R, keyTile: T } = tile;
-  const W = vectorWidth(D);
-  const DV = D / W;
-  const store = dtype === 'f16' ? 'f16' : 'f32';
-  const vec = (s: string) => (W === 1 ? s : `vec4<${s}>`);
-  const V32 = vec('f32');
-  const VS = vec(store);
+  const { W, DV, V32, VS } = vectorTypes(D, dtype);
   // Vectors per tile and per lane: vector f of the tile (key f / DV, dim f % DV) lives in lane f % L, slot f / L.
   const NV = T * DV;
   const slots = Math.ceil(NV / L);
@@ -49,18 +43,8 @@ export function attentionSubgroupWgsl(spec: AttentionProgramSpec): string {
 
   const lines: string[] = [];
   const emit = (s: string) => lines.push(s);
-  if (dtype === 'f16') emit('enable f16;');
-  emit(`enable subgroups;
-struct Params { sq: u32, sk: u32, bh: u32, groupsY: u32, causalOffset: i32, scaleLog2: f32, negInfBits: u32, dv: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> q: array<${VS}>;
-@group(0) @binding(2) var<storage, read> k: array<${VS}>;
-@group(0) @binding(3) var<storage, read> v: array<${VS}>;
-@group(0) @binding(4) var<storage, read_write> o: array<${VS}>;`);
-  if (lse) emit('@group(0) @binding(5) var<storage, read_write> lseOut: array<f32>;');
-  emit(`const NEG = -3.0e38; // "no key seen yet": finite so that NEG − NEG = 0, never NaN
-const DV = ${DV}u;
-
+  for (const l of attentionHeader({ f16: dtype === 'f16', subgroups: true, vs: VS, lse, dv: DV })) emit(l);
+  emit(`
 @compute @workgroup_size(${L})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
   let bh = wg.y + wg.z * P.groupsY;
@@ -91,14 +75,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   for (const r of range(R)) {
     for (let i = 0; i < DV; i += 8) emit(`  ${range(Math.min(8, DV - i)).map((j) => `var ${q(r, i + j)}: ${V32}; var ${acc(r, i + j)}: ${V32};`).join(' ')}`);
-    emit(`  var m${r} = NEG;
-  var l${r} = 0.0;
-  let row${r} = rowBase + ${r}u;`);
-    if (causal) {
-      emit(`  let end${r} = select(0u, u32(clamp(i32(row${r}) + P.causalOffset + 1, 0, i32(P.sk))), row${r} < P.sq);`);
-    } else {
-      emit(`  let end${r} = select(0u, P.sk, row${r} < P.sq);`);
-    }
+    for (const l of rowState(r, causal)) emit(l);
     emit(`  if (row${r} < P.sq) {`);
     for (const d of range(DV)) emit(`    ${q(r, d)} = ${V32}(q[qOff + row${r} * DV + ${d}u]) * P.scaleLog2;`);
     emit('  }');
@@ -121,15 +98,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (const t of range(T)) emit(`    let kb${t}_${d} = ${bcast('k', t, d)};`);
     for (const r of range(R)) for (const t of range(T)) emit(`    s${r}_${t} += ${W === 1 ? `${q(r, d)} * kb${t}_${d}` : `dot(${q(r, d)}, kb${t}_${d})`};`);
   }
-  for (const r of range(R)) {
-    for (const t of range(T)) emit(`    let ok${r}_${t} = k0 + ${t}u < end${r};`);
-    const masked = range(T).map((t) => `select(NEG, s${r}_${t}, ok${r}_${t})`);
-    emit(`    let mNew${r} = max(m${r}, ${masked.reduce((a, b) => `max(${a}, ${b})`)});
-    let alpha${r} = exp2(m${r} - mNew${r});`);
-    for (const t of range(T)) emit(`    let p${r}_${t} = select(0.0, exp2(s${r}_${t} - mNew${r}), ok${r}_${t});`);
-    emit(`    l${r} = l${r} * alpha${r} + ${range(T).map((t) => `p${r}_${t}`).join(' + ')};
-    m${r} = mNew${r};`);
-  }
+  for (const r of range(R)) for (const l of softmaxStep(r, T)) emit(l);
   for (const d of range(DV)) {
     for (const t of range(T)) emit(`    let vb${t}_${d} = ${bcast('v', t, d)};`);
     for (const r of range(R)) {
@@ -139,13 +108,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   emit('  }');
 
   for (const r of range(R)) {
-    emit(`  if (row${r} < P.sq) {
-    let inv${r} = select(0.0, 1.0 / l${r}, l${r} > 0.0);`);
-    for (const d of range(DV)) emit(`    o[qOff + row${r} * DV + ${d}u] = ${VS}(${acc(r, d)} * inv${r});`);
-    if (lse) {
-      emit(`    lseOut[bh * P.sq + row${r}] = select(bitcast<f32>(P.negInfBits), (m${r} + log2(l${r})) * ${Math.LN2}, l${r} > 0.0);`);
-    }
-    emit('  }');
+    for (const l of rowEpilogue(r, lse, (inv) => range(DV).map((d) => `    o[qOff + row${r} * DV + ${d}u] = ${VS}(${acc(r, d)} * ${inv});`))) emit(l);
   }
   emit('}');
   return lines.join('\n');
