@@ -1,6 +1,7 @@
 // usine kernels: WGSL programs with their host code, usable without the scheduler.
 export { openDevice, listAdapters, describeAdapter, adapterLabel, NoAdapterError } from './device.ts';
 export type { AdapterDescription, OpenDevice, OpenOptions } from './device.ts';
+export { quietly } from './quiet-wait.ts';
 export { Matmul, ShapeError } from './matmul/matmul.ts';
 export type { MatmulSpec, MatmulBuffers, EncodeOptions } from './matmul/matmul.ts';
 export { toHalf, fromHalf, roundToHalf } from './f16.ts';
