@@ -228,11 +228,14 @@ export class FairPuller {
       picks.push({ ...next });
     }
     await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
-    const taken = (await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)))).filter(Boolean).length;
-    // A tenant left with queued work (held by its quota, or more work than free slots) is
-    // not drained: its slots freeing up must start a round.
-    this.drained = taken < picks.length || loads.every((l) => l.queued <= 0);
-    return taken;
+    const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
+    // Drained: every tenant with queued work had all of it taken, or found nothing it could
+    // take (another worker was faster, or only retries not yet due are left). A tenant left
+    // with queued work (held by its quota, or more work than free slots) is not: its slots
+    // freeing up must start a round.
+    const empty = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
+    this.drained = loads.every((l) => l.queued <= 0 || empty.has(l.name));
+    return took.filter(Boolean).length;
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
