@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { jobSpec } from '../../shared/job-spec.ts';
 import { ensureRedis } from '../../shared/redis-server.ts';
-import { connectRedis } from '../../shared/redis.ts';
+import { connectRedis, redisAnswers } from '../../shared/redis.ts';
 import { UsineClient } from '../../client/client.ts';
 import { startTs } from '../../test/support/processes.ts';
 
@@ -28,9 +28,25 @@ const program = new Command('bench:scheduler')
   .parse();
 const o = program.opts();
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-'));
 const redisUrl = `redis://127.0.0.1:${o.port}`;
+// A Redis of its own, always fresh: one left over (an interrupted run) holds old queues and
+// jobs that would skew every figure.
+if (await redisAnswers(redisUrl)) {
+  console.error(`bench:scheduler: a Redis already answers at 127.0.0.1:${o.port} (left over from an interrupted run?). Stop it (redis-cli -p ${o.port} shutdown nosave) or pass --port.`);
+  process.exit(2);
+}
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-'));
 const redis = await ensureRedis(redisUrl, dir);
+// Interrupted (Ctrl-C, a timeout): take the Redis and the usine processes down too.
+const stopping: (() => Promise<unknown>)[] = [() => redis.stop()];
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void Promise.allSettled(stopping.map((f) => f())).then(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 /** CPU seconds (user + system) a process has used: from /proc on Linux, INFO for Redis. */
 function procCpu(pid: number | undefined): number {
   try {
@@ -172,6 +188,7 @@ async function startUsine() {
     counter.disconnect();
     await Promise.all([worker.stop(), scheduler.stop()]);
   }
+  stopping.push(() => Promise.all([worker.stop(), scheduler.stop()]));
   return { throughput, latency, stop };
 }
 
