@@ -19,7 +19,8 @@ import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
 const CHAIN_MS = 50;
 /**
  * The same when the plan had one tenant alone with queued work: nobody to be fair to until
- * a submit (which resets the plan at once) or a retry coming due (caught within this bound).
+ * another tenant submits, which resets the plan at once (a retry waiting out its backoff
+ * counts as queued work, so its tenant is in the plan already).
  */
 const CHAIN_ALONE_MS = 1000;
 
