@@ -49,7 +49,7 @@ const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
 // Counters and histograms come from the workers' job events…
 const stopEvents = new AbortController();
 const eventsConn = connectRedis(cfg.REDIS_URL);
-const following = followEvents(eventsConn, keys, (e) => metrics.observe(e), stopEvents.signal).catch((err) => log.error({ err }, 'job events stopped'));
+const following = followEvents(eventsConn, keys, (batch) => metrics.observeAll(batch), stopEvents.signal).catch((err) => log.error({ err }, 'job events stopped'));
 
 // …and the gauges from a periodic look at the queues, usage and workers.
 async function refreshGauges(): Promise<void> {

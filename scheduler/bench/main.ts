@@ -19,6 +19,7 @@ const program = new Command('bench:scheduler')
   .option('--jobs <n>', 'no-op jobs per throughput run', (v) => Number(v), 20_000)
   .option('--batch <n>', 'jobs per submit request', (v) => Number(v), 1000)
   .option('--concurrency <n>', 'worker concurrency (both)', (v) => Number(v), 100)
+  .option('--warmup-jobs <n>', 'jobs through each of the three before the counted rounds (0: none)', (v) => Number(v), 5000)
   .option('--rounds <n>', 'rounds of the three throughput runs; medians are reported', (v) => Number(v), 3)
   .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', (v) => Number(v), 300)
   .option('--port <n>', 'first port to use (Redis, API, worker metrics)', (v) => Number(v), 8830)
@@ -81,8 +82,8 @@ function printRedisCalls(label: string, a: Map<string, number>, b: Map<string, n
 }
 
 /** CPU microseconds per job of each process between two readings. */
-const perJob = (a: Record<string, number>, b: Record<string, number>) =>
-  Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / o.jobs) * 1e6)]));
+const perJob = (a: Record<string, number>, b: Record<string, number>, jobs: number) =>
+  Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / jobs) * 1e6)]));
 
 const bar = (label: string, total: number) => {
   const b = new cliProgress.SingleBar({ format: `${label.padEnd(8)} {bar} {value}/{total} jobs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
@@ -96,37 +97,37 @@ const usineLikeJob = {
   opts: { priority: 501, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
 };
 
-async function rawBullmq(like: 'plain' | 'usine-options'): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
+async function rawBullmq(like: 'plain' | 'usine-options', jobs: number = o.jobs): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
   const connection = connectRedis(redisUrl);
   const name = like === 'plain' ? 'raw' : 'rawlike';
   const q = new Queue(name, { connection, prefix: 'raw' });
   let done = 0;
-  const progress = bar(like === 'plain' ? 'bullmq' : 'bullmq+', o.jobs);
+  const progress = bar(like === 'plain' ? 'bullmq' : 'bullmq+', jobs);
   const workerConnection = connectRedis(redisUrl);
   const finished = new Promise<void>((resolve) => {
     const w = new Worker(name, async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
     w.on('completed', () => {
       if (++done % 500 === 0) progress.update(done);
-      if (done === o.jobs) void w.close().then(resolve);
+      if (done === jobs) void w.close().then(resolve);
     });
   });
   const cpu = async () => ({ node: selfCpu(), redis: await redisCpu() });
   const c0 = await cpu();
   const t0 = performance.now();
-  for (let i = 0; i < o.jobs; i += o.batch) {
+  for (let i = 0; i < jobs; i += o.batch) {
     const job = () => (like === 'plain' ? { name: 'noop', data: {}, opts: { removeOnComplete: true } } : { name: 'noop', ...usineLikeJob, opts: { ...usineLikeJob.opts, jobId: randomUUID() } });
-    await q.addBulk(Array.from({ length: Math.min(o.batch, o.jobs - i) }, job));
+    await q.addBulk(Array.from({ length: Math.min(o.batch, jobs - i) }, job));
   }
   await finished;
   const s = (performance.now() - t0) / 1000;
   const c1 = await cpu();
-  progress.update(o.jobs);
+  progress.update(jobs);
   progress.stop();
   await q.close();
   // BullMQ does not close connections it was given.
   connection.disconnect();
   workerConnection.disconnect();
-  return { jobsPerSec: o.jobs / s, cpuMicrosPerJob: perJob(c0, c1) };
+  return { jobsPerSec: jobs / s, cpuMicrosPerJob: perJob(c0, c1, jobs) };
 }
 
 interface Run {
@@ -146,25 +147,25 @@ async function startUsine() {
   const cpu = async () => ({ scheduler: procCpu(scheduler.proc.pid), worker: procCpu(worker.proc.pid), client: selfCpu(), redis: await redisCpu() });
 
   /** One throughput run: batch submits through the API until every job completed. */
-  async function throughput(): Promise<Run & { submitPerSec: number }> {
+  async function throughput(jobs: number = o.jobs): Promise<Run & { submitPerSec: number }> {
     // Relative to what is there already: earlier rounds (or an earlier run's Redis) keep finished jobs.
     const before = await completed();
-    const progress = bar('usine', o.jobs);
+    const progress = bar('usine', jobs);
     const c0 = await cpu();
     const t0 = performance.now();
-    for (let i = 0; i < o.jobs; i += o.batch) {
-      await client.submitBatch(Array.from({ length: Math.min(o.batch, o.jobs - i) }, () => ({ type: 'noop' as const, params: {} })));
+    for (let i = 0; i < jobs; i += o.batch) {
+      await client.submitBatch(Array.from({ length: Math.min(o.batch, jobs - i) }, () => ({ type: 'noop' as const, params: {} })));
     }
     const submitSeconds = (performance.now() - t0) / 1000;
-    for (let n = (await completed()) - before; n < o.jobs; n = (await completed()) - before) {
+    for (let n = (await completed()) - before; n < jobs; n = (await completed()) - before) {
       progress.update(n);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const jobsPerSec = o.jobs / ((performance.now() - t0) / 1000);
-    const cpuMicrosPerJob = perJob(c0, await cpu());
-    progress.update(o.jobs);
+    const jobsPerSec = jobs / ((performance.now() - t0) / 1000);
+    const cpuMicrosPerJob = perJob(c0, await cpu(), jobs);
+    progress.update(jobs);
     progress.stop();
-    return { jobsPerSec, cpuMicrosPerJob, submitPerSec: o.jobs / submitSeconds };
+    return { jobsPerSec, cpuMicrosPerJob, submitPerSec: jobs / submitSeconds };
   }
 
   /** Latency with idle workers: one job at a time, submit (client clock) → start (worker's processedOn). */
@@ -198,13 +199,20 @@ function median<T extends Run>(runs: T[]): T {
 }
 
 try {
-  console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${o.rounds} rounds, ${os.cpus().length} CPUs`);
+  console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${o.warmupJobs} warm-up jobs then ${o.rounds} rounds, ${os.cpus().length} CPUs`);
   const u = await startUsine();
   const plain: Run[] = [];
   const like: Run[] = [];
   const ours: (Run & { submitPerSec: number })[] = [];
   let submitToStartMs;
   try {
+    // A warm-up of each, not counted: fresh processes run their first thousands of jobs on
+    // cold (unoptimised) code.
+    if (o.warmupJobs > 0) {
+      await rawBullmq('plain', o.warmupJobs);
+      await rawBullmq('usine-options', o.warmupJobs);
+      await u.throughput(o.warmupJobs);
+    }
     // Rounds alternate the three so that load from elsewhere lands on all of them alike.
     for (let r = 0; r < o.rounds; r++) {
       const r0 = o.redisStats ? await redisCalls() : null;

@@ -38,7 +38,9 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
       throw e;
     }
     const ids = await ctx.store.add(specs.map((spec, i) => ({ spec, queue: queues[i] })));
-    for (const s of specs) ctx.metrics.submitted.inc({ tenant: name, type: s.type });
+    const byType = new Map<string, number>();
+    for (const s of specs) byType.set(s.type, (byType.get(s.type) ?? 0) + 1);
+    for (const [type, n] of byType) ctx.metrics.submitted.inc({ tenant: name, type }, n);
     req.log.info({ tenant: name, jobs: ids.length, first: ids[0] }, 'jobs submitted');
     return ids;
   }

@@ -24,8 +24,8 @@ export function publishEvents(redis: Redis, keys: Keys, events: JobEvent[]): Pro
   return redis.xadd(keys.events, 'MAXLEN', '~', String(MAXLEN), '*', 'e', JSON.stringify(events));
 }
 
-/** Reads events from now on until `signal` aborts; `redis` must be a connection of its own (it blocks). */
-export async function followEvents(redis: Redis, keys: Keys, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<void> {
+/** Reads events from now on, a worker's batch at a time, until `signal` aborts; `redis` must be a connection of its own (it blocks). */
+export async function followEvents(redis: Redis, keys: Keys, onEvents: (batch: JobEvent[]) => void, signal: AbortSignal): Promise<void> {
   let last = '$';
   while (!signal.aborted) {
     const res = (await redis.xread('COUNT', 1000, 'BLOCK', 500, 'STREAMS', keys.events, last).catch((e) => {
@@ -38,7 +38,7 @@ export async function followEvents(redis: Redis, keys: Keys, onEvent: (e: JobEve
         last = id;
         try {
           const parsed = JSON.parse(fields[1]) as JobEvent | JobEvent[];
-          for (const e of Array.isArray(parsed) ? parsed : [parsed]) onEvent(e);
+          onEvents(Array.isArray(parsed) ? parsed : [parsed]);
         } catch {
           // A malformed event must not stop the metrics.
         }
