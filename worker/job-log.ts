@@ -1,10 +1,12 @@
-// A job's own log (`usine logs <id>`), kept in BullMQ's per-job log list. At thousands of
-// short jobs a second its writes cost as much as running the jobs, so: a job that ends within
-// `startLineAfterMs` gets a single line saying where it ran and how it ended; a longer one
-// gets its start line once it has run that long (so a running job's log shows where it runs),
-// then its end line. Lines are plain RPUSHes to the list BullMQ's `Job.log` appends to
-// (`<prefix>:<queue>:<id>:logs`, read by `getJobLogs`, deleted with the job) — a third of the
-// cost of BullMQ's log script; the job exists while it runs, which is all that script checks.
+// A job's own log (`usine logs <id>`), kept in BullMQ's per-job log list
+// (`<prefix>:<queue>:<id>:logs`, read by `getJobLogs`, deleted with the job). At thousands
+// of short jobs a second a Redis write per job costs as much as running the jobs, so the
+// worker writes only what nothing else records:
+// - where an attempt runs, once it has run `startLineAfterMs` (a running job's log shows it);
+// - how an attempt ended when it did not succeed (a retry's history is nowhere else).
+// A success is already in the job itself (worker, start and finish times): the scheduler
+// adds that line when the log is read (JobStore.logs). Lines are plain RPUSHes, a third of
+// the cost of BullMQ's log script; the job exists while it runs, which is all that checks.
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -25,8 +27,7 @@ export class JobLog {
   }
 
   private write(line: string): void {
-    // Not awaited: it rides along with the job's other commands (auto-pipelining), ahead of
-    // the command that completes the job.
+    // Not awaited: a log line must never fail or hold up the job.
     void this.redis.rpush(this.key, `${new Date().toISOString()} ${line}`).catch(() => {});
   }
 
@@ -35,8 +36,13 @@ export class JobLog {
     this.write(this.startLine);
   }
 
-  /** The job's last line ("succeeded after 3 ms"). */
-  end(line: string): void {
+  /** The attempt succeeded: nothing to write (see above). */
+  succeeded(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The attempt ended otherwise ("failed after 3 ms: …"). */
+  ended(line: string): void {
     clearTimeout(this.timer);
     this.write(this.startWritten ? line : `${this.startLine}; ${line}`);
   }

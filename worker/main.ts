@@ -6,7 +6,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { loadConfig, workerEnv, ConfigError } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
 import { Matmul } from '../kernels/matmul/matmul.ts';
@@ -122,25 +122,38 @@ const puller = new FairPuller({
   process: async (job, signal) => {
     const { spec, tenant } = job.data;
     const attempt = job.attemptsMade + 1;
-    const jlog = log.child({ job: job.id, tenant, type: spec.type });
-    // One info line per job (at its end): at thousands of jobs a second, logging costs as much as the jobs.
-    jlog.debug({ attempt }, 'job started');
+    // The job's child logger only when something uses it: most jobs log one line, below.
+    let jlog: Logger | undefined;
+    const jobLogger = () => (jlog ??= log.child({ job: job.id, tenant, type: spec.type }));
+    if (log.isLevelEnabled('debug')) jobLogger().debug({ attempt }, 'job started');
     const jobLog = new JobLog(redis, job, `attempt ${attempt} started on worker ${name} (${label})`);
     const t0 = performance.now();
-    const ctx: JobContext = { jobId: job.id!, tenant, gpu: gpuCtx, artifacts, metrics, log: jlog, signal, progress: (p) => job.updateProgress(p) };
+    const ctx: JobContext = {
+      jobId: job.id!,
+      tenant,
+      gpu: gpuCtx,
+      artifacts,
+      metrics,
+      get log() {
+        return jobLogger();
+      },
+      signal,
+      progress: (p) => job.updateProgress(p),
+    };
     try {
       const out = await runJob(spec, ctx);
       metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
       const ms = Math.round(performance.now() - t0);
-      jlog.info({ attempt, ms }, 'job succeeded');
-      jobLog.end(`succeeded after ${ms} ms`);
+      // One info line per job (at its end); its bindings inline, no child logger per job.
+      log.info({ job: job.id, tenant, type: spec.type, attempt, ms }, 'job succeeded');
+      jobLog.succeeded();
       return out;
     } catch (e) {
       const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
       metrics.jobsFinished.inc({ type: spec.type, outcome });
       const ms = Math.round(performance.now() - t0);
-      jlog.warn({ err: e, attempt, ms, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
-      jobLog.end(`${outcome} after ${ms} ms: ${(e as Error).message ?? e}`);
+      jobLogger().warn({ err: e, attempt, ms, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
+      jobLog.ended(`${outcome} after ${ms} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
       if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new UnrecoverableError(e.message);
       throw e;

@@ -253,10 +253,19 @@ export class JobStore {
     return this.redis.get(this.keys.job(id));
   }
 
+  /**
+   * The job's log: the lines its workers wrote (attempts that ran a second or more, attempts
+   * that did not succeed), then its success, which workers leave to the job's own fields.
+   */
   async logs(id: string): Promise<string[] | null> {
-    const queue = await this.redis.get(this.keys.job(id));
-    if (!queue) return null;
-    return (await this.queues.queue(queue).getJobLogs(id, 0, -1)).logs;
+    const found = await this.find(id);
+    if (!found) return null;
+    const { job, queue, state } = found;
+    const lines = (await this.queues.queue(queue).getJobLogs(id, 0, -1)).logs;
+    if (state === 'completed' && job.finishedOn && job.processedOn) {
+      lines.push(`${iso(job.finishedOn)} attempt ${job.attemptsMade} on worker ${job.processedBy ?? '?'} succeeded after ${job.finishedOn - job.processedOn} ms`);
+    }
+    return lines;
   }
 
   /** Newest first, over the given queues. */

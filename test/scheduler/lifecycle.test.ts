@@ -94,6 +94,13 @@ describe('matching jobs to devices', () => {
     }
   });
 
+  it("tells in a succeeded job's log where it ran and how long", async () => {
+    const { id } = await a.submit({ type: 'noop', params: {}, requirements: { regions: ['us'] } });
+    const v = await a.wait(id, { timeoutMs: 20_000 });
+    const { logs } = await a.logs(id);
+    expect(logs).toEqual([`${v.finishedAt} attempt 1 on worker w1 succeeded after ${Date.parse(v.finishedAt!) - Date.parse(v.startedAt!)} ms`]);
+  });
+
   it('refuses at submit what no worker class could ever run, or what is too large', async () => {
     for (const requirements of [{ vendors: ['nvidia'] }, { regions: ['mars'] }, { minLimits: { maxStorageBufferBindingSize: 2 ** 40 } }]) {
       await expect(a.submit({ type: 'noop', params: {}, requirements })).rejects.toMatchObject({ status: 422, code: 'no_matching_worker_class' });
