@@ -1,13 +1,12 @@
 // Mechanics of jobs in BullMQ: adding them to their tenant's queue, finding them again,
 // cancelling, listing. No policy here: admission and fair share are decided elsewhere.
-import { randomUUID } from 'node:crypto';
 import type { Job, JobState as BullState, JobType as BullListType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { dependencyOf, type JobSpec } from '../../shared/job-spec.ts';
 import type { JobState, JobView, JobProgress } from '../../shared/job-view.ts';
 import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
 import type { Keys } from '../state/keys.ts';
-import type { TenantQueues, QueueInfo } from './tenant-queues.ts';
+import { newJobId, queueOfJobId, type TenantQueues, type QueueInfo } from './tenant-queues.ts';
 
 /** usine's priority (0–1000, higher first) as BullMQ's (1 = first). */
 export function bullPriority(p: number): number {
@@ -62,9 +61,6 @@ const LIST_STATES: Record<JobState, BullListType[]> = {
   cancelled: ['failed'],
 };
 
-/** KEYS: the jobs' index keys; ARGV: queue name, seconds to keep. */
-const INDEX_JOBS = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[2]) end return #KEYS`;
-
 export interface NewJob {
   spec: JobSpec;
   queue: QueueInfo;
@@ -107,7 +103,7 @@ export class JobStore {
 
   /** Adds jobs (one request's worth) to their queues; returns their ids in order. */
   async add(jobs: NewJob[]): Promise<string[]> {
-    const ids = jobs.map(() => randomUUID());
+    const ids = jobs.map((j) => newJobId(j.queue));
     const ready: { id: string; job: NewJob }[] = [];
     const held = this.redis.pipeline();
     for (const [i, job] of jobs.entries()) {
@@ -137,11 +133,6 @@ export class JobStore {
       g.items.push({ id: ids[i], spec: j.spec });
       byQueue.set(j.queue.name, g);
     });
-    // The index first: a job must be findable by id as soon as a worker can take it. One
-    // script call per queue rather than a SET per job: a fifth of the client's work per job.
-    await Promise.all(
-      [...byQueue].map(([name, g]) => this.redis.eval(INDEX_JOBS, g.items.length, ...g.items.map((it) => this.keys.job(it.id)), name, String(this.retentionSeconds * 2))),
-    );
     for (const [name, g] of byQueue) {
       await this.queues.register(g.info);
       await this.queues.queue(name).addBulk(
@@ -195,8 +186,9 @@ export class JobStore {
 
   /** The job and its BullMQ state, or null. */
   async find(id: string): Promise<{ job: Job<JobData>; state: BullState | 'unknown'; queue: string } | null> {
-    const queue = await this.redis.get(this.keys.job(id));
-    if (!queue) return null;
+    const queue = queueOfJobId(id);
+    // Only queues that exist: an id is user input, and each queue opened here stays open.
+    if (!queue || !(await this.queues.has(queue))) return null;
     const q = this.queues.queue(queue);
     // State first: a job read before its state could look finished without its result.
     const state = await q.getJobState(id);
@@ -238,7 +230,7 @@ export class JobStore {
       try {
         await job.remove();
         const final: JobView = { ...view, state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString(), waitingFor: null };
-        await this.redis.multi().set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds).del(this.keys.job(id)).exec();
+        await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
         return final;
       } catch {
         // Taken by a worker in the meantime: cancel it as a running job.
@@ -246,11 +238,6 @@ export class JobStore {
     }
     await this.redis.publish(this.keys.cancelChannel, id);
     return toView(job, 'active');
-  }
-
-  /** The queue a job was put in (null while it is held for a dependency, or unknown). */
-  async queueOf(id: string): Promise<string | null> {
-    return this.redis.get(this.keys.job(id));
   }
 
   /**

@@ -1,5 +1,6 @@
 // The job queues: one BullMQ queue per (tenant, requirement class). A free device slot
 // chooses among them by the fair-share policy; within one queue BullMQ's priority orders.
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Requirements } from '../../shared/job-spec.ts';
@@ -16,6 +17,20 @@ export interface QueueInfo {
 export function queueName(tenant: string, cls: string): string {
   // BullMQ forbids ':' in queue names; tenant names are [a-z0-9-].
   return `t.${tenant}.${cls}`;
+}
+
+/**
+ * A new job's id: its queue's tenant and class, then a random part (`acme.any.9b1f…`). The
+ * id says which queue holds the job, so finding a job needs no index of its own.
+ */
+export function newJobId(queue: QueueInfo): string {
+  return `${queue.tenant}.${queue.cls}.${randomUUID()}`;
+}
+
+/** The queue a job id names (null for an id usine did not make). */
+export function queueOfJobId(id: string): string | null {
+  const parts = id.split('.');
+  return parts.length === 3 && parts.every(Boolean) ? queueName(parts[0], parts[1]) : null;
 }
 
 export interface QueueCounts {
@@ -48,6 +63,12 @@ export class TenantQueues {
     if (this.known.has(info.name)) return;
     await this.redis.hset(this.keys.queues, info.name, JSON.stringify(info));
     this.known.set(info.name, info);
+  }
+
+  /** Whether `name` is a job queue (looked up in Redis when not known here yet). */
+  async has(name: string): Promise<boolean> {
+    if (this.known.has(name)) return true;
+    return (await this.list()).some((q) => q.name === name);
   }
 
   /** Every queue ever used, from Redis. */

@@ -5,6 +5,7 @@ import { jobSpec, jobBatch, describeIssues, type JobSpec } from '../../shared/jo
 import type { JobView } from '../../shared/job-view.ts';
 import { ApiError } from '../api-error.ts';
 import { Refusal } from '../admission.ts';
+import { queueOfJobId } from '../queue/tenant-queues.ts';
 import { actingTenant, canSee } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
 
@@ -75,8 +76,9 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => {
     const view = await visible(req, req.params.id);
-    if (view.state === 'queued') {
-      const queue = await ctx.store.queueOf(view.id);
+    // A job held for its dependency says so already; one in a queue gets why it waits there.
+    if (view.state === 'queued' && !view.waitingFor) {
+      const queue = queueOfJobId(view.id);
       const info = queue && (await ctx.queues.list()).find((q) => q.name === queue);
       if (info) view.waitingFor = await ctx.admission.whyWaiting(info, await ctx.tenants.get(view.tenant));
     }

@@ -25,10 +25,6 @@ export class Keys {
   get workerClasses() {
     return `${this.prefix}:worker-classes`;
   }
-  /** String: job id → its queue name. */
-  job(id: string) {
-    return `${this.prefix}:job:${id}`;
-  }
   /** Hash: job id → a job held back until the job it depends on succeeds. */
   get pending() {
     return `${this.prefix}:pending`;

@@ -65,6 +65,16 @@ describe('tenants and tokens', () => {
     expect((await admin().list({ tenant: 'b' })).jobs.some((j) => j.id === id)).toBe(true);
   });
 
+  it('answers 404 for job ids it never made: malformed, of a queue that does not exist, or unknown', async () => {
+    for (const id of ['nope', 'a.any', 'a.any.', 'zz.any.0000', 'a.0123456789ab.0000', 'a.any.0000']) {
+      await expect(a.get(id)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      await expect(a.logs(id)).rejects.toMatchObject({ status: 404 });
+    }
+    // The id names the job's queue: tenant, requirement class, then a random part.
+    const { id } = await a.submit({ type: 'noop', params: {} });
+    expect(id).toMatch(/^a\.any\.[0-9a-f-]{36}$/);
+  });
+
   it('keeps tenant administration to operators (403), and mints working tokens', async () => {
     expect(await status(a.tenants())).toBe(403);
     expect(await status(a.putTenant('a', { weight: 100 }))).toBe(403);
