@@ -102,6 +102,8 @@ const app = buildServer({ redis, keys, queues, store, tenants, workers, usage, a
 await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
 const base = `http://${cfg.USINE_HOST}:${cfg.USINE_PORT}`;
 log.info({ api: `${base}/v1/jobs`, metrics: `${base}/metrics`, redis: cfg.REDIS_URL, tenants: (await tenants.list()).length }, `scheduler listening on ${base}`);
+// Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
+log.flush();
 
 let stopping = false;
 async function shutdown(signal: string) {

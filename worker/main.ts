@@ -177,6 +177,8 @@ log.info(
   { adapter: gpu.info, region: caps.region, powerWatts: power.watts, powerSource: power.source, concurrency: cfg.USINE_WORKER_CONCURRENCY, metrics: `http://${cfg.USINE_WORKER_HOST}:${cfg.USINE_WORKER_METRICS_PORT}/metrics` },
   `worker ready on ${label}`,
 );
+// Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
+log.flush();
 
 let stopping = false;
 async function shutdown(signal: string) {
