@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../shared/process-metrics.ts';
 import { JOB_TYPES } from '../shared/job-spec.ts';
 import { REFUSAL_REASONS } from './admission.ts';
-import type { JobEvent } from './state/job-events.ts';
+import type { JobEventSummary } from './state/job-events.ts';
 
 export const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 export const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -65,37 +65,20 @@ export class SchedulerMetrics {
     for (const state of ['queued', 'running']) this.tenantJobs.set({ tenant, state }, 0);
   }
 
-  /**
-   * Applies a batch of job events from a worker. Counters are summed per series first: a busy
-   * worker sends hundreds of events at once, and one update per series costs far less than one
-   * per event; histograms take each observation.
-   */
-  observeAll(events: readonly JobEvent[]): void {
-    const sums = new Map<string, { counter: Counter<string>; labels: Record<string, string>; n: number }>();
-    const add = (key: string, counter: Counter<string>, labels: Record<string, string>, n: number) => {
-      const s = sums.get(key);
-      if (s) s.n += n;
-      else sums.set(key, { counter, labels, n });
-    };
-    for (const e of events) {
-      this.zeroTenant(e.tenant);
-      const labels = { tenant: e.tenant, type: e.type };
-      const series = `${e.tenant}\0${e.type}`;
-      if (e.kind === 'started') {
-        add(`started\0${series}`, this.started, labels, 1);
-        this.queueWait.observe(labels, e.waitSeconds);
-      } else {
-        if (e.outcome === 'retry') add(`retries\0${series}`, this.retries, labels, 1);
-        else {
-          add(`finished\0${series}\0${e.outcome}`, this.finished, { ...labels, outcome: e.outcome }, 1);
-          this.runTime.observe(labels, e.runSeconds);
-        }
-        const tenant = { tenant: e.tenant };
-        add(`seconds\0${e.tenant}`, this.deviceSeconds, tenant, e.runSeconds);
-        add(`flops\0${e.tenant}`, this.flops, tenant, e.flops);
-        add(`energy\0${e.tenant}`, this.energy, tenant, e.joules);
-      }
+  /** Applies one flush of a worker's job events, summed per tenant and type. */
+  observeAll(summaries: readonly JobEventSummary[]): void {
+    for (const s of summaries) {
+      this.zeroTenant(s.tenant);
+      const labels = { tenant: s.tenant, type: s.type };
+      if (s.waits.length) this.started.inc(labels, s.waits.length);
+      for (const w of s.waits) this.queueWait.observe(labels, w);
+      if (s.retries) this.retries.inc(labels, s.retries);
+      for (const outcome of OUTCOMES) if (s.finished[outcome]) this.finished.inc({ ...labels, outcome }, s.finished[outcome]);
+      for (const r of s.runs) this.runTime.observe(labels, r);
+      const tenant = { tenant: s.tenant };
+      if (s.seconds) this.deviceSeconds.inc(tenant, s.seconds);
+      if (s.flops) this.flops.inc(tenant, s.flops);
+      if (s.joules) this.energy.inc(tenant, s.joules);
     }
-    for (const { counter, labels, n } of sums.values()) counter.inc(labels, n);
   }
 }

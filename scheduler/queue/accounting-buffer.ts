@@ -2,12 +2,12 @@
 // second, one round trip per job per record would cost more than the jobs.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { publishEvents, type JobEvent } from '../state/job-events.ts';
+import { publishEvents, JobEventSummaries, type JobEvent } from '../state/job-events.ts';
 import type { Keys } from '../state/keys.ts';
 import type { UsageLedger } from '../state/usage.ts';
 
 export class AccountingBuffer {
-  private events: JobEvent[] = [];
+  private readonly events = new JobEventSummaries();
   private charges = new Map<string, { seconds: number; flops: number; jobs: number }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -21,7 +21,7 @@ export class AccountingBuffer {
   ) {}
 
   event(e: JobEvent): void {
-    this.events.push(e);
+    this.events.add(e);
     this.schedule();
   }
 
@@ -42,9 +42,8 @@ export class AccountingBuffer {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const events = this.events;
+    const events = this.events.take();
     const charges = this.charges;
-    this.events = [];
     this.charges = new Map();
     this.flushing = this.flushing.then(async () => {
       try {

@@ -52,6 +52,25 @@ describe('metrics exposition', () => {
     expect(value('usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(2 * 2 * 64 * 64 * 64);
   });
 
+  it("the scheduler counts the jobs the worker ran: starts, waits, run times, outcomes, device time and FLOPs", async () => {
+    // Workers send their job events summed per flush; the scheduler applies them as they come.
+    const value = (text: string, series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
+    const labels = 'tenant="default",type="matmul"';
+    let text = '';
+    for (let i = 0; i < 100 && value(text, `usine_job_run_seconds_count{${labels}}`) !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await (await fetch(stack.schedulerMetrics)).text();
+    }
+    expect(value(text, `usine_jobs_started_total{${labels}}`)).toBe(2);
+    expect(value(text, `usine_job_queue_wait_seconds_count{${labels}}`)).toBe(2);
+    expect(value(text, `usine_job_run_seconds_count{${labels}}`)).toBe(2);
+    expect(value(text, `usine_jobs_finished_total{${labels},outcome="succeeded"}`)).toBe(2);
+    expect(value(text, `usine_jobs_finished_total{${labels},outcome="failed"}`)).toBe(0);
+    expect(value(text, `usine_job_retries_total{${labels}}`)).toBe(0);
+    expect(value(text, 'usine_tenant_device_seconds_total{tenant="default"}')).toBeCloseTo(value(text, `usine_job_run_seconds_sum{${labels}}`), 6);
+    expect(value(text, 'usine_tenant_flops_total{tenant="default"}')).toBe(2 * 2 * 64 * 64 * 64);
+  });
+
   it("the worker's job log lines carry job id, tenant and worker name", () => {
     const lines = stack.worker
       .output()
