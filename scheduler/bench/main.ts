@@ -68,17 +68,19 @@ async function redisCpu(): Promise<number> {
   const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
   return num('used_cpu_user') + num('used_cpu_sys');
 }
-/** Calls per command so far (commands run inside Lua scripts count too). */
-async function redisCalls(): Promise<Map<string, number>> {
+/** Calls and microseconds per command so far (commands run inside Lua scripts count too, and their time counts in the script's as well). */
+async function redisCalls(): Promise<Map<string, { calls: number; usec: number }>> {
   const c = connectRedis(redisUrl);
   const info = await c.info('commandstats');
   c.disconnect();
-  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)].map((m) => [m[1], { calls: Number(m[2]), usec: Number(m[3]) }]));
 }
-function printRedisCalls(label: string, a: Map<string, number>, b: Map<string, number>): void {
-  const per = [...b].map(([k, v]) => [k, (v - (a.get(k) ?? 0)) / o.jobs] as const).filter(([, v]) => v >= 0.01);
-  per.sort((x, y) => y[1] - x[1]);
-  console.log(`Redis calls per job — ${label}: ${per.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+function printRedisCalls(label: string, a: Map<string, { calls: number; usec: number }>, b: Map<string, { calls: number; usec: number }>): void {
+  const per = [...b]
+    .map(([k, v]) => ({ k, calls: (v.calls - (a.get(k)?.calls ?? 0)) / o.jobs, usec: (v.usec - (a.get(k)?.usec ?? 0)) / o.jobs }))
+    .filter((x) => x.calls >= 0.01);
+  per.sort((x, y) => y.usec - x.usec);
+  console.log(`Redis calls per job (µs per job) — ${label}: ${per.map((x) => `${x.k} ${x.calls.toFixed(2)} (${x.usec.toFixed(1)})`).join(', ')}`);
 }
 
 /** CPU microseconds per job of each process between two readings. */
