@@ -96,7 +96,7 @@ redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
 const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
 // Tile configs per (adapter, dtype, shape bucket), shared through Redis and a file: a worker
 // reuses what any worker with the same adapter measured.
-const tuner = new MatmulTuner(gpuCtx.matmul, { redis, dir: path.join(cfg.USINE_DATA_DIR, 'tuning'), onFirstUse: cfg.USINE_MATMUL_AUTOTUNE === 'first-use' });
+const tuner = new MatmulTuner(gpuCtx.matmul, { redis, dir: path.join(cfg.USINE_DATA_DIR, 'tuning'), onFirstUse: cfg.USINE_MATMUL_AUTOTUNE === 'first-use', log: (line) => log.info({ tuner: 'matmul' }, line) });
 await tuner.load();
 const puller = new FairPuller({
   redis,

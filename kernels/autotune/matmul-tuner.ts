@@ -105,6 +105,7 @@ export class MatmulTuner {
       // run of each: on a shared machine, load comes and goes and only ever adds time.
       const times = runnable.map(() => [] as number[]);
       const rounds = 1 + (this.options.repeats ?? 3); // the first compiles and warms up
+      this.options.log?.(`tune ${bucket}: timing ${runnable.length} configs, ${rounds} rounds (once per shape bucket on this adapter)`);
       for (let round = 0; round < rounds; round++) {
         for (const [i, config] of runnable.entries()) {
           const ms = await timer.time((enc, tw) => this.matmul.encode(enc, spec, { a, b, c }, { config, timestampWrites: tw }));
@@ -132,6 +133,7 @@ export class MatmulTuner {
       tunedAt: new Date().toISOString(),
       candidates: candidates.map(({ key, ms }) => ({ key, ms: Math.round(ms * 1000) / 1000 })),
     };
+    this.options.log?.(`tune ${bucket}: chose ${best.key} (${best.ms.toFixed(2)} ms)`);
     this.known.set(bucket, entry);
     await this.store.put(bucket, entry);
     return best.config;
