@@ -259,15 +259,20 @@ try {
   console.log(`  with usine's job options and data:  ${bullmqLike.jobsPerSec.toFixed(0)} jobs/s (priority, retries, retention by age, own ids)`);
   // The ratio is the median of each round's own ratio: a round's runs are seconds apart, so
   // load that comes and goes affects both sides of a ratio alike.
-  const ratios = ours.map((u, r) => u.jobsPerSec / plain[r].jobsPerSec).sort((a, b) => a - b);
-  const ratio = ratios[Math.floor((ratios.length - 1) / 2)];
+  const pairedRatio = (base: Run[]) => {
+    const ratios = ours.map((u, r) => u.jobsPerSec / base[r].jobsPerSec).sort((a, b) => a - b);
+    return ratios[Math.floor((ratios.length - 1) / 2)];
+  };
+  const ratio = pairedRatio(plain);
+  const ratioVsUsineOptions = pairedRatio(like);
   console.log(`usine (API → Redis → worker → done): ${usine.jobsPerSec.toFixed(0)} jobs/s  = ${ratio.toFixed(2)}× BullMQ (cost ${(1 / ratio).toFixed(2)}×; median of the rounds' ratios)`);
+  console.log(`  against BullMQ with usine's options: ${ratioVsUsineOptions.toFixed(2)}× (cost ${(1 / ratioVsUsineOptions).toFixed(2)}×)`);
   console.log(`  (its HTTP batch submits alone: ${usine.submitPerSec.toFixed(0)} jobs/s)`);
   console.log(`CPU µs per job — raw BullMQ: ${cpuLine(bullmq.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — BullMQ with usine's options: ${cpuLine(bullmqLike.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — usine:      ${cpuLine(usine.cpuMicrosPerJob)}`);
   console.log(`usine submit→start with idle workers: p50 ${submitToStartMs.p50} ms, p99 ${submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine, bullmq, bullmqWithUsineOptions: bullmqLike, ratio, rounds: { usine: ours, bullmq: plain, bullmqWithUsineOptions: like } }, null, 2) + '\n');
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine, bullmq, bullmqWithUsineOptions: bullmqLike, ratio, ratioVsUsineOptions, rounds: { usine: ours, bullmq: plain, bullmqWithUsineOptions: like } }, null, 2) + '\n');
 } finally {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
