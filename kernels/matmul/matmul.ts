@@ -61,6 +61,11 @@ export class Matmul {
     return this.options.config ?? this.chooser?.(r) ?? defaultConfig(r, this.software, this.device);
   }
 
+  /** Whether `prepare` may tune first: an autotuner is attached and knows no config for this spec yet. */
+  mayTune(spec: MatmulSpec): boolean {
+    return !this.options.config && !!this.autotune && !this.chooser?.(resolveSpec(spec));
+  }
+
   /** Gets ready for calls like `spec` (tunes its shape bucket when an autotuner is attached). */
   async prepare(spec: MatmulSpec): Promise<void> {
     this.check(spec);

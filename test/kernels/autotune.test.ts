@@ -42,10 +42,12 @@ describe('matmul autotuner', () => {
     const mm = new Matmul(gpu.device);
     const tuner = new MatmulTuner(mm, { dir, redis, space, adapter, repeats: 1 });
     await tuner.load();
+    expect(mm.mayTune(spec)).toBe(true);
     const a = randomMatrix(spec.m * spec.k, 1);
     const b = randomMatrix(spec.k * spec.n, 2);
     const c = await mm.run(spec, a, b); // first use: tunes this bucket
     expect(tuner.tunings).toBe(1);
+    expect(mm.mayTune(spec)).toBe(false);
     const ref = matmulRef(a, b, spec.m, spec.n, spec.k);
     expect(Math.max(...c.map((v, i) => Math.abs(v - ref[i])))).toBeLessThan(1e-4);
 

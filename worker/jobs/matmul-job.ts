@@ -13,6 +13,7 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
   const { m, n, k } = p;
   const { device, matmul } = ctx.gpu;
   // Checks the shape, and tunes its bucket first when the worker attached an autotuner.
+  if (matmul.mayTune({ m, n, k })) await ctx.progress({ percent: 0, message: 'tuning the kernel for this shape class (once per adapter; later jobs of the class reuse it)' });
   await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
