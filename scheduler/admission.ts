@@ -99,7 +99,8 @@ export class Admission {
       const specProblem = await this.specProblems(tenant, spec, classes.filter((d) => matches(req, d)));
       if (specProblem) throw new Refusal(specProblem.status, specProblem.reason, at + specProblem.message);
       const cls = requirementClass(req);
-      out.push({ name: queueName(tenant.name, cls), tenant: tenant.name, cls, requirements: req });
+      const prioritized = spec.priority > 0;
+      out.push({ name: queueName(tenant.name, cls, prioritized), tenant: tenant.name, cls, requirements: req, ...(prioritized ? { prioritized } : {}) });
     }
     const all = (await this.queues.list()).filter((q) => q.tenant === tenant.name);
     const queued = perTenant(all, await this.queues.counts(all)).get(tenant.name)?.queued ?? 0;

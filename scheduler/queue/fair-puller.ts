@@ -107,7 +107,8 @@ export class FairPuller {
       else {
         this.tables = null; // a submit may have created a queue
         // New work of another tenant may change who goes first: replan at once. More work
-        // for the tenant already alone at the front changes nothing.
+        // for the tenant already alone at the front changes nothing, unless it is prioritized
+        // (`tenant!`): it must not wait behind a chain of that tenant's FIFO jobs.
         if (!(this.front?.alone && message === this.front.tenant)) this.front = null;
         this.drained = false;
         this.poke();
@@ -241,7 +242,8 @@ export class FairPuller {
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
   private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
-    const candidates = mine.filter((q) => q.tenant === tenant.name).sort((a, b) => a.name.localeCompare(b.name));
+    // The tenant's priority queues first: their jobs go before its priority-0 jobs.
+    const candidates = mine.filter((q) => q.tenant === tenant.name).sort((a, b) => Number(!!b.prioritized) - Number(!!a.prioritized) || a.name.localeCompare(b.name));
     for (const q of candidates) {
       const token = randomUUID();
       const w = this.worker(q.name);

@@ -141,7 +141,8 @@ export class JobStore {
           data: { spec, tenant: g.info.tenant, submittedAt: now },
           opts: {
             jobId: id,
-            priority: bullPriority(spec.priority),
+            // Only the priority queue orders by priority; the other is FIFO.
+            ...(g.info.prioritized ? { priority: bullPriority(spec.priority) } : {}),
             attempts: spec.attempts,
             backoff: { type: 'exponential', delay: 1000 },
             removeOnComplete: { age: this.retentionSeconds },
@@ -150,7 +151,8 @@ export class JobStore {
         })),
       );
     }
-    await this.redis.publish(this.keys.wakeChannel, [...new Set(jobs.map((j) => j.queue.tenant))].join(','));
+    // Tenant names; `!` marks a tenant's prioritized jobs (they end its chain of FIFO jobs).
+    await this.redis.publish(this.keys.wakeChannel, [...new Set(jobs.map((j) => j.queue.tenant + (j.queue.prioritized ? '!' : '')))].join(','));
   }
 
   /**

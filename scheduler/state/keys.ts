@@ -37,7 +37,7 @@ export class Keys {
   get events() {
     return `${this.prefix}:events`;
   }
-  /** Pub/sub: jobs were submitted (workers wake up); the message is their tenants, comma-separated. */
+  /** Pub/sub: jobs were submitted (workers wake up); the message is their tenants, comma-separated (`name!`: prioritized jobs). */
   get wakeChannel() {
     return `${this.prefix}:wake`;
   }
