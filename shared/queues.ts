@@ -1,11 +1,23 @@
 // What travels inside a BullMQ job.
 import type { JobSpec } from './job-spec.ts';
 
+/**
+ * A spec as it waits in a queue: without its requirements, which its queue stands for (the
+ * queue registry keeps them). Every byte here is encoded, stored and parsed once per job.
+ */
+export type QueuedSpec = WithoutRequirements<JobSpec>;
+/** Omit over each member of a union (plain Omit would merge the job types into one). */
+type WithoutRequirements<T> = T extends unknown ? Omit<T, 'requirements'> : never;
+
+export function queuedSpec(spec: JobSpec): QueuedSpec {
+  const { requirements: _, ...rest } = spec;
+  return rest;
+}
+
 /** A BullMQ job's data. */
 export interface JobData {
-  spec: JobSpec;
+  spec: QueuedSpec;
   tenant: string;
-  submittedAt: number;
 }
 
 /** The reason BullMQ records for a job cancelled while it ran. */

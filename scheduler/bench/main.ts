@@ -9,6 +9,7 @@ import cliProgress from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { jobSpec } from '../../shared/job-spec.ts';
+import { queuedSpec } from '../../shared/queues.ts';
 import { ensureRedis } from '../../shared/redis-server.ts';
 import { connectRedis, redisAnswers } from '../../shared/redis.ts';
 import { UsineClient } from '../../client/client.ts';
@@ -95,7 +96,7 @@ const bar = (label: string, total: number) => {
 
 /** The options and data size of a usine job, for the like-for-like BullMQ run. */
 const usineLikeJob = {
-  data: { spec: jobSpec.parse({ type: 'noop', params: {} }), tenant: 'default', submittedAt: 0 },
+  data: { spec: queuedSpec(jobSpec.parse({ type: 'noop', params: {} })), tenant: 'default' },
   // usine's default priority 0: BullMQ's plain FIFO list, no BullMQ priority.
   opts: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
 };

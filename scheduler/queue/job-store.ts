@@ -4,7 +4,7 @@ import type { Job, JobState as BullState, JobType as BullListType } from 'bullmq
 import type { Redis } from 'ioredis';
 import { dependencyOf, type JobSpec } from '../../shared/job-spec.ts';
 import type { JobState, JobView, JobProgress } from '../../shared/job-view.ts';
-import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
+import { CANCELLED_REASON, queuedSpec, type JobData } from '../../shared/queues.ts';
 import type { Keys } from '../state/keys.ts';
 import { newJobId, queueOfJobId, type TenantQueues, type QueueInfo } from './tenant-queues.ts';
 
@@ -122,9 +122,8 @@ export class JobStore {
   }
 
   /** Puts jobs into their BullMQ queues under the given ids. */
-  private async enqueue(items: { id: string; job: NewJob; createdAt?: number }[]): Promise<void> {
+  private async enqueue(items: { id: string; job: NewJob }[]): Promise<void> {
     if (items.length === 0) return;
-    const now = Date.now();
     const ids = items.map((x) => x.id);
     const jobs = items.map((x) => x.job);
     const byQueue = new Map<string, { info: QueueInfo; items: { id: string; spec: JobSpec }[] }>();
@@ -138,7 +137,7 @@ export class JobStore {
       await this.queues.queue(name).addBulk(
         g.items.map(({ id, spec }) => ({
           name: spec.type,
-          data: { spec, tenant: g.info.tenant, submittedAt: now },
+          data: { spec: queuedSpec(spec), tenant: g.info.tenant },
           opts: {
             jobId: id,
             // Only the priority queue orders by priority; the other is FIFO.

@@ -71,14 +71,18 @@ describe('metrics exposition', () => {
     expect(value(text, 'usine_tenant_flops_total{tenant="default"}')).toBe(2 * 2 * 64 * 64 * 64);
   });
 
-  it("the worker's job log lines carry job id, tenant and worker name", () => {
-    const lines = stack.worker
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    // One info line per job, at its end (the start line is debug).
-    const jobLines = lines.filter((l) => l.msg === 'job succeeded');
+  it("the worker's job log lines carry job id, tenant and worker name", async () => {
+    const jobLinesNow = () =>
+      stack.worker
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'job succeeded');
+    // One info line per job, at its end (the start line is debug); the worker writes its
+    // lines in blocks, at the latest 250 ms after they were logged.
+    for (let i = 0; i < 40 && jobLinesNow().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const jobLines = jobLinesNow();
     expect(jobLines.length).toBeGreaterThanOrEqual(2);
     for (const l of jobLines) {
       expect(l).toMatchObject({ worker: 'ops-test-8741', tenant: expect.any(String), attempt: 1, ms: expect.any(Number) });

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { jobSpec, requirements } from '../../shared/job-spec.ts';
+import { queuedSpec } from '../../shared/queues.ts';
 import { FairPuller, type Processor } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
@@ -101,7 +102,7 @@ describe('fair puller wake-ups', () => {
     // b's only job waits in BullMQ's delayed set (as a retry in backoff does): counted as
     // queued, never takeable before the test ends.
     await queues.register(queueInfo('b'));
-    await queues.queue(queueInfo('b').name).add('noop', { spec: jobSpec.parse({ type: 'noop', params: {} }), tenant: 'b', submittedAt: Date.now() }, { delay: 600_000 });
+    await queues.queue(queueInfo('b').name).add('noop', { spec: queuedSpec(jobSpec.parse({ type: 'noop', params: {} })), tenant: 'b' }, { delay: 600_000 });
     let done = 0;
     await start(2, async () => {
       await sleep(20);

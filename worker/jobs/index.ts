@@ -1,5 +1,5 @@
 // Dispatches a job spec to its handler; reports the FLOPs it executed for usage accounting.
-import type { JobSpec } from '../../shared/job-spec.ts';
+import type { QueuedSpec } from '../../shared/queues.ts';
 import type { JobContext } from './job-context.ts';
 import { runMatmulJob } from './matmul-job.ts';
 import { runNoopJob } from './noop-job.ts';
@@ -7,7 +7,7 @@ import { runTrainJob } from './train-job.ts';
 import { parameterCount } from '../train/parameters.ts';
 import { runInferJob } from './infer-job.ts';
 
-export async function runJob(spec: JobSpec, ctx: JobContext): Promise<{ result: unknown; flops: number }> {
+export async function runJob(spec: QueuedSpec, ctx: JobContext): Promise<{ result: unknown; flops: number }> {
   switch (spec.type) {
     case 'matmul': {
       const { m, n, k, repeats } = spec.params;
