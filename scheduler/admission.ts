@@ -100,7 +100,7 @@ export class Admission {
       if (specProblem) throw new Refusal(specProblem.status, specProblem.reason, at + specProblem.message);
       const cls = requirementClass(req);
       const prioritized = spec.priority > 0;
-      out.push({ name: queueName(tenant.name, cls, prioritized), tenant: tenant.name, cls, requirements: req, ...(prioritized ? { prioritized } : {}) });
+      out.push({ name: queueName(tenant.name, cls, prioritized), tenant: tenant.name, cls, requirements: req, prioritized });
     }
     const all = (await this.queues.list()).filter((q) => q.tenant === tenant.name);
     const queued = perTenant(all, await this.queues.counts(all)).get(tenant.name)?.queued ?? 0;
