@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient } from '../../client/client.ts';
 import type { JobSpecInput } from '../../shared/job-spec.ts';
 import type { JobView } from '../../shared/job-view.ts';
-import { Cluster } from '../support/cluster.ts';
+import { Cluster, jobUntil } from '../support/cluster.ts';
 
 const cluster = new Cluster({ port: 8850, workers: [{}, {}], env: { USINE_WORKER_LOCK_SECONDS: '2' } });
 const c = () => new UsineClient({ url: cluster.url });
@@ -19,15 +19,7 @@ const train = (steps: number, extra: object = {}): JobSpecInput => ({
   params: { model, data: { source: 'task', task }, steps, batchSize: 16, schedule: { lr: 0.01, warmupSteps: 3 }, seed: 7, evalEvery: 10, evalExamples: 64, checkpointEvery: 10, ...extra },
 });
 
-async function until(id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000): Promise<JobView> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await c().get(id);
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`job ${id}: condition not reached; last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000) => jobUntil(c(), id, pred, timeoutMs);
 
 interface TrainResult {
   steps: number;

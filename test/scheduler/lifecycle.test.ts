@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient, UsineApiError } from '../../client/client.ts';
 import type { JobView } from '../../shared/job-view.ts';
-import { Cluster } from '../support/cluster.ts';
+import { Cluster, jobUntil } from '../support/cluster.ts';
 
 const cluster = new Cluster({
   port: 8800,
@@ -26,15 +26,7 @@ afterAll(() => cluster.stop());
 
 const long = (repeats: number, extra: object = {}) => ({ type: 'matmul' as const, params: { m: 128, n: 128, k: 128, repeats }, ...extra });
 
-async function until(id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000, client = a): Promise<JobView> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await client.get(id);
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`job ${id} never reached the condition; last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000, client = a) => jobUntil(client, id, pred, timeoutMs);
 
 async function status(p: Promise<unknown>): Promise<number> {
   try {

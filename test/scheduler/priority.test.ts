@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient } from '../../client/client.ts';
 import type { JobView } from '../../shared/job-view.ts';
-import { Cluster } from '../support/cluster.ts';
+import { Cluster, jobUntil } from '../support/cluster.ts';
 
 const cluster = new Cluster({ port: 8870, tenants: [{ name: 'a' }], workers: [{ USINE_WORKER_CONCURRENCY: '1' }] });
 const a = () => new UsineClient({ url: cluster.url, token: Cluster.token('a') });
@@ -11,15 +11,7 @@ const a = () => new UsineClient({ url: cluster.url, token: Cluster.token('a') })
 beforeAll(() => cluster.start());
 afterAll(() => cluster.stop());
 
-async function until(id: string, pred: (v: JobView) => boolean): Promise<JobView> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = await a().get(id);
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`job ${id} never got there; last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (id: string, pred: (v: JobView) => boolean) => jobUntil(a(), id, pred, 30_000);
 
 describe('priority within a tenant', () => {
   it('starts queued jobs highest priority first, and jobs of equal priority in submission order', async () => {

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { hashToken } from '../../scheduler/state/tenants.ts';
 import { startTs, type Child } from './processes.ts';
+import type { UsineClient } from '../../client/client.ts';
+import type { JobView } from '../../shared/job-view.ts';
 
 export interface TenantSpec {
   name: string;
@@ -83,5 +85,16 @@ export class Cluster {
   async stop(): Promise<void> {
     await Promise.all([this.scheduler?.stop(), ...this.workers.map((w) => w?.stop())]);
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls a job through the API until `pred` holds; throws with the last view after `timeoutMs`. */
+export async function jobUntil(client: UsineClient, id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000): Promise<JobView> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await client.get(id);
+    if (pred(v)) return v;
+    if (Date.now() > end) throw new Error(`job ${id} never reached the condition; last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
