@@ -156,7 +156,10 @@ export class JobStore {
 
   /**
    * Releases held jobs whose dependency succeeded, and fails those whose dependency failed,
-   * was cancelled or is gone. Idempotent (HDEL decides who acts), run periodically.
+   * was cancelled or is gone. Run periodically by every scheduler: a claim key decides which
+   * one acts on a job. A job enters its queue (or gets its final view) before it leaves the
+   * held set, so a reader finds it at every moment; a cancel that took it from the held set
+   * meanwhile wins, and the release undoes its enqueue.
    */
   async releaseDependants(): Promise<{ released: number; failed: number }> {
     const all = Object.values(await this.redis.hgetall(this.keys.pending)).map((j) => JSON.parse(j) as PendingJob);
@@ -166,15 +169,17 @@ export class JobStore {
       const dep = dependencyOf(p.spec)!;
       const v = await this.get(dep);
       if (v && !['succeeded', 'failed', 'cancelled'].includes(v.state)) continue;
-      if ((await this.redis.hdel(this.keys.pending, p.id)) !== 1) continue;
+      if ((await this.redis.set(this.keys.releasing(p.id), '1', 'EX', 60, 'NX')) !== 'OK') continue;
       if (v?.state === 'succeeded') {
         await this.enqueue([{ id: p.id, job: { spec: p.spec, queue: p.queue } }]);
-        released++;
+        if ((await this.redis.hdel(this.keys.pending, p.id)) === 1) released++;
+        else await this.cancel(p.id); // cancelled while being released
       } else {
         const why = v ? `dependency ${dep} ${v.state}${v.error ? `: ${v.error}` : ''}` : `dependency ${dep} no longer exists`;
         const final: JobView = { ...pendingView(p, null), state: 'failed', error: why, finishedAt: new Date().toISOString() };
-        await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds);
-        failed++;
+        // NX: a cancel's final view, written meanwhile, stays.
+        await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds, 'NX');
+        if ((await this.redis.hdel(this.keys.pending, p.id)) === 1) failed++;
       }
     }
     return { released, failed };
@@ -217,12 +222,16 @@ export class JobStore {
     const found = await this.find(id);
     if (!found) {
       const held = await this.pending(id);
-      if (held && (await this.redis.hdel(this.keys.pending, id)) === 1) {
-        const final: JobView = { ...pendingView(held, null), state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString() };
-        await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
-        return final;
-      }
-      return this.get(id);
+      if (!held) return this.get(id);
+      // The final view first, then out of the held set: a reader finds the job at every moment.
+      const final: JobView = { ...pendingView(held, null), state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString() };
+      await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
+      if ((await this.redis.hdel(this.keys.pending, id)) === 1) return final;
+      // Released meanwhile: in its queue now, cancel it there. (Failed meanwhile, for its
+      // dependency: the cancel's view, written first, stays.)
+      if (!(await this.find(id))) return final;
+      await this.redis.del(this.keys.cancelled(id));
+      return this.cancel(id);
     }
     const { job, state } = found;
     const view = toView(job, state);

@@ -29,6 +29,10 @@ export class Keys {
   get pending() {
     return `${this.prefix}:pending`;
   }
+  /** String, short-lived: which scheduler releases this held job (one acts). */
+  releasing(id: string) {
+    return `${this.prefix}:releasing:${id}`;
+  }
   /** String: a cancelled-while-queued job's final view (the BullMQ job is removed). */
   cancelled(id: string) {
     return `${this.prefix}:cancelled:${id}`;
