@@ -1,5 +1,18 @@
 import tseslint from 'typescript-eslint';
 
+// The layers, bottom up: kernels; shared; scheduler and worker; client. A module imports only
+// from its own layer or below (test/, scripts/ and deploy/ sit on top and may import anything).
+// The worker may use the scheduler's dispatch mechanics (queue/, state/, policy/); the
+// scheduler never loads the worker's GPU code.
+const layers = [
+  { dir: 'kernels', above: ['shared', 'scheduler', 'worker', 'client'] },
+  { dir: 'shared', above: ['scheduler', 'worker', 'client'] },
+  { dir: 'scheduler', above: ['worker', 'client'] },
+  { dir: 'worker', above: ['client'] },
+  { dir: 'client', above: [] },
+];
+const tools = ['test', 'scripts', 'deploy'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'deploy/grafana/dashboards/'] },
   ...tseslint.configs.recommended,
@@ -9,4 +22,20 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  ...layers.map(({ dir, above }) => ({
+    files: [`${dir}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${[...above, ...tools].join('|')})/`,
+              message: `${dir}/ may not import from a layer above it (layers, bottom up: kernels, shared, scheduler/worker, client; see eslint.config.js).`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
 );

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import type { UsineClient } from './client.ts';
 import type { JobView } from '../shared/job-view.ts';
-import { seededRandom } from '../shared/random.ts';
-import { SyntheticTask, TASK_VOCABULARY, type TaskKind } from '../worker/train/tasks.ts';
+import { seededRandom } from '../kernels/random.ts';
+import { SyntheticTask, TASK_VOCABULARY, type TaskKind } from '../shared/train/tasks.ts';
 
 export interface DemoOptions {
   task: TaskKind;

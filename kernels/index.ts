@@ -2,10 +2,10 @@
 export { openDevice, listAdapters, describeAdapter, adapterLabel, NoAdapterError } from './device.ts';
 export type { AdapterDescription, OpenDevice, OpenOptions } from './device.ts';
 export { quietly } from './quiet-wait.ts';
-export { Matmul, ShapeError } from './matmul/matmul.ts';
+export { InputError, ShapeError } from './errors.ts';
+export { Matmul } from './matmul/matmul.ts';
 export type { MatmulSpec, MatmulBuffers, EncodeOptions } from './matmul/matmul.ts';
 export { toHalf, fromHalf, roundToHalf } from './f16.ts';
-export type { MatmulShape } from './matmul/matmul.ts';
 export type { MatmulConfig, MatmulDtype, Activation } from './matmul/matmul-program.ts';
 export { TUNING_SPACE } from './matmul/matmul-configs.ts';
 export { MatmulTuner, shapeBucket } from './autotune/matmul-tuner.ts';

@@ -2,9 +2,9 @@
 // Refusals carry the reason; the fair-share policy only ever sees admitted jobs.
 import type { JobSpec } from '../shared/job-spec.ts';
 import type { ArtifactStore } from '../shared/artifact-store.ts';
-import { trainJobProblems, inferJobProblems } from '../worker/train/job-params.ts';
-import { decodeCheckpoint } from '../worker/train/checkpoint.ts';
-import { Vocabulary } from '../worker/train/vocabulary.ts';
+import { trainJobProblems, inferJobProblems } from '../shared/train/job-params.ts';
+import { decodeCheckpoint } from '../shared/train/checkpoint.ts';
+import { Vocabulary } from '../shared/train/vocabulary.ts';
 import type { JobStore } from './queue/job-store.ts';
 import { ApiError } from './api-error.ts';
 import { effectiveRequirements, requirementClass, admissionProblem, mismatch, matches, type DeviceCaps } from './policy/matching.ts';
@@ -94,7 +94,7 @@ export class Admission {
       // With no worker ever seen there is nothing to judge against: the job waits.
       if (classes.length > 0) {
         const problem = admissionProblem(spec, req, classes);
-        if (problem) throw new Refusal(422, problem.startsWith('job too large') ? 'too_large' : 'no_matching_worker_class', at + problem);
+        if (problem) throw new Refusal(422, problem.reason, at + problem.message);
       }
       const specProblem = await this.specProblems(tenant, spec, classes.filter((d) => matches(req, d)));
       if (specProblem) throw new Refusal(specProblem.status, specProblem.reason, at + specProblem.message);

@@ -1,7 +1,7 @@
 // The job spec: what a client may submit. Validated once, at the API edge; everything
 // behind the edge trusts these types.
 import { z } from 'zod';
-import { trainJobParams, inferJobParams } from '../worker/train/job-params.ts';
+import { trainJobParams, inferJobParams } from './train/job-params.ts';
 
 /** Largest dimension accepted at the edge; device limits are checked at admission. */
 export const MAX_DIM = 1 << 20;

@@ -9,6 +9,7 @@ import { loadConfig, workerEnv, ConfigError } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
 import { openDevice, adapterLabel } from '../kernels/device.ts';
+import { InputError } from '../kernels/errors.ts';
 import { Matmul } from '../kernels/matmul/matmul.ts';
 import { MatmulTuner } from '../kernels/autotune/matmul-tuner.ts';
 import { FairPuller } from '../scheduler/queue/fair-puller.ts';
@@ -21,9 +22,6 @@ import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
 import { JobLog } from './job-log.ts';
 import type { JobContext } from './jobs/job-context.ts';
-
-/** Errors that say the job's input is wrong: retrying cannot help. */
-const INPUT_ERRORS = new Set(['ShapeError', 'TrainJobError', 'InferJobError', 'MissingCheckpointError']);
 
 let cfg;
 try {
@@ -155,7 +153,7 @@ const puller = new FairPuller({
       jobLogger().warn({ err: e, attempt, ms, reason: signal.aborted ? String(signal.reason) : undefined }, `job ${outcome}`);
       jobLog.ended(`${outcome} after ${ms} ms: ${(e as Error).message ?? e}`);
       // Bad input never succeeds on retry.
-      if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new UnrecoverableError(e.message);
+      if (e instanceof InputError) throw new UnrecoverableError(e.message);
       throw e;
     } finally {
       metrics.jobDuration.observe({ type: spec.type }, (performance.now() - t0) / 1000);

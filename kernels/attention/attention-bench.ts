@@ -3,7 +3,7 @@
 // TF.js WebGPU composed as matMul·softmax·matMul. FLOPs: 4·B·H·Sq·Sk·D, halved when causal
 // and Sq = Sk. Causal runs also time our non-causal kernel and print how much faster causal is.
 import { fileURLToPath } from 'node:url';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../random.ts';
 import { registerBenchKernel } from '../bench/registry.ts';
 import type { BenchContext, BenchImpl, PreparedRun } from '../bench/types.ts';
 import { runChild } from '../bench/baselines/child-process.ts';

@@ -1,6 +1,6 @@
 // Host side of fused attention: shape and buffer checks, pipeline cache, dispatch, and a
 // convenience path on host arrays (upload, run, read back).
-import { ShapeError } from '../matmul/matmul.ts';
+import { ShapeError } from '../errors.ts';
 import {
   attentionWgsl,
   packParams,

@@ -1,8 +1,8 @@
 // Autotuning for matmul: the best config per (adapter, dtype, shape bucket), found on first use
 // (or by `npm run bench -- --tune`), kept in memory, on disk and in Redis.
 import type { Redis } from 'ioredis';
-import { randomMatrix } from '../../shared/random.ts';
-import { GpuTimer, median } from '../bench/gpu-timer.ts';
+import { randomMatrix } from '../random.ts';
+import { GpuTimer, median } from '../gpu-timer.ts';
 import { Matmul } from '../matmul/matmul.ts';
 import { TUNING_SPACE, fitsDevice } from '../matmul/matmul-configs.ts';
 import { configKey, type MatmulConfig } from '../matmul/matmul-program.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { openDevice } from '../device.ts';
-import { GpuTimer } from './gpu-timer.ts';
+import { GpuTimer } from '../gpu-timer.ts';
 import { benchKernel, benchKernelNames, discoverBenchKernels } from './registry.ts';
 import { adapterLines, resultTable } from './report.ts';
 import { runKernel, totalTicks } from './runner.ts';

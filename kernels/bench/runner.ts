@@ -1,6 +1,6 @@
 // Runs every (size, impl) of a kernel: warm-up, repeats, median. Mechanics only; printing
 // lives in report.ts.
-import { median } from './gpu-timer.ts';
+import { median } from '../gpu-timer.ts';
 import type { BenchContext, BenchKernel, BenchResult } from './types.ts';
 
 export interface RunOptions {

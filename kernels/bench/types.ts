@@ -1,6 +1,6 @@
 // What a kernel plugs into the benchmark: its sizes, and the implementations to time.
 import type { OpenDevice } from '../device.ts';
-import type { GpuTimer } from './gpu-timer.ts';
+import type { GpuTimer } from '../gpu-timer.ts';
 
 export type ImplName = 'usine' | 'naive' | 'ort' | 'tfjs';
 export type BenchDtype = 'f32' | 'f16';

@@ -1,6 +1,6 @@
 // Matmul in the benchmark: our kernel, the naive WGSL baseline, ORT WebGPU and TF.js WebGPU.
 import { fileURLToPath } from 'node:url';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../random.ts';
 import { registerBenchKernel } from '../bench/registry.ts';
 import type { BenchContext, BenchImpl, PreparedRun } from '../bench/types.ts';
 import { NaiveMatmul } from '../bench/baselines/naive-matmul.ts';

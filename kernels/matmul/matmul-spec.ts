@@ -1,5 +1,6 @@
 // What one matmul call computes, and the checks that turn bad calls into clear errors.
 import type { Activation, MatmulDtype } from './matmul-program.ts';
+import { ShapeError } from '../errors.ts';
 
 /**
  * C[b] = act(op(A[b])·op(B[b]) + bias) for b < batch, every matrix row-major and densely packed:
@@ -22,13 +23,6 @@ export interface MatmulSpec {
   activation?: Activation;
   /** Element type of A, B, C and bias in memory; accumulation is f32 either way. */
   dtype?: MatmulDtype;
-}
-
-/** Kept for callers of the first API (a plain m×n×k product). */
-export type MatmulShape = MatmulSpec;
-
-export class ShapeError extends Error {
-  override name = 'ShapeError';
 }
 
 export interface ResolvedSpec {

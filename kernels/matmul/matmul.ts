@@ -4,11 +4,11 @@ import { adapterInfoOf, isSoftwareAdapter } from '../autotune/adapter-key.ts';
 import { toHalf, fromHalf } from '../f16.ts';
 import { configKey, matmulWgsl, tileM, tileN, vectorFlags, type MatmulConfig, type MatmulFlags } from './matmul-program.ts';
 import { defaultConfig } from './matmul-configs.ts';
-import { bytesPerElement, operandSizes, resolveSpec, ShapeError, type MatmulSpec, type ResolvedSpec } from './matmul-spec.ts';
+import { bytesPerElement, operandSizes, resolveSpec, type MatmulSpec, type ResolvedSpec } from './matmul-spec.ts';
+import { ShapeError } from '../errors.ts';
 import { quietly } from '../quiet-wait.ts';
 
-export { ShapeError } from './matmul-spec.ts';
-export type { MatmulSpec, MatmulShape } from './matmul-spec.ts';
+export type { MatmulSpec } from './matmul-spec.ts';
 
 export interface MatmulBuffers {
   a: GPUBuffer;

@@ -4,6 +4,7 @@
 // The per-step values (learning rate, step) live in one uniform buffer per AdamW instance,
 // written by setStep() before the step's command buffer is submitted; the bias corrections
 // 1 − βᵗ and 1 − β are computed in f64 on the host (in f32, 1 − 0.999 keeps only 4 digits).
+import { DEFAULT_ADAMW, type AdamWSettings } from './limits.ts';
 import { CLIP_SCALE_INDEX, GRAD_NORM_RESULT_VALUES } from './grad-norm.ts';
 import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
 
@@ -35,14 +36,6 @@ fn apply(i: u32) {
 ${ELEMENTWISE_MAIN}`;
 }
 
-export interface AdamWSettings {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
-
-export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
 export interface AdamWBuffers {
   param: GPUBuffer;

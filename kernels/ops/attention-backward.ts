@@ -8,9 +8,10 @@
 // (loop over the queries that see it). Each output has one writer summing in a fixed order:
 // no atomics, repeatable bit for bit. One invocation per row keeps a row of q (or k, v) and
 // its accumulators in registers, specialised to the head size.
-import { OpKernel, ShapeError, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ShapeError } from '../errors.ts';
+import { MAX_BACKWARD_HEAD_DIM } from './limits.ts';
 
-export const MAX_BACKWARD_HEAD_DIM = 256;
 
 const HEADER = /* wgsl */ `
 struct Dims { bh: u32, seqQ: u32, seqK: u32, causal: u32, scale: f32, _a: u32, _b: u32, _c: u32 }

@@ -1,11 +1,12 @@
 // A simple causal attention forward in the attention kernel's layout, saving each row's
 // log-sum-exp: one invocation per query row, online softmax over its keys, the row in
-// registers. It is the stand-in the model uses until the fused flash-attention kernel is
-// wired in, and the forward partner of AttentionBackward in tests; same conventions as the
-// fused kernel (bottom-right causal alignment, natural log-sum-exp of the scaled scores).
-import { OpKernel, ShapeError, WG, positiveInt, withArrays } from './op-kernel.ts';
+// registers. Decoding uses it over a KV cache (one new query row per sequence, where the fused
+// kernel's row blocks would sit idle), and tests use it as the forward partner of
+// AttentionBackward; same conventions as the fused kernel (bottom-right causal alignment, natural log-sum-exp of the scaled scores).
+import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ShapeError } from '../errors.ts';
+import { MAX_ROWS_HEAD_DIM } from './limits.ts';
 
-export const MAX_ROWS_HEAD_DIM = 256;
 
 export function attentionRowsWgsl(hd: number): string {
   return /* wgsl */ `

@@ -2,7 +2,8 @@
 // The backward is deterministic without float atomics: the host, which builds each batch,
 // also builds its inverse index (for each token, the rows where it occurs, in order), and
 // the device sums each token's rows in that fixed order. Cost O(rows · dim), not O(vocab · rows · dim).
-import { ELEMENTWISE_MAIN, OpKernel, ShapeError, positiveInt, withArrays } from './op-kernel.ts';
+import { ELEMENTWISE_MAIN, OpKernel, positiveInt, withArrays } from './op-kernel.ts';
+import { ShapeError } from '../errors.ts';
 
 const HEADER = /* wgsl */ `
 struct Dims { rows: u32, dim: u32, vocab: u32, positions: u32, posRows: u32, posOffset: u32, _b: u32, _c: u32 }

@@ -5,7 +5,8 @@
 // A step reads back only that small result, or nothing: AdamW reads the clip scale from it,
 // and `scale()` multiplies a gradient by it in place. Fixed block layout and tree order make
 // the norm repeatable bit for bit.
-import { OpKernel, ShapeError, positiveInt, withArrays } from './op-kernel.ts';
+import { OpKernel, positiveInt, withArrays } from './op-kernel.ts';
+import { ShapeError } from '../errors.ts';
 
 const RWG = 256;
 /** Values each stage-1 invocation sums: a workgroup covers RWG · PER_THREAD values. */

@@ -1,7 +1,8 @@
 // KV cache for decoding: the keys and values of one new position, [B, H, 1, hd], written
 // into a cache [B, H, capacity, hd] at row `position`, where attention (with kvRows =
 // capacity) reads the first position + 1 rows.
-import { OpKernel, ShapeError, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
+import { ShapeError } from '../errors.ts';
 
 export function kvCacheWriteWgsl(): string {
   return /* wgsl */ `

@@ -1,11 +1,9 @@
 // Mechanics shared by the training ops: pipeline and uniform caches, dispatch, buffer-size
 // checks, and the upload/run/read-back convenience that tests use. The ops themselves
 // (one per file) only generate WGSL and say which buffers go where.
-import { ShapeError } from '../matmul/matmul.ts';
+import { ShapeError } from '../errors.ts';
 import { activeProfiler } from './pass-profiler.ts';
 import { quietly } from '../quiet-wait.ts';
-
-export { ShapeError };
 
 /** Threads per workgroup of the element-wise and row-wise programs. */
 export const WG = 64;

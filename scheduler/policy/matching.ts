@@ -79,18 +79,25 @@ export function sizeNeeds(spec: JobSpec): Record<string, number> {
   }
 }
 
+/** Why no device in `devices` could run the job: no device matches, or none is large enough. */
+export interface AdmissionProblem {
+  reason: 'no_matching_worker_class' | 'too_large';
+  message: string;
+}
+
 /** Why no device in `devices` could run the job, or null when one can. */
-export function admissionProblem(spec: JobSpec, req: Requirements, devices: DeviceCaps[]): string | null {
+export function admissionProblem(spec: JobSpec, req: Requirements, devices: DeviceCaps[]): AdmissionProblem | null {
   const candidates = devices.filter((d) => matches(req, d));
   if (candidates.length === 0) {
     const why = devices.map((d) => `${d.device} in ${d.region}: ${mismatch(req, d)}`).join('; ');
-    return `no configured worker class can run this job (${why})`;
+    return { reason: 'no_matching_worker_class', message: `no configured worker class can run this job (${why})` };
   }
   const needs = sizeNeeds(spec);
   const fits = candidates.some((d) => Object.entries(needs).every(([l, v]) => (d.limits[l] ?? Infinity) >= v));
   if (!fits) {
     const need = Object.entries(needs).map(([l, v]) => `${l} ≥ ${v}`).join(', ');
-    return `job too large for every matching device: it needs ${need}; largest maxStorageBufferBindingSize is ${Math.max(...candidates.map((d) => d.limits.maxStorageBufferBindingSize ?? 0))}`;
+    const largest = Math.max(...candidates.map((d) => d.limits.maxStorageBufferBindingSize ?? 0));
+    return { reason: 'too_large', message: `job too large for every matching device: it needs ${need}; largest maxStorageBufferBindingSize is ${largest}` };
   }
   return null;
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTs, runCli, type Child } from '../support/processes.ts';
 import { matmulRef } from '../../kernels/reference.ts';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../../kernels/random.ts';
 
 const API_PORT = 8780;
 const WORKER_PORT = 8781;

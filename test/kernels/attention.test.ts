@@ -3,8 +3,8 @@ import { Attention } from '../../kernels/attention/attention.ts';
 import { attentionTileFor } from '../../kernels/attention/attention-tuning.ts';
 import { attentionRef } from '../../kernels/attention/reference.ts';
 import type { AttentionShape } from '../../kernels/attention/attention-shape.ts';
-import { ShapeError } from '../../kernels/matmul/matmul.ts';
-import { randomMatrix } from '../../shared/random.ts';
+import { ShapeError } from '../../kernels/errors.ts';
+import { randomMatrix } from '../../kernels/random.ts';
 import { testDevice } from '../support/gpu.ts';
 import { quietly } from '../../kernels/quiet-wait.ts';
 

@@ -11,7 +11,7 @@ import { redisKey } from '../../kernels/autotune/tuning-store.ts';
 import { resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
 import { matmulRef } from '../../kernels/reference.ts';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../../kernels/random.ts';
 import { testDevice } from '../support/gpu.ts';
 
 const gpu = await testDevice();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Matmul, ShapeError } from '../../kernels/matmul/matmul.ts';
+import { Matmul } from '../../kernels/matmul/matmul.ts';
+import { ShapeError } from '../../kernels/errors.ts';
 import { matmulRef } from '../../kernels/reference.ts';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../../kernels/random.ts';
 import { testDevice } from '../support/gpu.ts';
 
 const gpu = await testDevice();

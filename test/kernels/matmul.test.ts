@@ -6,13 +6,14 @@
 // f16 first (the reference uses the rounded values), accumulation is f32, the output is rounded
 // to f16 (relative 2⁻¹¹): |C - ref| ≤ 1e-3·|ref| + 2e-6·k + 1e-3.
 import { describe, expect, it } from 'vitest';
-import { Matmul, ShapeError, type MatmulSpec } from '../../kernels/matmul/matmul.ts';
+import { Matmul, type MatmulSpec } from '../../kernels/matmul/matmul.ts';
+import { ShapeError } from '../../kernels/errors.ts';
 import { HARDWARE_DEFAULT, SOFTWARE_DEFAULT, SOFTWARE_SUBGROUP_DEFAULT, TUNING_SPACE, fitsDevice } from '../../kernels/matmul/matmul-configs.ts';
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
 import { roundToHalf } from '../../kernels/f16.ts';
 import { operandSizes, resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
 import { matmulEntryGeneral, matmulRefGeneral } from '../../kernels/reference.ts';
-import { randomMatrix } from '../../shared/random.ts';
+import { randomMatrix } from '../../kernels/random.ts';
 import { testDevice } from '../support/gpu.ts';
 
 const gpu = await testDevice();

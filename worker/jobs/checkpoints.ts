@@ -1,7 +1,7 @@
 // A train job's checkpoints in the artifact store: saved under the job's id, so a retried
 // attempt (worker killed, job re-run) finds the newest one and resumes from it.
 import type { ArtifactStore, ArtifactMeta } from '../../shared/artifact-store.ts';
-import type { CheckpointStore, TextSource } from '../train/train-run.ts';
+import { TrainJobError, type CheckpointStore, type TextSource } from '../train/train-run.ts';
 
 export class ArtifactCheckpoints implements CheckpointStore {
   lastSaved: ArtifactMeta | null = null;
@@ -41,7 +41,11 @@ export class ArtifactTexts implements TextSource {
 
   async read(id: string): Promise<string> {
     const meta = await this.artifacts.meta(id);
-    if (!meta || meta.tenant !== this.tenant) throw new Error(`no artifact ${id} for tenant ${this.tenant}`);
-    return new TextDecoder('utf-8', { fatal: true }).decode(await this.artifacts.read(id));
+    if (!meta || meta.tenant !== this.tenant) throw new TrainJobError(`no artifact ${id} for tenant ${this.tenant}`);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(await this.artifacts.read(id));
+    } catch (e) {
+      throw new TrainJobError(`artifact ${id} is not UTF-8 text: ${(e as Error).message}`);
+    }
   }
 }

@@ -4,7 +4,7 @@ import type { JobContext } from './job-context.ts';
 import { runMatmulJob } from './matmul-job.ts';
 import { runNoopJob } from './noop-job.ts';
 import { runTrainJob } from './train-job.ts';
-import { parameterCount } from '../train/parameters.ts';
+import { parameterCount } from '../../shared/train/parameters.ts';
 import { runInferJob } from './infer-job.ts';
 
 export async function runJob(spec: QueuedSpec, ctx: JobContext): Promise<{ result: unknown; flops: number }> {

@@ -1,10 +1,11 @@
 // The infer job: greedy or sampled decoding from a checkpoint, with a KV cache on the device.
-import type { InferJobParams } from '../train/job-params.ts';
+import type { InferJobParams } from '../../shared/train/job-params.ts';
 import { runInference } from '../train/infer-run.ts';
 import type { JobContext } from './job-context.ts';
 import { newestCheckpoint } from './checkpoints.ts';
+import { InputError } from '../../kernels/errors.ts';
 
-export class MissingCheckpointError extends Error {
+export class MissingCheckpointError extends InputError {
   override name = 'MissingCheckpointError';
 }
 

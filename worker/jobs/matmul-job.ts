@@ -2,7 +2,7 @@
 // device, and check sampled entries of C against the CPU reference.
 import type { MatmulParams } from '../../shared/job-spec.ts';
 import type { MatmulResult } from '../../shared/job-view.ts';
-import { randomMatrix, seededRandom } from '../../shared/random.ts';
+import { randomMatrix, seededRandom } from '../../kernels/random.ts';
 import { matmulEntry } from '../../kernels/reference.ts';
 import type { JobContext } from './job-context.ts';
 import { quietly } from '../../kernels/quiet-wait.ts';

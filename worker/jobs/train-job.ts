@@ -1,6 +1,6 @@
 // The train job: a transformer trained on this worker's device, checkpointed into the
 // artifact store, resumed from its newest checkpoint when the job runs again.
-import type { TrainJobParams } from '../train/job-params.ts';
+import type { TrainJobParams } from '../../shared/train/job-params.ts';
 import { runTraining } from '../train/train-run.ts';
 import type { JobContext } from './job-context.ts';
 import { ArtifactCheckpoints, ArtifactTexts } from './checkpoints.ts';

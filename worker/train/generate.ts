@@ -2,7 +2,7 @@
 // Without a KV cache yet: each new token re-runs the forward over the whole prefix
 // (O(T²) per sequence), which is fine at the context lengths of the built-in tasks; the
 // infer job's KV-cache decoder replaces this and must give the same greedy tokens.
-import { seededRandom } from '../../shared/random.ts';
+import { seededRandom } from '../../kernels/random.ts';
 import type { GpuModel } from './gpu-model.ts';
 
 export interface GenerateOptions {

@@ -2,9 +2,9 @@
 // activations live in GPU buffers; a training step is one command buffer (forward, backward,
 // gradient norm, AdamW) and reads back only the loss and the gradient norm.
 // Layout and maths are those of reference-model.ts, which the tests compare against.
-import { AdamW, DEFAULT_ADAMW, type AdamWSettings } from '../../kernels/ops/adamw.ts';
+import { AdamW } from '../../kernels/ops/adamw.ts';
+import { DEFAULT_ADAMW, type AdamWSettings } from '../../kernels/ops/limits.ts';
 import { AttentionBackward } from '../../kernels/ops/attention-backward.ts';
-import { AttentionRows } from '../../kernels/ops/attention-rows.ts';
 import { Attention } from '../../kernels/attention/attention.ts';
 import { Bias } from '../../kernels/ops/bias.ts';
 import { CrossEntropy } from '../../kernels/ops/cross-entropy.ts';
@@ -16,8 +16,8 @@ import { LayerNorm } from '../../kernels/ops/layer-norm.ts';
 import { ResidualAdd } from '../../kernels/ops/residual-add.ts';
 import { SampleTokens } from '../../kernels/ops/sample-tokens.ts';
 import { Gemm } from './gemm.ts';
-import { headDim, type ModelConfig } from './model-config.ts';
-import { parameterLayout, type ParameterSpec, type Parameters } from './parameters.ts';
+import { headDim, type ModelConfig } from '../../shared/train/model-config.ts';
+import { parameterLayout, type ParameterSpec, type Parameters } from '../../shared/train/parameters.ts';
 import { quietly } from '../../kernels/quiet-wait.ts';
 
 /** One batch's token ids and next-token targets (−1 = ignored), batchSize × seqLen. */
@@ -47,8 +47,6 @@ class Ops {
   readonly heads: HeadLayout;
   /** The fused flash-attention kernel (kernels/attention/) for training steps. */
   readonly flash: Attention;
-  /** One query row per invocation over a KV cache (decoding reads a cache of `kvRows` capacity). */
-  readonly attention: AttentionRows;
   readonly attentionBackward: AttentionBackward;
   readonly gradNorm: GradNorm;
   readonly sample: SampleTokens;
@@ -63,7 +61,6 @@ class Ops {
     this.bias = new Bias(device);
     this.heads = new HeadLayout(device);
     this.flash = new Attention(device);
-    this.attention = new AttentionRows(device);
     this.attentionBackward = new AttentionBackward(device);
     this.gradNorm = new GradNorm(device);
     this.sample = new SampleTokens(device);
@@ -195,10 +192,6 @@ export class GpuModel {
       this.v.set(p.name, make(`v ${p.name}`));
     }
     this.normResult = device.createBuffer({ size: GRAD_NORM_RESULT_VALUES * 4, usage: storage(), label: 'grad norm result' });
-    // Largest transposed operand: a weight (d × max(3d, dFF, vocab)) — activations are
-    // transposed per batch shape, reserved in activations().
-    const d = config.dModel;
-    this.ops.gemm.reserve(d * Math.max(3 * d, config.dFF, config.vocabSize));
   }
 
   private p(name: string): GPUBuffer {
@@ -214,7 +207,6 @@ export class GpuModel {
     let a = this.acts.get(key);
     if (!a) {
       a = new Activations(this.device, this.config, batchSize, seqLen);
-      this.ops.gemm.reserve(batchSize * seqLen * Math.max(this.config.dModel, this.config.dFF));
       this.acts.set(key, a);
     }
     return a;
@@ -440,6 +432,5 @@ export class GpuModel {
     for (const map of [this.params, this.grads, this.m, this.v]) for (const b of map.values()) b.destroy();
     this.normResult.destroy();
     this.adamw.destroy();
-    this.ops.gemm.destroy();
   }
 }

@@ -1,13 +1,14 @@
 // An `infer` job's work, apart from the queue: load a checkpoint, check the prompts against
 // its vocabulary and context, decode on the device with a KV cache, return text.
-import { decodeCheckpoint } from './checkpoint.ts';
+import { decodeCheckpoint } from '../../shared/train/checkpoint.ts';
 import { GpuModel } from './gpu-model.ts';
-import { inferJobProblems, type InferJobParams } from './job-params.ts';
+import { inferJobProblems, type InferJobParams } from '../../shared/train/job-params.ts';
 import { KvDecoder } from './kv-decoder.ts';
-import { TASK_VOCABULARY } from './tasks.ts';
-import { Vocabulary } from './vocabulary.ts';
+import { TASK_VOCABULARY } from '../../shared/train/tasks.ts';
+import { Vocabulary } from '../../shared/train/vocabulary.ts';
+import { InputError } from '../../kernels/errors.ts';
 
-export class InferJobError extends Error {
+export class InferJobError extends InputError {
   override name = 'InferJobError';
 }
 

@@ -3,7 +3,7 @@
 // cache. The sampled token stays on the device as the next step's input; the tokens are
 // read back once at the end. Greedy output is bit-identical to re-running the whole prefix
 // (every op computes a row the same way whatever the other rows are).
-import { seededRandom } from '../../shared/random.ts';
+import { seededRandom } from '../../kernels/random.ts';
 import { AttentionRows } from '../../kernels/ops/attention-rows.ts';
 import { Bias } from '../../kernels/ops/bias.ts';
 import { Embedding } from '../../kernels/ops/embedding.ts';
@@ -16,7 +16,7 @@ import { SampleTokens } from '../../kernels/ops/sample-tokens.ts';
 import { Gemm } from './gemm.ts';
 import type { GenerateOptions } from './generate.ts';
 import type { GpuModel } from './gpu-model.ts';
-import { headDim } from './model-config.ts';
+import { headDim } from '../../shared/train/model-config.ts';
 import { quietly } from '../../kernels/quiet-wait.ts';
 
 export interface DecodeResult {
@@ -106,7 +106,6 @@ export class KvDecoder {
       const kc = Array.from({ length: c.layers }, () => buf(B * H * cap * hd));
       const vc = Array.from({ length: c.layers }, () => buf(B * H * cap * hd));
       const out = buf(o.maxNewTokens * B);
-      this.gemm.reserve(d * Math.max(3 * d, F, c.vocabSize));
       const p = (name: string) => this.model.params.get(name)!;
       const hs = { batch: B, seq: 1, heads: H, headDim: hd };
       for (let t = 0; t < cap; t++) {
@@ -163,6 +162,5 @@ export class KvDecoder {
   }
 
   destroy(): void {
-    this.gemm.destroy();
   }
 }

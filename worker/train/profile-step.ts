@@ -4,11 +4,11 @@
 import { parseArgs } from 'node:util';
 import { adapterLabel, openDevice } from '../../kernels/device.ts';
 import { PassProfiler } from '../../kernels/ops/pass-profiler.ts';
-import { seededRandom } from '../../shared/random.ts';
+import { seededRandom } from '../../kernels/random.ts';
 import { GpuModel } from './gpu-model.ts';
-import { parseModelConfig } from './model-config.ts';
-import { initParameters } from './parameters.ts';
-import { SyntheticTask } from './tasks.ts';
+import { parseModelConfig } from '../../shared/train/model-config.ts';
+import { initParameters } from '../../shared/train/parameters.ts';
+import { SyntheticTask } from '../../shared/train/tasks.ts';
 
 const { values: a } = parseArgs({
   options: {

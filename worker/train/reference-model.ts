@@ -4,8 +4,8 @@
 // Architecture: x = wte[ids] + wpe[pos]; per block x += attn(LN1(x)), x += mlp(LN2(x)) with
 // causal multi-head attention and a GELU (tanh) MLP; logits = LNf(x)·head.w.
 import { crossEntropyRef, embeddingRef, geluRef, layerNormRef } from '../../kernels/ops/reference.ts';
-import type { ModelConfig } from './model-config.ts';
-import { parameterLayout } from './parameters.ts';
+import type { ModelConfig } from '../../shared/train/model-config.ts';
+import { parameterLayout } from '../../shared/train/parameters.ts';
 
 type Vec = ArrayLike<number>;
 export type RefParameters = Map<string, Vec>;

@@ -5,8 +5,8 @@
 //     [--layers 2] [--d 64] [--heads 4] [--ff 256] [--lr 3e-3] [--warmup 100] [--eval-every 200] [--seed 1]
 import { parseArgs } from 'node:util';
 import { adapterLabel, openDevice } from '../../kernels/device.ts';
-import { SyntheticTask, TASK_KINDS, type TaskKind } from './tasks.ts';
-import { trainSettings } from './train-spec.ts';
+import { SyntheticTask, TASK_KINDS, type TaskKind } from '../../shared/train/tasks.ts';
+import { trainSettings } from '../../shared/train/train-spec.ts';
 import { train } from './trainer.ts';
 
 const { values: a } = parseArgs({

@@ -2,12 +2,13 @@
 // resume from the newest checkpoint in the job's store (after a worker died or the job
 // was preempted), train, and save checkpoints there. The job handler supplies the store
 // (the artifact store) and the text source.
-import type { Dataset } from './batch.ts';
-import { CharDataset } from './char-dataset.ts';
-import { decodeCheckpoint, encodeCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { trainJobProblems, type TrainJobParams } from './job-params.ts';
-import { SyntheticTask } from './tasks.ts';
+import type { Dataset } from '../../shared/train/batch.ts';
+import { CharDataset } from '../../shared/train/char-dataset.ts';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../../shared/train/checkpoint.ts';
+import { trainJobProblems, type TrainJobParams } from '../../shared/train/job-params.ts';
+import { SyntheticTask } from '../../shared/train/tasks.ts';
 import { train, type Progress, type TrainResult } from './trainer.ts';
+import { InputError } from '../../kernels/errors.ts';
 
 export interface CheckpointStore {
   /** The newest checkpoint this job saved, or null. */
@@ -19,7 +20,7 @@ export interface TextSource {
   read(artifact: string): Promise<string>;
 }
 
-export class TrainJobError extends Error {
+export class TrainJobError extends InputError {
   override name = 'TrainJobError';
 }
 

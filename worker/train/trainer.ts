@@ -2,15 +2,16 @@
 // held-out evaluation and checkpoints at their intervals, resuming from a checkpoint.
 // Batch s is drawn from a generator seeded by (seed, s), so a run resumed at step s sees
 // exactly the batches the uninterrupted run would have: same seed, same adapter, same losses.
-import { seededRandom } from '../../shared/random.ts';
-import type { Batch, Dataset } from './batch.ts';
-import type { CheckpointState } from './checkpoint.ts';
+import { seededRandom } from '../../kernels/random.ts';
+import type { Batch, Dataset } from '../../shared/train/batch.ts';
+import type { CheckpointState } from '../../shared/train/checkpoint.ts';
 import { GpuModel } from './gpu-model.ts';
-import { learningRate } from './lr-schedule.ts';
-import { deviceFitProblems } from './device-fit.ts';
-import { checkDataFits, sameConfig } from './model-config.ts';
-import { initParameters } from './parameters.ts';
-import type { TrainSettings } from './train-spec.ts';
+import { learningRate } from '../../shared/train/lr-schedule.ts';
+import { deviceFitProblems } from '../../shared/train/device-fit.ts';
+import { checkDataFits, sameConfig } from '../../shared/train/model-config.ts';
+import { initParameters } from '../../shared/train/parameters.ts';
+import type { TrainSettings } from '../../shared/train/train-spec.ts';
+import { InputError } from '../../kernels/errors.ts';
 
 export interface Evaluation {
   step: number;
@@ -108,8 +109,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const config = settings.model;
   checkDataFits(config, data);
   const problems = deviceFitProblems(config, settings.batchSize, data.seqLen, device.limits);
-  if (problems.length) throw new Error(`the model does not fit this device: ${problems.join('; ')}`);
-  if (o.resume && !sameConfig(o.resume.config, config)) throw new Error('resume: the checkpoint is of another model config');
+  if (problems.length) throw new InputError(`the model does not fit this device: ${problems.join('; ')}`);
+  if (o.resume && !sameConfig(o.resume.config, config)) throw new InputError('resume: the checkpoint is of another model config');
   const start = o.resume?.step ?? 0;
   const model = new GpuModel(device, config, o.resume?.params ?? initParameters(config, settings.seed), settings.optimizer);
   try {
@@ -136,7 +137,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const batch = data.batch(stepRandom(settings.seed, step, 0), settings.batchSize, 'train');
       const lr = learningRate(settings.schedule, step, settings.steps);
       const r = await model.step(batch, step, lr, settings.maxGradNorm);
-      if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step}: loss ${r.loss}; lower the learning rate`);
+      if (!Number.isFinite(r.loss)) throw new InputError(`training diverged at step ${step}: loss ${r.loss}; lower the learning rate`);
       losses.push(r.loss);
       tokens += batch.batchSize * batch.seqLen;
       const last = step === settings.steps;

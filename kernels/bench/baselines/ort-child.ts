@@ -2,7 +2,7 @@
 // disabled so every figure is WebGPU. Wall time per session.run from host tensors to host
 // tensors (ORT uploads inputs and reads outputs back inside run).
 import * as ort from 'onnxruntime-node';
-import { randomMatrix } from '../../../shared/random.ts';
+import { randomMatrix } from '../../random.ts';
 import { toHalf } from '../../f16.ts';
 import { oneNodeModel, type OneNodeGraph } from './onnx-graph.ts';
 import { reply } from './child-process.ts';

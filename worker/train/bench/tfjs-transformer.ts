@@ -3,9 +3,9 @@
 // and parameter layout as reference-model.ts (pre-LN, causal MHA, GELU tanh MLP, final LN,
 // untied LM head); Adam without decoupled weight decay (TF.js has no AdamW).
 import type * as tfType from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../model-config.ts';
-import type { Parameters } from '../parameters.ts';
-import { parameterLayout } from '../parameters.ts';
+import type { ModelConfig } from '../../../shared/train/model-config.ts';
+import type { Parameters } from '../../../shared/train/parameters.ts';
+import { parameterLayout } from '../../../shared/train/parameters.ts';
 
 type Tf = typeof tfType;
 type Tensor = tfType.Tensor;

@@ -5,13 +5,13 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { adapterLabel, openDevice } from '../../../kernels/device.ts';
-import { randomMatrix, seededRandom } from '../../../shared/random.ts';
+import { randomMatrix, seededRandom } from '../../../kernels/random.ts';
 import { Gemm } from '../gemm.ts';
 import { GpuModel } from '../gpu-model.ts';
 import { KvDecoder } from '../kv-decoder.ts';
-import { parseModelConfig, type ModelConfig } from '../model-config.ts';
-import { initParameters, parameterCount } from '../parameters.ts';
-import { SEP, SyntheticTask } from '../tasks.ts';
+import { parseModelConfig, type ModelConfig } from '../../../shared/train/model-config.ts';
+import { initParameters, parameterCount } from '../../../shared/train/parameters.ts';
+import { SEP, SyntheticTask } from '../../../shared/train/tasks.ts';
 import { TfjsTransformer } from './tfjs-transformer.ts';
 import { loadTfjsWebgpu } from './tfjs-webgpu.ts';
 import { quietly } from '../../../kernels/quiet-wait.ts';
