@@ -17,6 +17,16 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'deploy/grafana/dashboards/'] },
   ...tseslint.configs.recommended,
   {
+    // Type-aware rules: a promise nobody awaits or catches loses its error (an unhandled
+    // rejection kills a daemon), so every one is awaited, returned, or given a .catch().
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',

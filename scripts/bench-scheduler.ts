@@ -42,11 +42,13 @@ const redis = await ensureRedis(redisUrl, dir);
 // Interrupted (Ctrl-C, a timeout): take the Redis and the usine processes down too.
 const stopping: (() => Promise<unknown>)[] = [() => redis.stop()];
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    void Promise.allSettled(stopping.map((f) => f())).then(() => {
+  process.once(sig, async () => {
+    try {
+      await Promise.allSettled(stopping.map((f) => f()));
       fs.rmSync(dir, { recursive: true, force: true });
+    } finally {
       process.exit(130);
-    });
+    }
   });
 }
 /** CPU seconds (user + system) a process has used: from /proc on Linux, INFO for Redis. */
@@ -108,11 +110,11 @@ async function rawBullmq(like: 'plain' | 'usine-options', jobs: number = o.jobs)
   let done = 0;
   const progress = bar(like === 'plain' ? 'bullmq' : 'bullmq+', jobs);
   const workerConnection = connectRedis(redisUrl);
-  const finished = new Promise<void>((resolve) => {
+  const finished = new Promise<void>((resolve, reject) => {
     const w = new Worker(name, async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
     w.on('completed', () => {
       if (++done % 500 === 0) progress.update(done);
-      if (done === jobs) void w.close().then(resolve);
+      if (done === jobs) w.close().then(resolve, reject);
     });
   });
   const cpu = async () => ({ node: selfCpu(), redis: await redisCpu() });

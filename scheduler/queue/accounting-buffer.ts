@@ -35,7 +35,8 @@ export class AccountingBuffer {
   }
 
   private schedule(): void {
-    this.timer ??= setTimeout(() => void this.flush(), this.delayMs);
+    // flush() logs its own failures; this catch only keeps a bug from becoming an unhandled rejection.
+    this.timer ??= setTimeout(() => this.flush().catch((err) => this.log.error({ err }, 'flush failed')), this.delayMs);
   }
 
   /** Sends what is buffered; resolves when it is in Redis. */

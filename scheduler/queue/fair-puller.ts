@@ -27,7 +27,8 @@ const CHAIN_ALONE_MS = 1000;
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
 class QueueWorker extends Worker<JobData> {
   startManual(): void {
-    void this.startStalledCheckTimer();
+    // Its loop runs for the worker's life; a failure goes to the worker's 'error' listener.
+    this.startStalledCheckTimer().catch((err: Error) => this.emit('error', err));
     this.lockManager.start();
   }
 }
