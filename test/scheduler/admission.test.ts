@@ -7,7 +7,13 @@ import { tinyCheckpoint } from '../support/checkpoint.ts';
 let api: Api;
 beforeAll(async () => {
   api = await Api.start({
-    tenants: [{ name: 'a' }, { name: 'b' }, { name: 'euonly', regions: ['eu'] }, { name: 'q', maxQueued: 3, maxRunning: 1 }, { name: 'idle', maxRunning: 0 }],
+    tenants: [
+      { name: 'a' },
+      { name: 'b' },
+      { name: 'euonly', regions: ['eu'] },
+      { name: 'q', maxQueued: 3, maxRunning: 1 },
+      { name: 'idle', maxRunning: 0 },
+    ],
   });
   // As in a cluster of one lavapipe worker in region eu with all its features, one in us with none.
   await api.registerWorker('w0', { region: 'eu' });
@@ -20,7 +26,11 @@ const noop = { type: 'noop', params: {} };
 
 describe('admission', () => {
   it('refuses at submit what no worker class could ever run, or what is too large', async () => {
-    for (const requirements of [{ vendors: ['nvidia'] }, { regions: ['mars'] }, { minLimits: { maxStorageBufferBindingSize: 2 ** 40 } }]) {
+    for (const requirements of [
+      { vendors: ['nvidia'] },
+      { regions: ['mars'] },
+      { minLimits: { maxStorageBufferBindingSize: 2 ** 40 } },
+    ]) {
       expectError(await a().post('/v1/jobs', { ...noop, requirements }), 422, 'no_matching_worker_class');
     }
     const outside = await api.as('euonly').post('/v1/jobs', { ...noop, requirements: { regions: ['us'] } });
@@ -45,7 +55,9 @@ describe('admission', () => {
     const q = api.as('q');
     const four = await q.post('/v1/jobs/batch', { jobs: Array(4).fill({ ...noop, params: { sleepMs: 300 } }) });
     expectError(four, 429, 'quota_queued', /at most 3 queued jobs; it has 0 and this request adds 4/);
-    expect((await q.post('/v1/jobs/batch', { jobs: Array(3).fill({ ...noop, params: { sleepMs: 300 } }) })).status).toBe(201);
+    expect(
+      (await q.post('/v1/jobs/batch', { jobs: Array(3).fill({ ...noop, params: { sleepMs: 300 } }) })).status,
+    ).toBe(201);
     expectError(await q.post('/v1/jobs', noop), 429, 'quota_queued', /it has 3/);
     expectError(await api.as('idle').post('/v1/jobs', noop), 429, 'quota_running', /maxRunning 0/);
   });
@@ -53,21 +65,38 @@ describe('admission', () => {
   it("checks an infer job's checkpoint artifact: its owner, its kind, its bytes, the prompts against it", async () => {
     const put = (tenant: string, kind: 'checkpoint' | 'upload', data: Uint8Array) =>
       api.ctx.artifacts.put({ tenant, name: 'model.safetensors', contentType: 'application/octet-stream', kind }, data);
-    const infer = (artifact: string, prompts = ['12=']) => a().post('/v1/jobs', { type: 'infer', params: { checkpoint: { artifact }, prompts, maxNewTokens: 4 } });
+    const infer = (artifact: string, prompts = ['12=']) =>
+      a().post('/v1/jobs', { type: 'infer', params: { checkpoint: { artifact }, prompts, maxNewTokens: 4 } });
     const good = await put('a', 'checkpoint', tinyCheckpoint());
     expect((await infer(good.id)).status).toBe(201);
     expectError(await infer(good.id, ['12+']), 400, 'invalid_spec', /prompts\[0\]: vocabulary: "\+" is not a token/);
     expectError(await infer(good.id, ['1'.repeat(14)]), 400, 'invalid_spec', /exceeds the model's context of 16/);
-    expectError(await infer((await put('b', 'checkpoint', tinyCheckpoint())).id), 400, 'invalid_spec', /no checkpoint artifact/);
-    expectError(await infer((await put('a', 'upload', tinyCheckpoint())).id), 400, 'invalid_spec', /no checkpoint artifact/);
+    expectError(
+      await infer((await put('b', 'checkpoint', tinyCheckpoint())).id),
+      400,
+      'invalid_spec',
+      /no checkpoint artifact/,
+    );
+    expectError(
+      await infer((await put('a', 'upload', tinyCheckpoint())).id),
+      400,
+      'invalid_spec',
+      /no checkpoint artifact/,
+    );
     expectError(await infer('00000000-0000-4000-8000-000000000000'), 400, 'invalid_spec', /no checkpoint artifact/);
     const corrupt = await put('a', 'checkpoint', new TextEncoder().encode('not a checkpoint at all'));
-    expectError(await infer(corrupt.id), 400, 'invalid_spec', /params\.checkpoint\.artifact: not a readable checkpoint/);
+    expectError(
+      await infer(corrupt.id),
+      400,
+      'invalid_spec',
+      /params\.checkpoint\.artifact: not a readable checkpoint/,
+    );
   });
 
   it('counts refusals by tenant and reason on /metrics', async () => {
     const text = (await api.call(null, 'GET', '/metrics')).raw.toString();
-    const sample = (labels: string) => Number(new RegExp(`^usine_job_refusals_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const sample = (labels: string) =>
+      Number(new RegExp(`^usine_job_refusals_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1]);
     expect(sample('tenant="a",reason="no_matching_worker_class"')).toBe(4);
     expect(sample('tenant="a",reason="too_large"')).toBe(1);
     expect(sample('tenant="q",reason="quota_queued"')).toBe(2);

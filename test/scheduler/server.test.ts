@@ -45,17 +45,34 @@ describe('the HTTP server', () => {
   });
 
   it('serves its OpenAPI description', async () => {
-    const r = await api.call<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>(null, 'GET', '/v1/openapi.json');
+    const r = await api.call<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>(
+      null,
+      'GET',
+      '/v1/openapi.json',
+    );
     expect(r.status).toBe(200);
     const doc = r.json;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/workers', '/v1/usage', '/v1/tenants']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/cancel',
+        '/v1/workers',
+        '/v1/usage',
+        '/v1/tenants',
+      ]),
+    );
     expect(JSON.stringify(doc.components.schemas.JobSpec)).toContain('matmul');
   });
 
   it('times requests by route on /metrics', async () => {
     await api.call(null, 'GET', '/healthz');
     const text = (await api.call(null, 'GET', '/metrics')).raw.toString();
-    expect(text).toMatch(/^usine_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} [1-9]/m);
-    expect(text).toMatch(/^usine_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1$/m);
+    expect(text).toMatch(
+      /^usine_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^usine_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1$/m,
+    );
   });
 });

@@ -76,7 +76,10 @@ export class Api {
     const keys = new Keys(prefix);
     const openMode = !o.tenants;
     const tenants = new TenantStore(redis, keys, openMode ? [] : [hashToken(ADMIN_TOKEN)]);
-    if (o.tenants) await tenants.seed(o.tenants.map((t) => tenantSchema.parse({ ...t, tokenSha256: [hashToken(Api.token(t.name))] })));
+    if (o.tenants)
+      await tenants.seed(
+        o.tenants.map((t) => tenantSchema.parse({ ...t, tokenSha256: [hashToken(Api.token(t.name))] })),
+      );
     else await tenants.put(DEFAULT_TENANT);
     const queues = new TenantQueues(redis, keys, prefix);
     const workers = new WorkerRegistry(redis, keys, defaults.USINE_WORKER_TIMEOUT_SECONDS * 1000);
@@ -85,9 +88,26 @@ export class Api {
     const artifacts = new ArtifactStore(path.join(dir, 'artifacts'));
     const admission = new Admission(queues, workers, [], store, artifacts);
     const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
-    const ctx: SchedulerContext = { redis, keys, queues, store, tenants, workers, usage, admission, metrics, artifacts, openMode };
+    const ctx: SchedulerContext = {
+      redis,
+      keys,
+      queues,
+      store,
+      tenants,
+      workers,
+      usage,
+      admission,
+      metrics,
+      artifacts,
+      openMode,
+    };
     const log = createLogger('scheduler', process.env.LOG_LEVEL ?? 'silent');
-    const app = buildServer(ctx, log, o.bodyLimit ?? defaults.USINE_BODY_LIMIT_BYTES, o.uploadLimit ?? defaults.USINE_UPLOAD_LIMIT_BYTES);
+    const app = buildServer(
+      ctx,
+      log,
+      o.bodyLimit ?? defaults.USINE_BODY_LIMIT_BYTES,
+      o.uploadLimit ?? defaults.USINE_UPLOAD_LIMIT_BYTES,
+    );
     await app.ready();
     return new Api(app, ctx, dir);
   }
@@ -108,7 +128,12 @@ export class Api {
   }
 
   /** One request; `token` null sends none. A Uint8Array body goes as application/octet-stream. */
-  async call<T = unknown>(token: string | null, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<Reply<T>> {
+  async call<T = unknown>(
+    token: string | null,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    body?: unknown,
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     let payload: string | Buffer | undefined;
     if (body instanceof Uint8Array) {

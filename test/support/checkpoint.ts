@@ -8,7 +8,14 @@ import { initParameters } from '../../shared/train/parameters.ts';
 export const TINY_VOCABULARY = [...'0123456789='];
 
 export function tinyCheckpoint(): Uint8Array {
-  const config = parseModelConfig({ vocabSize: TINY_VOCABULARY.length, contextLength: 16, layers: 1, dModel: 8, heads: 2, dFF: 16 });
+  const config = parseModelConfig({
+    vocabSize: TINY_VOCABULARY.length,
+    contextLength: 16,
+    layers: 1,
+    dModel: 8,
+    heads: 2,
+    dFF: 16,
+  });
   return encodeCheckpoint({
     config,
     step: 1,

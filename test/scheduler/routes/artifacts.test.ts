@@ -36,7 +36,12 @@ describe('/v1/artifacts', () => {
   });
 
   it('refuses an upload that is not octet-stream (415) or over the upload limit (413)', async () => {
-    expectError(await api.as('a').post('/v1/artifacts?name=x', { not: 'a file' }), 415, 'unsupported_media_type', /application\/octet-stream/);
+    expectError(
+      await api.as('a').post('/v1/artifacts?name=x', { not: 'a file' }),
+      415,
+      'unsupported_media_type',
+      /application\/octet-stream/,
+    );
     const big = await api.as('a').post('/v1/artifacts?name=big', new Uint8Array(UPLOAD_LIMIT + 1));
     expectError(big, 413, 'fst_err_ctp_body_too_large');
     expect((await api.as('a').post('/v1/artifacts?name=fits', new Uint8Array(UPLOAD_LIMIT))).status).toBe(201);

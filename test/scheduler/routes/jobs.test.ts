@@ -25,15 +25,26 @@ describe('/v1/jobs', () => {
     expect(v.json.waitingFor).toBe('no worker is online');
     const batch = await a().post<{ ids: string[] }>('/v1/jobs/batch', { jobs: [noop, { ...noop, priority: 5 }] });
     expect(batch.status).toBe(201);
-    expect(batch.json.ids).toEqual([expect.stringMatching(/^a\.any\.[0-9a-f-]{36}$/), expect.stringMatching(/^a\.any\.p\.[0-9a-f-]{36}$/)]);
+    expect(batch.json.ids).toEqual([
+      expect.stringMatching(/^a\.any\.[0-9a-f-]{36}$/),
+      expect.stringMatching(/^a\.any\.p\.[0-9a-f-]{36}$/),
+    ]);
   });
 
   it('refuses a bad spec with 400 naming the field', async () => {
-    const bad = await a().post<{ error: { details: unknown } }>('/v1/jobs', { type: 'matmul', params: { m: 0, n: 4, k: 4 } });
+    const bad = await a().post<{ error: { details: unknown } }>('/v1/jobs', {
+      type: 'matmul',
+      params: { m: 0, n: 4, k: 4 },
+    });
     expectError(bad, 400, 'invalid_spec', /params\.m/);
     expect(bad.json.error.details).toEqual([{ field: 'params.m', reason: expect.stringMatching(/at least 1/) }]);
     expectError(await a().post('/v1/jobs', { type: 'nope', params: {} }), 400, 'invalid_spec');
-    expectError(await a().post('/v1/jobs/batch', { jobs: [noop, { type: 'noop', params: {}, priority: -1 }] }), 400, 'invalid_spec', /jobs\.1\.priority/);
+    expectError(
+      await a().post('/v1/jobs/batch', { jobs: [noop, { type: 'noop', params: {}, priority: -1 }] }),
+      400,
+      'invalid_spec',
+      /jobs\.1\.priority/,
+    );
     expectError(await a().post('/v1/jobs', noop.type), 400, 'invalid_spec');
     expectError(await a().get('/v1/jobs?limit=0'), 400, 'invalid_query', /limit/);
     expectError(await a().get('/v1/jobs?colour=red'), 400, 'invalid_query');
@@ -61,7 +72,9 @@ describe('/v1/jobs', () => {
     // Naming another tenant in the query does not widen a tenant's list.
     expect((await a().get<{ jobs: JobView[] }>('/v1/jobs?tenant=b')).json.jobs).toEqual([]);
     expect((await api.as('admin').get<JobView>(`/v1/jobs/${id}`)).json.tenant).toBe('b');
-    expect((await api.as('admin').get<{ jobs: JobView[] }>('/v1/jobs?tenant=b')).json.jobs.some((j) => j.id === id)).toBe(true);
+    expect(
+      (await api.as('admin').get<{ jobs: JobView[] }>('/v1/jobs?tenant=b')).json.jobs.some((j) => j.id === id),
+    ).toBe(true);
     const all = (await api.as('admin').get<{ jobs: JobView[] }>('/v1/jobs')).json.jobs;
     expect(new Set(all.map((j) => j.tenant))).toEqual(new Set(['a', 'b']));
   });
@@ -72,7 +85,10 @@ describe('/v1/jobs', () => {
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ id, state: 'cancelled' });
     expect((await a().get<JobView>(`/v1/jobs/${id}`)).json.state).toBe('cancelled');
-    expect((await a().get<{ id: string; logs: string[] }>(`/v1/jobs/${id}/logs`)).json).toEqual({ id, logs: expect.any(Array) });
+    expect((await a().get<{ id: string; logs: string[] }>(`/v1/jobs/${id}/logs`)).json).toEqual({
+      id,
+      logs: expect.any(Array),
+    });
     const queued = (await a().get<{ jobs: JobView[] }>('/v1/jobs?state=queued')).json.jobs;
     expect(queued.length).toBeGreaterThan(0);
     expect(queued.map((j) => j.id)).not.toContain(id);
