@@ -1,0 +1,78 @@
+// What every route shares: the one error shape, the body limit, health, unknown routes and
+// the OpenAPI document — the real API in process, real Redis.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api, expectError } from '../support/api.ts';
+
+let api: Api;
+beforeAll(async () => {
+  api = await Api.start({ tenants: [{ name: 'a' }] });
+});
+afterAll(() => api?.close());
+
+describe('the HTTP server', () => {
+  it('answers /healthz with the state of Redis', async () => {
+    const r = await api.call(null, 'GET', '/healthz');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ ok: true, redis: true });
+  });
+
+  it('answers an unknown route with 404 in the error shape', async () => {
+    expectError(await api.as('a').get('/v1/nope'), 404, 'not_found', /no route GET \/v1\/nope/);
+    expectError(await api.as('a').delete('/v1/jobs'), 404, 'not_found', /no route DELETE/);
+  });
+
+  it('refuses a request body over the limit with 413', async () => {
+    const jobs = Array(20_000).fill({ type: 'noop', params: { sleepMs: 0 }, labels: { pad: 'x'.repeat(40) } });
+    const r = await api.as('a').post('/v1/jobs/batch', { jobs });
+    expectError(r, 413, 'fst_err_ctp_body_too_large', /too large/i);
+  });
+
+  it('refuses a body that is not JSON with 400, and a wrong content type with 415, in the error shape', async () => {
+    const bad = await api.request({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: { authorization: `Bearer ${Api.token('a')}`, 'content-type': 'application/json' },
+      payload: '{"type": ',
+    });
+    expectError(bad, 400, 'fst_err_ctp_invalid_json_body');
+    const text = await api.request({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: { authorization: `Bearer ${Api.token('a')}`, 'content-type': 'text/csv' },
+      payload: 'a,b',
+    });
+    expectError(text, 415, 'fst_err_ctp_invalid_media_type');
+  });
+
+  it('serves its OpenAPI description', async () => {
+    const r = await api.call<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>(
+      null,
+      'GET',
+      '/v1/openapi.json',
+    );
+    expect(r.status).toBe(200);
+    const doc = r.json;
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/cancel',
+        '/v1/workers',
+        '/v1/usage',
+        '/v1/tenants',
+      ]),
+    );
+    expect(JSON.stringify(doc.components.schemas.JobSpec)).toContain('matmul');
+  });
+
+  it('times requests by route on /metrics', async () => {
+    await api.call(null, 'GET', '/healthz');
+    const text = (await api.call(null, 'GET', '/metrics')).raw.toString();
+    expect(text).toMatch(
+      /^usine_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^usine_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1$/m,
+    );
+  });
+});
