@@ -1,7 +1,7 @@
 // Autoregressive decoding with the GPU model: greedy or temperature sampling from a seed.
-// Without a KV cache yet: each new token re-runs the forward over the whole prefix
-// (O(T²) per sequence), which is fine at the context lengths of the built-in tasks; the
-// infer job's KV-cache decoder replaces this and must give the same greedy tokens.
+// No KV cache: each new token re-runs the forward over the whole prefix (O(T²) per
+// sequence). Infer jobs decode with the KV cache (kv-decoder.ts); this plain decoder is the
+// reference that decoder must match token for token (test/worker/train/generate.test.ts).
 import { seededRandom } from '../../kernels/random.ts';
 import type { GpuModel } from './gpu-model.ts';
 
