@@ -14,7 +14,10 @@ try {
 }
 const log = scheduler.log;
 const { url, tenants } = await scheduler.start();
-log.info({ api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: cfg.REDIS_URL, tenants }, `scheduler listening on ${url}`);
+log.info(
+  { api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: cfg.REDIS_URL, tenants },
+  `scheduler listening on ${url}`,
+);
 // Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
 log.flush();
 

@@ -44,8 +44,9 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   const file = cfg.USINE_TENANTS_FILE ? readTenantsFile(cfg.USINE_TENANTS_FILE) : null;
   const log = options.log ?? createLogger('scheduler', cfg.LOG_LEVEL);
 
-  let redis: Redis | undefined;
-  let queues: TenantQueues | undefined;
+  // What stop() closes, once start() made it.
+  let redisConn: Redis | undefined;
+  let queuesConn: TenantQueues | undefined;
   let app: FastifyInstance | undefined;
   let gauges: NodeJS.Timeout | undefined;
   let dependants: NodeJS.Timeout | undefined;
@@ -54,14 +55,14 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let following: Promise<void> | undefined;
 
   async function start(): Promise<SchedulerReady> {
-    const conn = (redis = connectRedis(cfg.REDIS_URL));
-    conn.on('error', (err) => log.error({ err: err.message }, 'redis error'));
+    const redis = (redisConn = connectRedis(cfg.REDIS_URL));
+    redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
     const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
 
     const fromEnv = cfg.USINE_ADMIN_TOKEN ? [hashToken(cfg.USINE_ADMIN_TOKEN)] : [];
     const adminHashes = [...(file?.adminTokenSha256 ?? []), ...fromEnv];
     const openMode = !file && adminHashes.length === 0;
-    const tenants = new TenantStore(conn, keys, adminHashes);
+    const tenants = new TenantStore(redis, keys, adminHashes);
     if (file) await tenants.seed(file.tenants);
     if (openMode) {
       if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
@@ -71,12 +72,12 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
       );
     }
 
-    const q = (queues = new TenantQueues(conn, keys, cfg.USINE_QUEUE_PREFIX));
-    const workers = new WorkerRegistry(conn, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
-    const usage = new UsageLedger(conn, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
-    const store = new JobStore(conn, keys, q, cfg.USINE_RETENTION_SECONDS);
+    const queues = (queuesConn = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX));
+    const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
+    const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
+    const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
     const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
-    const admission = new Admission(q, workers, file?.workerClasses ?? [], store, artifacts);
+    const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
     const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
 
     // Counters and histograms come from the workers' job events…
@@ -87,8 +88,13 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
 
     // …and the gauges from a periodic look at the queues, usage and workers.
     async function refreshGauges(): Promise<void> {
-      const [list, all, snap, live] = await Promise.all([tenants.list(), q.list(), usage.snapshot(), workers.live()]);
-      const counts = perTenant(all, await q.counts(all));
+      const [list, all, snap, live] = await Promise.all([
+        tenants.list(),
+        queues.list(),
+        usage.snapshot(),
+        workers.live(),
+      ]);
+      const counts = perTenant(all, await queues.counts(all));
       const loads: TenantLoad[] = list.map((t) => ({
         name: t.name,
         weight: t.weight,
@@ -135,7 +141,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     );
     await refreshGauges();
 
-    const ctx = { redis: conn, keys, queues: q, store, tenants, workers, usage, admission, metrics, openMode, artifacts };
+    const ctx = { redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode, artifacts };
     app = buildServer(ctx, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
     await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
     const port = (app.server.address() as AddressInfo).port;
@@ -149,8 +155,8 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     stopEvents.abort();
     eventsConn?.disconnect();
     await following;
-    await queues?.close();
-    await redis?.quit().catch(() => {});
+    await queuesConn?.close();
+    await redisConn?.quit().catch(() => {});
   }
 
   return { log, start, stop };

@@ -11,7 +11,13 @@ import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
-import { openDevice, adapterLabel, type AdapterDescription, type OpenDevice, type OpenOptions } from '../kernels/device.ts';
+import {
+  openDevice,
+  adapterLabel,
+  type AdapterDescription,
+  type OpenDevice,
+  type OpenOptions,
+} from '../kernels/device.ts';
 import { InputError } from '../kernels/errors.ts';
 import { Matmul } from '../kernels/matmul/matmul.ts';
 import { MatmulTuner } from '../kernels/autotune/matmul-tuner.ts';

@@ -56,7 +56,8 @@ const alive = (pid: number) => {
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], { cwd: ROOT });
+    const argv = ['--import', 'tsx', 'scripts/start.ts', ...args];
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: ROOT });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -89,7 +89,12 @@ export class Cluster {
   async startWorker(i: number): Promise<Child> {
     const w = await startTs(
       'worker/main.ts',
-      { ...this.env, USINE_WORKER_NAME: `w${i}`, USINE_WORKER_METRICS_PORT: String(this.o.port + 1 + i), ...this.o.workers[i] },
+      {
+        ...this.env,
+        USINE_WORKER_NAME: `w${i}`,
+        USINE_WORKER_METRICS_PORT: String(this.o.port + 1 + i),
+        ...this.o.workers[i],
+      },
       /worker ready/,
       // A worker opens a device and loads kernels: slower than the scheduler on a busy machine.
       60_000,

@@ -73,7 +73,8 @@ afterEach(async () => {
 /** A worker whose device `lose()` loses; `loseAtOpen` loses it as soon as it is opened. */
 function harness(loseAtOpen: boolean): Harness {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const write = (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>);
+  const log = pino({ level: 'info' }, { write });
   let lose!: () => void;
   const open = async (o: OpenOptions): Promise<OpenDevice> => {
     const d = await openDevice(o);
@@ -129,7 +130,8 @@ async function expectLossSteps(h: Harness, lostAt: number): Promise<void> {
   expect((await get(worker, '/healthz')).status).toBe(503);
   expect((await get(worker, '/healthz')).text).toBe('device lost\n');
   expect((await get(worker, '/metrics')).text).toMatch(/^usine_worker_device_lost_total 1$/m);
-  expect(h.lines).toContainEqual(expect.objectContaining({ level: 60, reason: 'unknown', worker: 'lost', graceMs: GRACE_MS }));
+  const fatal = { level: 60, reason: 'unknown', worker: 'lost', graceMs: GRACE_MS };
+  expect(h.lines).toContainEqual(expect.objectContaining(fatal));
   expect(await inTable(worker)).toBe(false);
   // /metrics stays up for the grace period; then the loss is reported, once.
   expect(h.reportedCount()).toBe(0);
@@ -141,7 +143,8 @@ async function expectLossSteps(h: Harness, lostAt: number): Promise<void> {
 }
 
 describe('device lost', () => {
-  it('during start-up (before Redis, the tuner, the puller and the worker table): the loss steps, no crash', async () => {
+  // Before Redis, the tuner, the puller and the worker table exist: the old handler threw a ReferenceError.
+  it('during start-up: the loss steps, no crash, and start-up goes no further', async () => {
     const h = harness(true);
     const lostAt = Date.now();
     await expect(h.worker.start()).rejects.toBeInstanceOf(DeviceLostError);
