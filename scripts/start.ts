@@ -1,11 +1,31 @@
 // `npm start`: Redis (started when none answers), the scheduler, and one worker per
-// usable WebGPU adapter, all in the foreground. Ctrl-C stops everything cleanly.
+// usable WebGPU adapter, all in the foreground. Ctrl-C (or closing the terminal) stops
+// everything cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Command } from 'commander';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureRedis } from '../shared/redis-server.ts';
 import { loadConfig, schedulerEnv, workerEnv, ConfigError } from '../shared/config.ts';
 import { listAdapterNames } from '../kernels/device.ts';
+
+new Command('npm start')
+  .description(
+    'Starts usine on this machine: Redis (when none answers at REDIS_URL), the scheduler, and one worker per ' +
+      'usable WebGPU adapter, in the foreground. Ctrl-C stops them in order (workers finish their jobs).',
+  )
+  .addHelpText(
+    'after',
+    `
+Configured by environment variables, among them:
+  REDIS_URL                  Redis to use or start (default redis://127.0.0.1:6379)
+  USINE_HOST, USINE_PORT     the API's address (default 127.0.0.1:8700)
+  USINE_WORKER_METRICS_PORT  first worker's /metrics port (default 8701; the next worker +1)
+  USINE_DATA_DIR             the started Redis's data and the matmul tunings (default data)
+  USINE_ADAPTER              only adapters whose name contains this
+  LOG_LEVEL                  fatal, error, warn, info (default), debug, trace`,
+  )
+  .parse();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let sched, work;
@@ -75,3 +95,6 @@ async function stop() {
 process.on('SIGINT', () => void stop());
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 process.on('SIGTERM', () => void stop());
+// Closing the terminal: the children and Redis run in process groups of their own and do not
+// get the hang-up, so without this the Redis started above would outlive us.
+process.on('SIGHUP', () => void stop());

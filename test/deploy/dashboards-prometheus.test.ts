@@ -3,22 +3,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsineClient, type JobSpecInput } from '../../client/client.ts';
 import { DASHBOARDS } from '../../deploy/grafana/src/index.ts';
 import { ROOT } from '../support/processes.ts';
 import { dataPanels, selectedMetrics, toPromql, type DashboardJson } from './support/dashboards.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
-import { startStack, submit, waitFinal, SMALL_MATMUL, type Stack } from './support/stack.ts';
+import { Cluster } from '../support/cluster.ts';
 
 const SCHEDULER_PORT = 8742;
-const WORKER_PORT = 8743;
+const WORKER_PORT = 8743; // the cluster's first worker: SCHEDULER_PORT + 1
 const PROMETHEUS_PORT = 9094;
+const SMALL_MATMUL = { type: 'matmul', params: { m: 64, n: 64, k: 64 } } as const;
 
-let stack: Stack;
+const cluster = new Cluster({ port: SCHEDULER_PORT, workers: [{}] });
+const client = new UsineClient({ url: cluster.url });
 let prom: Prometheus;
 let startS: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const submit = async (spec: JobSpecInput) => (await client.submit(spec)).id;
+const finalState = async (id: string) => (await client.wait(id, { intervalMs: 50, timeoutMs: 30_000 })).state;
 
 async function scrapedAtLeast(jobs: string[], timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -31,7 +36,7 @@ async function scrapedAtLeast(jobs: string[], timeoutMs = 15_000): Promise<void>
 }
 
 beforeAll(async () => {
-  stack = await startStack({ redisUrl: inject('redisUrl'), schedulerPort: SCHEDULER_PORT, workerPort: WORKER_PORT, prefix: `ops-prom-${process.pid}` });
+  await cluster.start();
   prom = await startPrometheus({
     port: PROMETHEUS_PORT,
     jobs: [
@@ -44,19 +49,19 @@ beforeAll(async () => {
   await scrapedAtLeast(['usine-scheduler', 'usine-worker']);
   // A few jobs spread over a few scrapes, so rates and quantiles have samples on both sides.
   for (let round = 0; round < 3; round++) {
-    const ids = await Promise.all([submit(stack.api, SMALL_MATMUL), submit(stack.api, { ...SMALL_MATMUL, params: { m: 96, n: 80, k: 72, repeats: 2 } })]);
-    for (const id of ids) expect(await waitFinal(stack.api, id)).toBe('succeeded');
+    const ids = await Promise.all([submit(SMALL_MATMUL), submit({ ...SMALL_MATMUL, params: { m: 96, n: 80, k: 72, repeats: 2 } })]);
+    for (const id of ids) expect(await finalState(id)).toBe('succeeded');
     await sleep(1000);
   }
   // One refused submission (an invalid spec) so the refusal series exist.
-  const bad = await fetch(`${stack.api}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"matmul","params":{"m":0}}' });
+  const bad = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"matmul","params":{"m":0}}' });
   expect(bad.status).toBe(400);
   await sleep(2500); // two more scrapes after the last job
 }, 90_000);
 
 afterAll(async () => {
   await prom?.stop();
-  await stack?.stop();
+  await cluster.stop();
 });
 
 describe('dashboards on a real Prometheus', () => {
@@ -144,8 +149,8 @@ describe('alert expressions on the live stack', () => {
     const expr = (name: string) => rules.find((r) => r.alert === name)!.expr;
     expect(await prom.query(expr('UsineWorkerDown'))).toEqual([]);
     expect(await prom.query(expr('UsineNoWorkersOnline'))).toEqual([]);
-    await stack.worker.stop();
-    await submit(stack.api, SMALL_MATMUL);
+    await cluster.stopWorker(0);
+    await submit(SMALL_MATMUL);
     const end = Date.now() + 15_000;
     let down: unknown[] = [];
     let none: unknown[] = [];

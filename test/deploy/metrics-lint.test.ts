@@ -1,10 +1,13 @@
 // `promtool check metrics` reports nothing for the scheduler's and the worker's /metrics
 // after real jobs ran through them; the worker's job logs carry job, tenant and worker.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsineClient } from '../../client/client.ts';
 import { promtool } from './support/promtool.ts';
-import { startStack, submit, waitFinal, SMALL_MATMUL, type Stack } from './support/stack.ts';
+import { Cluster } from '../support/cluster.ts';
 
-let stack: Stack;
+const cluster = new Cluster({ port: 8740, workers: [{}] });
+const client = new UsineClient({ url: cluster.url });
+const SMALL_MATMUL = { type: 'matmul', params: { m: 64, n: 64, k: 64 } } as const;
 
 /**
  * Findings we accept, by exact line: BullMQ names its queue gauge `bullmq_job_count`
@@ -14,18 +17,18 @@ let stack: Stack;
 const ACCEPTED = new Set(['bullmq_job_count non-histogram and non-summary metrics should not have "_count" suffix']);
 
 beforeAll(async () => {
-  stack = await startStack({ redisUrl: inject('redisUrl'), schedulerPort: 8740, workerPort: 8741, prefix: `ops-lint-${process.pid}` });
-  const ids = await Promise.all([submit(stack.api, SMALL_MATMUL), submit(stack.api, SMALL_MATMUL)]);
-  for (const id of ids) expect(await waitFinal(stack.api, id)).toBe('succeeded');
+  await cluster.start();
+  const jobs = await Promise.all([client.submit(SMALL_MATMUL), client.submit(SMALL_MATMUL)]);
+  for (const { id } of jobs) expect((await client.wait(id, { intervalMs: 50, timeoutMs: 30_000 })).state).toBe('succeeded');
 });
 afterAll(async () => {
-  await stack?.stop();
+  await cluster.stop();
 });
 
 describe('metrics exposition', () => {
   for (const which of ['scheduler', 'worker'] as const) {
     it(`the ${which}'s /metrics passes promtool check metrics`, async () => {
-      const url = which === 'scheduler' ? stack.schedulerMetrics : stack.workerMetrics;
+      const url = which === 'scheduler' ? cluster.metricsUrl : cluster.workerMetricsUrl(0);
       const res = await fetch(url);
       expect(res.status).toBe(200);
       const text = await res.text();
@@ -38,7 +41,7 @@ describe('metrics exposition', () => {
   }
 
   it('the worker counts transfer bytes, busy time and estimated energy for the jobs it ran', async () => {
-    const text = await (await fetch(stack.workerMetrics)).text();
+    const text = await (await fetch(cluster.workerMetricsUrl(0))).text();
     const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
     // Two 64×64×64 f32 matmuls: 2 × (A + B) up, 2 × C down.
     expect(value('usine_worker_transfer_bytes_total{direction="upload"}')).toBe(2 * 2 * 64 * 64 * 4);
@@ -59,7 +62,7 @@ describe('metrics exposition', () => {
     let text = '';
     for (let i = 0; i < 100 && value(text, `usine_job_run_seconds_count{${labels}}`) !== 2; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      text = await (await fetch(stack.schedulerMetrics)).text();
+      text = await (await fetch(cluster.metricsUrl)).text();
     }
     expect(value(text, `usine_jobs_started_total{${labels}}`)).toBe(2);
     expect(value(text, `usine_job_queue_wait_seconds_count{${labels}}`)).toBe(2);
@@ -73,7 +76,7 @@ describe('metrics exposition', () => {
 
   it("the worker's job log lines carry job id, tenant and worker name", async () => {
     const jobLinesNow = () =>
-      stack.worker
+      cluster.workers[0]!
         .output()
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -85,7 +88,7 @@ describe('metrics exposition', () => {
     const jobLines = jobLinesNow();
     expect(jobLines.length).toBeGreaterThanOrEqual(2);
     for (const l of jobLines) {
-      expect(l).toMatchObject({ worker: 'ops-test-8741', tenant: expect.any(String), attempt: 1, ms: expect.any(Number) });
+      expect(l).toMatchObject({ worker: 'w0', tenant: expect.any(String), attempt: 1, ms: expect.any(Number) });
       expect(String(l.job)).toMatch(/\S/);
     }
   });

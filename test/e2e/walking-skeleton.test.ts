@@ -1,42 +1,27 @@
 // The whole path, with real parts: CLI/client → scheduler (HTTP) → Redis/BullMQ →
 // WebGPU worker (lavapipe) → result → /metrics on both processes.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient, UsineApiError, type JobSpecInput } from '../../client/client.ts';
 import type { JobView, MatmulResult } from '../../shared/job-view.ts';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startTs, runCli, type Child } from '../support/processes.ts';
+import { runCli } from '../support/processes.ts';
+import { Cluster } from '../support/cluster.ts';
 import { matmulRef } from '../../kernels/reference.ts';
 import { randomMatrix } from '../../kernels/random.ts';
 
-const API_PORT = 8780;
-const WORKER_PORT = 8781;
-const url = `http://127.0.0.1:${API_PORT}`;
-const env = {
-  REDIS_URL: inject('redisUrl'),
-  USINE_QUEUE_PREFIX: `e2e${process.pid}`,
-  USINE_PORT: String(API_PORT),
-  USINE_WORKER_METRICS_PORT: String(WORKER_PORT),
-  USINE_ARTIFACT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'usine-e2e-artifacts-')),
-};
-let scheduler: Child;
-let worker: Child;
+const API_PORT = 8780; // and the worker's /metrics on 8781
+const cluster = new Cluster({ port: API_PORT, workers: [{ USINE_WORKER_NAME: 'e2e-worker' }] });
+const url = cluster.url;
 const client = new UsineClient({ url });
 
 beforeAll(async () => {
-  [scheduler, worker] = await Promise.all([
-    startTs('scheduler/main.ts', env, /scheduler listening/),
-    startTs('worker/main.ts', { ...env, USINE_WORKER_NAME: 'e2e-worker' }, /worker ready/),
-  ]);
+  await cluster.start();
 });
 afterAll(async () => {
-  await Promise.all([scheduler?.stop(), worker?.stop()]);
-  fs.rmSync(env.USINE_ARTIFACT_DIR, { recursive: true, force: true });
+  await cluster.stop();
 });
 
-async function metrics(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function metrics(at: string): Promise<string> {
+  return (await fetch(at)).text();
 }
 function sample(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
@@ -121,8 +106,8 @@ describe('walking skeleton', () => {
   });
 
   it('exports job counters on the scheduler and worker /metrics', async () => {
-    const s = await metrics(API_PORT);
-    const w = await metrics(WORKER_PORT);
+    const s = await metrics(cluster.metricsUrl);
+    const w = await metrics(cluster.workerMetricsUrl(0));
     // 6 jobs succeeded above (1 + 3 + 1 from the CLI + 1 with an artifact).
     expect(sample(s, 'usine_jobs_submitted_total{tenant="default",type="matmul"}')).toBe(6);
     expect(sample(s, 'usine_jobs_finished_total{tenant="default",type="matmul",outcome="succeeded"}')).toBe(6);

@@ -1,4 +1,6 @@
-// A scheduler and workers as child processes, with their own key prefix in the tests' Redis.
+// The one way tests start a cluster: a scheduler and workers as child processes (the real
+// entry points), on ports of the test file's own, with their own key prefix in the tests'
+// Redis and their own data and artifact folders.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,10 +20,11 @@ export interface TenantSpec {
 }
 
 export interface ClusterOptions {
-  /** First of the ports this cluster may use (scheduler, then one per worker). */
+  /** First of the ports this cluster may use: the scheduler's, then one per worker for its /metrics. */
   port: number;
-  /** Tenants (each gets the token `token-<name>`); none = open mode. */
+  /** Tenants (each gets the token `token-<name>`); none = open mode (every request is tenant "default"). */
   tenants?: TenantSpec[];
+  /** One entry per worker: its environment on top of the cluster's (USINE_WORKER_NAME defaults to `w<i>`). */
   workers: Record<string, string>[];
   env?: Record<string, string>;
 }
@@ -61,17 +64,40 @@ export class Cluster {
     return `token-${tenant}`;
   }
 
+  /** The scheduler's /metrics. */
+  get metricsUrl(): string {
+    return `${this.url}/metrics`;
+  }
+
+  /** Worker i's /metrics. */
+  workerMetricsUrl(i = 0): string {
+    return `http://127.0.0.1:${this.o.port + 1 + i}/metrics`;
+  }
+
+  /** Starts the scheduler and the workers side by side (workers need only Redis). */
   async start(): Promise<this> {
-    this.scheduler = await startTs('scheduler/main.ts', this.env, /scheduler listening/);
-    await Promise.all(this.o.workers.map((_, i) => this.startWorker(i)));
+    const started = await Promise.allSettled([
+      startTs('scheduler/main.ts', this.env, /scheduler listening/).then((c) => (this.scheduler = c)),
+      ...this.o.workers.map((_, i) => this.startWorker(i)),
+    ]);
+    // Every start has ended, so stop() takes down all that did start.
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return this;
   }
 
   async startWorker(i: number): Promise<Child> {
     const w = await startTs(
       'worker/main.ts',
-      { ...this.env, USINE_WORKER_NAME: `w${i}`, USINE_WORKER_METRICS_PORT: String(this.o.port + 1 + i), ...this.o.workers[i] },
+      {
+        ...this.env,
+        USINE_WORKER_NAME: `w${i}`,
+        USINE_WORKER_METRICS_PORT: String(this.o.port + 1 + i),
+        ...this.o.workers[i],
+      },
       /worker ready/,
+      // A worker opens a device and loads kernels: slower than the scheduler on a busy machine.
+      60_000,
     );
     this.workers[i] = w;
     return w;

@@ -1,0 +1,163 @@
+// The usine scheduler as an app: HTTP API, admission, tenants; job queues in Redis/BullMQ.
+// scheduler/main.ts runs one as a process; tests can run one in-process.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { SchedulerConfig } from '../shared/config.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { connectRedis } from '../shared/redis.ts';
+import { ArtifactStore } from '../shared/artifact-store.ts';
+import { Admission } from './admission.ts';
+import { SchedulerMetrics } from './metrics.ts';
+import { shares, type TenantLoad } from './policy/fair-share.ts';
+import { JobStore } from './queue/job-store.ts';
+import { TenantQueues, perTenant } from './queue/tenant-queues.ts';
+import { buildServer } from './server.ts';
+import { followEvents } from './state/job-events.ts';
+import { Keys } from './state/keys.ts';
+import { TenantStore, readTenantsFile, hashToken, DEFAULT_TENANT } from './state/tenants.ts';
+import { UsageLedger } from './state/usage.ts';
+import { WorkerRegistry } from './state/workers.ts';
+
+export interface SchedulerOptions {
+  /** Logger (default: a new one at the config's LOG_LEVEL). */
+  log?: Logger;
+}
+
+/** What start() found, for the "scheduler listening" line. */
+export interface SchedulerReady {
+  /** Base URL of the API, with the bound port (a config port of 0 picks a free one). */
+  url: string;
+  tenants: number;
+}
+
+export interface UsineScheduler {
+  readonly log: Logger;
+  /** Seeds the tenants, starts the metrics and the dependants' release, and listens. */
+  start(): Promise<SchedulerReady>;
+  /** Stops listening (requests in flight finish), then closes the queues and Redis. */
+  stop(): Promise<void>;
+}
+
+/** Reads the tenants file now: a bad one throws here, before anything connects. */
+export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions = {}): UsineScheduler {
+  const file = cfg.USINE_TENANTS_FILE ? readTenantsFile(cfg.USINE_TENANTS_FILE) : null;
+  const log = options.log ?? createLogger('scheduler', cfg.LOG_LEVEL);
+
+  // What stop() closes, once start() made it.
+  let redisConn: Redis | undefined;
+  let queuesConn: TenantQueues | undefined;
+  let app: FastifyInstance | undefined;
+  let gauges: NodeJS.Timeout | undefined;
+  let dependants: NodeJS.Timeout | undefined;
+  const stopEvents = new AbortController();
+  let eventsConn: Redis | undefined;
+  let following: Promise<void> | undefined;
+
+  async function start(): Promise<SchedulerReady> {
+    const redis = (redisConn = connectRedis(cfg.REDIS_URL));
+    redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
+    const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
+
+    const fromEnv = cfg.USINE_ADMIN_TOKEN ? [hashToken(cfg.USINE_ADMIN_TOKEN)] : [];
+    const adminHashes = [...(file?.adminTokenSha256 ?? []), ...fromEnv];
+    const openMode = !file && adminHashes.length === 0;
+    const tenants = new TenantStore(redis, keys, adminHashes);
+    if (file) await tenants.seed(file.tenants);
+    if (openMode) {
+      if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
+      log.warn(
+        'OPEN MODE: no USINE_TENANTS_FILE and no USINE_ADMIN_TOKEN — every request acts as tenant "default" ' +
+          'with admin rights, without a token. For local development only.',
+      );
+    }
+
+    const queues = (queuesConn = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX));
+    const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
+    const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
+    const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
+    const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
+    const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
+    const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
+
+    // Counters and histograms come from the workers' job events…
+    eventsConn = connectRedis(cfg.REDIS_URL);
+    following = followEvents(eventsConn, keys, (batch) => metrics.observeAll(batch), stopEvents.signal).catch((err) =>
+      log.error({ err }, 'job events stopped'),
+    );
+
+    // …and the gauges from a periodic look at the queues, usage and workers.
+    async function refreshGauges(): Promise<void> {
+      const [list, all, snap, live] = await Promise.all([
+        tenants.list(),
+        queues.list(),
+        usage.snapshot(),
+        workers.live(),
+      ]);
+      const counts = perTenant(all, await queues.counts(all));
+      const loads: TenantLoad[] = list.map((t) => ({
+        name: t.name,
+        weight: t.weight,
+        maxRunning: t.maxRunning,
+        usage: snap.usage.get(t.name) ?? 0,
+        queued: counts.get(t.name)?.queued ?? 0,
+        running: counts.get(t.name)?.running ?? 0,
+      }));
+      const share = shares(loads);
+      for (const l of loads) {
+        metrics.zeroTenant(l.name);
+        metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
+        metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
+        metrics.usage.set({ tenant: l.name }, l.usage);
+        metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
+        metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
+      }
+      for (const t of list) {
+        metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
+        metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
+      }
+      metrics.workersOnline.reset();
+      for (const w of live) {
+        const { vendor, architecture, device, backend } = w.caps;
+        metrics.workersOnline.inc({ vendor, architecture, device, backend });
+      }
+      const busy = live.reduce((s, w) => s + w.running.length, 0);
+      const slots = live.reduce((s, w) => s + w.concurrency, 0);
+      metrics.workerSlots.set({ state: 'busy' }, busy);
+      metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
+    }
+    // Jobs held for a dependency (dependsOn, an infer job's train job) are released or failed here.
+    dependants = setInterval(
+      () =>
+        void store
+          .releaseDependants()
+          .then((r) => (r.released || r.failed) && log.info(r, 'dependants released or failed'))
+          .catch((err) => log.warn({ err: err.message }, 'dependants not checked')),
+      1000,
+    );
+    gauges = setInterval(
+      () => void refreshGauges().catch((err) => log.warn({ err: err.message }, 'gauges not refreshed')),
+      2000,
+    );
+    await refreshGauges();
+
+    const ctx = { redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode, artifacts };
+    app = buildServer(ctx, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
+    await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
+    const port = (app.server.address() as AddressInfo).port;
+    return { url: `http://${cfg.USINE_HOST}:${port}`, tenants: (await tenants.list()).length };
+  }
+
+  async function stop(): Promise<void> {
+    clearInterval(gauges);
+    clearInterval(dependants);
+    await app?.close();
+    stopEvents.abort();
+    eventsConn?.disconnect();
+    await following;
+    await queuesConn?.close();
+    await redisConn?.quit().catch(() => {});
+  }
+
+  return { log, start, stop };
+}
