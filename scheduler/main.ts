@@ -29,5 +29,11 @@ async function shutdown(signal: string) {
   await scheduler.stop();
   process.exit(0);
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () =>
+    shutdown(signal).catch((err) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }),
+  );
+}

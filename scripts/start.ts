@@ -92,9 +92,14 @@ async function stop() {
   console.log('usine: stopped');
   process.exit(0);
 }
-process.on('SIGINT', () => void stop());
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
-process.on('SIGTERM', () => void stop());
-// Closing the terminal: the children and Redis run in process groups of their own and do not
-// get the hang-up, so without this the Redis started above would outlive us.
-process.on('SIGHUP', () => void stop());
+// SIGHUP is a closed terminal: the children and Redis run in process groups of their own and
+// do not get the hang-up, so without it the Redis started above would outlive us.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () =>
+    stop().catch((err: Error) => {
+      console.error(`usine: stopping failed: ${err.message}`);
+      process.exit(1);
+    }),
+  );
+}

@@ -42,6 +42,12 @@ if (ready) {
     log.info('worker stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () =>
+      shutdown(signal).catch((err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      }),
+    );
+  }
 }

@@ -156,7 +156,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     const label = adapterLabel(gpu.info);
     const power = powerWatts(gpu.info, cfg.USINE_WORKER_POWER_WATTS);
     const metrics = new WorkerMetrics(gpu.info, power.watts);
-    void gpu.device.lost.then((info) => onLost(metrics, info));
+    gpu.device.lost.then((info) => onLost(metrics, info)).catch((err) => log.error({ err }, 'device-loss steps failed'));
     const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
     const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
     const features = cfg.USINE_WORKER_FEATURES;
@@ -229,7 +229,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         if (!beats) return; // not in the table (yet, or any more)
         soonBeat ??= setTimeout(() => {
           soonBeat = undefined;
-          void heartbeat(caps, label, startedAt);
+          return heartbeat(caps, label, startedAt); // never rejects: it logs its own failures
         }, 200);
       },
       process: async (job, signal) => {
@@ -281,7 +281,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     joined = true;
     await heartbeat(caps, label, startedAt);
     alive();
-    beats = setInterval(() => void heartbeat(caps, label, startedAt), 2000);
+    beats = setInterval(() => heartbeat(caps, label, startedAt), 2000);
     await p.start();
     puller = p;
     alive();
