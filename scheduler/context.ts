@@ -1,14 +1,17 @@
-// What the HTTP routes share.
+// What the HTTP routes share, and the one place it is put together (the scheduler and the
+// in-process API tests both use openContext).
 import type { Redis } from 'ioredis';
-import type { ArtifactStore } from '../shared/artifact-store.ts';
-import type { Admission } from './admission.ts';
-import type { SchedulerMetrics } from './metrics.ts';
-import type { JobStore } from './queue/job-store.ts';
-import type { TenantQueues } from './queue/tenant-queues.ts';
-import type { Keys } from './state/keys.ts';
-import type { TenantStore } from './state/tenants.ts';
-import type { UsageLedger } from './state/usage.ts';
-import type { WorkerRegistry } from './state/workers.ts';
+import { ArtifactStore } from '../shared/artifact-store.ts';
+import type { SchedulerConfig } from '../shared/config.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Admission } from './admission.ts';
+import { SchedulerMetrics } from './metrics.ts';
+import { JobStore } from './queue/job-store.ts';
+import { TenantQueues } from './queue/tenant-queues.ts';
+import { Keys } from './state/keys.ts';
+import { TenantStore, hashToken, DEFAULT_TENANT, type TenantsFile } from './state/tenants.ts';
+import { UsageLedger } from './state/usage.ts';
+import { WorkerRegistry } from './state/workers.ts';
 
 export interface SchedulerContext {
   redis: Redis;
@@ -23,4 +26,37 @@ export interface SchedulerContext {
   artifacts: ArtifactStore;
   /** No tenants file and no admin token: every request acts as the "default" tenant and as admin. */
   openMode: boolean;
+}
+
+/**
+ * The routes' state over `redis`: seeds the tenants of `file`, or in open mode (no file and no
+ * admin token) the "default" tenant, with a warning.
+ */
+export async function openContext(
+  cfg: SchedulerConfig,
+  redis: Redis,
+  file: TenantsFile | null,
+  log: Logger,
+): Promise<SchedulerContext> {
+  const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
+  const fromEnv = cfg.USINE_ADMIN_TOKEN ? [hashToken(cfg.USINE_ADMIN_TOKEN)] : [];
+  const adminHashes = [...(file?.adminTokenSha256 ?? []), ...fromEnv];
+  const openMode = !file && adminHashes.length === 0;
+  const tenants = new TenantStore(redis, keys, adminHashes);
+  if (file) await tenants.seed(file.tenants);
+  if (openMode) {
+    if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
+    log.warn(
+      'OPEN MODE: no USINE_TENANTS_FILE and no USINE_ADMIN_TOKEN — every request acts as tenant "default" ' +
+        'with admin rights, without a token. For local development only.',
+    );
+  }
+  const queues = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX);
+  const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
+  const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
+  const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
+  const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
+  const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
+  const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
+  return { redis, keys, queues, store, tenants, workers, usage, admission, metrics, artifacts, openMode };
 }

@@ -6,18 +6,12 @@ import type { Redis } from 'ioredis';
 import type { SchedulerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
-import { ArtifactStore } from '../shared/artifact-store.ts';
-import { Admission } from './admission.ts';
-import { SchedulerMetrics } from './metrics.ts';
 import { shares, type TenantLoad } from './policy/fair-share.ts';
-import { JobStore } from './queue/job-store.ts';
 import { TenantQueues, perTenant } from './queue/tenant-queues.ts';
 import { buildServer } from './server.ts';
 import { followEvents } from './state/job-events.ts';
-import { Keys } from './state/keys.ts';
-import { TenantStore, readTenantsFile, hashToken, DEFAULT_TENANT } from './state/tenants.ts';
-import { UsageLedger } from './state/usage.ts';
-import { WorkerRegistry } from './state/workers.ts';
+import { readTenantsFile } from './state/tenants.ts';
+import { openContext } from './context.ts';
 
 export interface SchedulerOptions {
   /** Logger (default: a new one at the config's LOG_LEVEL). */
@@ -57,28 +51,9 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   async function start(): Promise<SchedulerReady> {
     const redis = (redisConn = connectRedis(cfg.REDIS_URL));
     redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
-    const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
-
-    const fromEnv = cfg.USINE_ADMIN_TOKEN ? [hashToken(cfg.USINE_ADMIN_TOKEN)] : [];
-    const adminHashes = [...(file?.adminTokenSha256 ?? []), ...fromEnv];
-    const openMode = !file && adminHashes.length === 0;
-    const tenants = new TenantStore(redis, keys, adminHashes);
-    if (file) await tenants.seed(file.tenants);
-    if (openMode) {
-      if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
-      log.warn(
-        'OPEN MODE: no USINE_TENANTS_FILE and no USINE_ADMIN_TOKEN — every request acts as tenant "default" ' +
-          'with admin rights, without a token. For local development only.',
-      );
-    }
-
-    const queues = (queuesConn = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX));
-    const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
-    const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
-    const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
-    const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
-    const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
-    const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
+    const ctx = await openContext(cfg, redis, file, log);
+    const { keys, queues, tenants, workers, usage, store, metrics } = ctx;
+    queuesConn = queues;
 
     // Counters and histograms come from the workers' job events…
     eventsConn = connectRedis(cfg.REDIS_URL);
@@ -141,7 +116,6 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     );
     await refreshGauges();
 
-    const ctx = { redis, keys, queues, store, tenants, workers, usage, admission, metrics, openMode, artifacts };
     app = buildServer(ctx, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
     await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
     const port = (app.server.address() as AddressInfo).port;

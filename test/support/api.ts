@@ -7,20 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import type { Redis } from 'ioredis';
 import { expect, inject } from 'vitest';
-import { Admission } from '../../scheduler/admission.ts';
-import type { SchedulerContext } from '../../scheduler/context.ts';
-import { SchedulerMetrics } from '../../scheduler/metrics.ts';
+import { openContext, type SchedulerContext } from '../../scheduler/context.ts';
 import type { DeviceCaps } from '../../scheduler/policy/matching.ts';
-import { JobStore } from '../../scheduler/queue/job-store.ts';
-import { TenantQueues } from '../../scheduler/queue/tenant-queues.ts';
 import { buildServer } from '../../scheduler/server.ts';
-import { Keys } from '../../scheduler/state/keys.ts';
-import { DEFAULT_TENANT, TenantStore, hashToken, tenantSchema, type Tenant } from '../../scheduler/state/tenants.ts';
-import { UsageLedger } from '../../scheduler/state/usage.ts';
-import { WorkerRegistry } from '../../scheduler/state/workers.ts';
-import { ArtifactStore } from '../../shared/artifact-store.ts';
+import { hashToken, tenantsFileSchema, type Tenant } from '../../scheduler/state/tenants.ts';
 import { schedulerEnv } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { connectRedis } from '../../shared/redis.ts';
@@ -72,36 +63,16 @@ export class Api {
     const defaults = schedulerEnv.parse({});
     const prefix = `api${process.pid}x${++started}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-api-'));
-    const redis: Redis = connectRedis(inject('redisUrl'));
-    const keys = new Keys(prefix);
-    const openMode = !o.tenants;
-    const tenants = new TenantStore(redis, keys, openMode ? [] : [hashToken(ADMIN_TOKEN)]);
-    if (o.tenants)
-      await tenants.seed(
-        o.tenants.map((t) => tenantSchema.parse({ ...t, tokenSha256: [hashToken(Api.token(t.name))] })),
-      );
-    else await tenants.put(DEFAULT_TENANT);
-    const queues = new TenantQueues(redis, keys, prefix);
-    const workers = new WorkerRegistry(redis, keys, defaults.USINE_WORKER_TIMEOUT_SECONDS * 1000);
-    const usage = new UsageLedger(redis, keys, defaults.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
-    const store = new JobStore(redis, keys, queues, defaults.USINE_RETENTION_SECONDS);
-    const artifacts = new ArtifactStore(path.join(dir, 'artifacts'));
-    const admission = new Admission(queues, workers, [], store, artifacts);
-    const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
-    const ctx: SchedulerContext = {
-      redis,
-      keys,
-      queues,
-      store,
-      tenants,
-      workers,
-      usage,
-      admission,
-      metrics,
-      artifacts,
-      openMode,
-    };
+    const cfg = { ...defaults, USINE_QUEUE_PREFIX: prefix, USINE_ARTIFACT_DIR: path.join(dir, 'artifacts') };
+    // The tenants as a tenants file would give them; none = open mode.
+    const file = o.tenants
+      ? tenantsFileSchema.parse({
+          adminTokenSha256: [hashToken(ADMIN_TOKEN)],
+          tenants: o.tenants.map((t) => ({ ...t, tokenSha256: [hashToken(Api.token(t.name))] })),
+        })
+      : null;
     const log = createLogger('scheduler', process.env.LOG_LEVEL ?? 'silent');
+    const ctx = await openContext(cfg, connectRedis(inject('redisUrl')), file, log);
     const app = buildServer(
       ctx,
       log,
