@@ -11,8 +11,10 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, unli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const LIMIT_WARNING =
-  /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
+const LIMIT_WARNING = new RegExp(
+  '^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \\d+ to \\d+ ' +
+    'to fit dynamic offset allocation limit\\.$',
+);
 
 /** True for one of Dawn's two "artificially reduced" limit lines. */
 export function isDawnLimitWarning(line: string): boolean {
