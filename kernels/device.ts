@@ -99,6 +99,17 @@ export async function listAdapters(): Promise<AdapterDescription[]> {
   return out;
 }
 
+/**
+ * A Dawn GPU (what a browser calls navigator.gpu) whose requestAdapter() keeps Dawn's limit
+ * warnings off stderr, for libraries that request their adapter themselves (TF.js).
+ */
+export function createGpu(options: string[] = []): GPU {
+  const gpu = create(options);
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = (o) => withoutDawnLimitWarnings(() => requestAdapter(o));
+  return gpu;
+}
+
 export class NoAdapterError extends Error {
   override name = 'NoAdapterError';
 }
