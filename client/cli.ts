@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import YAML from 'yaml';
+import { withUsageErrors } from '../kernels/cli.ts';
 import { UsineClient, UsineApiError, type JobSpecInput } from './client.ts';
 import { formatJob, formatJobList, formatUsage, formatWorkers, table } from './format.ts';
 import { resolveSettings, configPath } from './settings.ts';
@@ -21,7 +22,6 @@ const program = new Command('usine')
   .description('Submit and follow GPU jobs on a usine scheduler.')
   .option('--url <url>', 'scheduler URL (env USINE_URL; default http://127.0.0.1:8700)')
   .option('--token <token>', 'API token (env USINE_TOKEN)')
-  .showHelpAfterError()
   .addHelpText(
     'after',
     `
@@ -320,7 +320,7 @@ program
   });
 
 try {
-  await program.parseAsync();
+  await withUsageErrors(program).parseAsync();
 } catch (e) {
   if (e instanceof UsineApiError || e instanceof InvalidArgumentError) {
     console.error(`usine: ${e.message}`);

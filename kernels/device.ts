@@ -1,6 +1,7 @@
 // Opening and closing WebGPU devices through Dawn (the npm package `webgpu`).
 // Node stays alive while Dawn's GPU object is referenced, so every open has a close.
 import { create, globals } from 'webgpu';
+import { withoutDawnLimitWarnings } from './dawn-warnings.ts';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa warns without it.
 Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, … as in a browser
@@ -78,7 +79,7 @@ export function describeAdapter(adapter: GPUAdapter, backend = ''): AdapterDescr
 export async function listAdapterNames(): Promise<{ backend: string; name: string }[]> {
   const gpu = create(['adapter=\u0001usine-enumerate']);
   try {
-    await gpu.requestAdapter();
+    await withoutDawnLimitWarnings(() => gpu.requestAdapter());
     return [];
   } catch (e) {
     const out: { backend: string; name: string }[] = [];
@@ -92,10 +93,21 @@ export async function listAdapters(): Promise<AdapterDescription[]> {
   const out: AdapterDescription[] = [];
   for (const { backend, name } of await listAdapterNames()) {
     const gpu = create(dawnOptions({ adapter: name, backend }));
-    const adapter = await gpu.requestAdapter().catch(() => null);
+    const adapter = await withoutDawnLimitWarnings(() => gpu.requestAdapter()).catch(() => null);
     if (adapter) out.push(describeAdapter(adapter, backend));
   }
   return out;
+}
+
+/**
+ * A Dawn GPU (what a browser calls navigator.gpu) whose requestAdapter() keeps Dawn's limit
+ * warnings off stderr, for libraries that request their adapter themselves (TF.js).
+ */
+export function createGpu(options: string[] = []): GPU {
+  const gpu = create(options);
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = (o) => withoutDawnLimitWarnings(() => requestAdapter(o));
+  return gpu;
 }
 
 export class NoAdapterError extends Error {
@@ -107,7 +119,7 @@ export async function openDevice(o: OpenOptions = {}): Promise<OpenDevice> {
   const gpu = create(dawnOptions(o));
   let adapter: GPUAdapter | null;
   try {
-    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    adapter = await withoutDawnLimitWarnings(() => gpu.requestAdapter({ powerPreference: 'high-performance' }));
   } catch (e) {
     throw new NoAdapterError(`no WebGPU adapter${o.adapter ? ` named "${o.adapter}"` : ''}: ${String(e)}`);
   }

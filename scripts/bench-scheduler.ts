@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { integer, withUsageErrors } from '../kernels/cli.ts';
 import cliProgress from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -15,19 +16,30 @@ import { connectRedis, redisAnswers } from '../shared/redis.ts';
 import { UsineClient } from '../client/client.ts';
 import { startTs } from '../test/support/processes.ts';
 
-const program = new Command('bench:scheduler')
-  .description('Throughput and latency of usine against raw BullMQ, measured in the same run.')
-  .option('--jobs <n>', 'no-op jobs per throughput run', (v) => Number(v), 20_000)
-  .option('--batch <n>', 'jobs per submit request', (v) => Number(v), 1000)
-  .option('--concurrency <n>', 'worker concurrency (both)', (v) => Number(v), 100)
-  .option('--warmup-jobs <n>', 'jobs through each of the three before the counted rounds (0: none)', (v) => Number(v), 5000)
-  .option('--rounds <n>', 'rounds of the three throughput runs; medians are reported', (v) => Number(v), 5)
-  .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', (v) => Number(v), 300)
-  .option('--port <n>', 'first port to use (Redis, API, worker metrics)', (v) => Number(v), 8830)
+const program = new Command('npm run bench:scheduler --')
+  .description(
+    'Throughput and latency of usine against raw BullMQ, measured in the same run: no-op jobs through the ' +
+      'whole usine path (HTTP API, Redis, fair-share worker, result) against BullMQ alone, on a Redis of its ' +
+      'own started on --port; then submit-to-start latency with idle workers.',
+  )
+  .option('--jobs <n>', 'no-op jobs per throughput run', integer(1), 20_000)
+  .option('--batch <n>', 'jobs per submit request', integer(1), 1000)
+  .option('--concurrency <n>', 'worker concurrency (both)', integer(1), 100)
+  .option('--warmup-jobs <n>', 'jobs through each of the three before the counted rounds (0: none)', integer(0), 5000)
+  .option('--rounds <n>', 'rounds of the three throughput runs; medians are reported', integer(1), 5)
+  .option('--latency-jobs <n>', 'jobs submitted one at a time for the latency figure', integer(1), 300)
+  .option('--port <n>', 'first port to use (Redis, API, worker metrics)', integer(1), 8830)
   .option('--json <file>', 'write the figures as JSON')
   .option('--redis-stats', 'print the Redis commands per job of each run (from INFO commandstats)')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the scheduler and worker processes to this folder')
-  .parse();
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm run bench:scheduler
+  npm run bench:scheduler -- --jobs 2000 --rounds 1 --warmup-jobs 0 --json sched.json`,
+  );
+withUsageErrors(program).parse();
 const o = program.opts();
 
 const redisUrl = `redis://127.0.0.1:${o.port}`;

@@ -7,7 +7,33 @@
 set -euo pipefail
 
 want_prom=0
-[ "${1:-}" = "--with-prometheus" ] && want_prom=1
+for arg in "$@"; do
+  case "$arg" in
+    --with-prometheus) want_prom=1 ;;
+    -h | --help)
+      cat <<'EOF'
+Usage: scripts/setup-system.sh [--with-prometheus]
+
+Installs the system packages usine needs when they are missing: redis-server, and libvulkan1
+with Mesa's lavapipe from bookworm-backports when Dawn finds no WebGPU adapter. As root it
+installs them with apt-get; otherwise it prints the command to run. npm start and npm test
+run it first.
+
+Options:
+  --with-prometheus  also prometheus (promtool), which the tests use
+  -h, --help         display this help
+
+Example:
+  bash scripts/setup-system.sh --with-prometheus
+EOF
+      exit 0
+      ;;
+    *)
+      echo "error: unknown option '$arg' (see scripts/setup-system.sh --help)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 need_redis=0; need_vulkan=0; need_prom=0

@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
+import { withUsageErrors } from '../../kernels/cli.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const RULE_FILE = path.join(here, 'prometheus-rule.yaml');
@@ -22,6 +24,15 @@ export function prometheusRuleYaml(): string {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  withUsageErrors(
+    new Command('npm run prometheus-rule --')
+      .description(
+        'Writes deploy/k8s/prometheus-rule.yaml: the alert groups of deploy/prometheus/alerts.yml as a ' +
+          'Prometheus Operator PrometheusRule. Run it after changing the alerts and commit the YAML: a test ' +
+          'fails when the two differ. Takes no options.',
+      )
+      .addHelpText('after', '\nExample:\n  npm run prometheus-rule && git add deploy/k8s/prometheus-rule.yaml'),
+  ).parse();
   fs.writeFileSync(RULE_FILE, prometheusRuleYaml());
   console.log(`wrote ${path.relative(process.cwd(), RULE_FILE)}`);
 }

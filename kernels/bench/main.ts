@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { withUsageErrors } from '../cli.ts';
 import { openDevice } from '../device.ts';
 import { GpuTimer } from '../gpu-timer.ts';
 import { benchKernel, benchKernelNames, discoverBenchKernels } from './registry.ts';
@@ -17,8 +18,8 @@ const kernels = benchKernelNames();
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Times usine\'s WebGPU kernels and, in the same run on the same adapter, baselines: a naive WGSL kernel,\n' +
-      "ONNX Runtime's WebGPU execution provider (child process) and TF.js's WebGPU backend (child process).\n" +
+    'Times usine\'s WebGPU kernels and, in the same run on the same adapter, baselines: a naive WGSL kernel, ' +
+      "ONNX Runtime's WebGPU execution provider (child process) and TF.js's WebGPU backend (child process). " +
       'Prints median time and GFLOP/s per size and our speed-up over each baseline.',
   )
   .addOption(new Option('--kernel <name>', 'kernel to benchmark').choices(kernels).default('matmul'))
@@ -46,7 +47,7 @@ Reading the output: "usine ×" is the baseline's median time divided by ours tak
 so is one of our rows, for a like-for-like ratio. GPU timestamps are used for our kernel and the
 naive one when the adapter has timestamp-query. On a shared machine, trust ratios over absolutes.`,
   );
-program.parse();
+withUsageErrors(program).parse();
 const o = program.opts<{
   kernel: string;
   sizes?: string;

@@ -1,7 +1,8 @@
 // GPU time per training op in one step of a model (timestamp queries), against the step's
 // wall time; what is not attributed is the matmul kernel's passes plus dispatch overhead.
-//   npx tsx worker/train/profile-step.ts [--d 64] [--layers 2] [--heads 4] [--ff 256] [--batch 64] [--length 8]
-import { parseArgs } from 'node:util';
+//   npx tsx worker/train/profile-step.ts --help
+import { Command } from 'commander';
+import { integer, withUsageErrors } from '../../kernels/cli.ts';
 import { adapterLabel, openDevice } from '../../kernels/device.ts';
 import { PassProfiler } from '../../kernels/ops/pass-profiler.ts';
 import { seededRandom } from '../../kernels/random.ts';
@@ -10,16 +11,26 @@ import { parseModelConfig } from '../../shared/train/model-config.ts';
 import { initParameters } from '../../shared/train/parameters.ts';
 import { SyntheticTask } from '../../shared/train/tasks.ts';
 
-const { values: a } = parseArgs({
-  options: {
-    d: { type: 'string', default: '64' },
-    layers: { type: 'string', default: '2' },
-    heads: { type: 'string', default: '4' },
-    ff: { type: 'string', default: '256' },
-    batch: { type: 'string', default: '64' },
-    length: { type: 'string', default: '8' },
-  },
-});
+const program = new Command('npx tsx worker/train/profile-step.ts')
+  .description(
+    'GPU time of each training op in one step of a model on the sort task (timestamp queries), against the ' +
+      "step's wall time; what is not attributed is the matmul kernel's passes plus dispatch overhead. " +
+      'Needs an adapter with timestamp-query.',
+  )
+  .option('--d <n>', 'model width (dModel)', integer(1), 64)
+  .option('--layers <n>', 'transformer layers', integer(1), 2)
+  .option('--heads <n>', 'attention heads', integer(1), 4)
+  .option('--ff <n>', 'feed-forward width (dFF)', integer(1), 256)
+  .option('--batch <n>', 'examples per step', integer(1), 64)
+  .option('--length <n>', 'digits to sort (2 to 32)', integer(2), 8)
+  .addHelpText(
+    'after',
+    `
+Example:
+  npx tsx worker/train/profile-step.ts --d 128 --layers 4 --batch 16 --length 16`,
+  );
+withUsageErrors(program).parse();
+const a = program.opts<{ d: number; layers: number; heads: number; ff: number; batch: number; length: number }>();
 const task = new SyntheticTask({ kind: 'sort', length: Number(a.length) });
 const config = parseModelConfig({ vocabSize: task.vocabSize, contextLength: task.seqLen, layers: Number(a.layers), dModel: Number(a.d), heads: Number(a.heads), dFF: Number(a.ff) });
 const gpu = await openDevice();

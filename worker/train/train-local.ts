@@ -1,32 +1,56 @@
 // Trains a model on this machine's GPU without the scheduler, printing the learning curve
 // and held-out accuracy: for trying configurations (what the demo should use, how fast a
 // step is on this adapter).
-//   npx tsx worker/train/train-local.ts [--task sort] [--length 8] [--steps 2000] [--batch 64]
-//     [--layers 2] [--d 64] [--heads 4] [--ff 256] [--lr 3e-3] [--warmup 100] [--eval-every 200] [--seed 1]
-import { parseArgs } from 'node:util';
+//   npx tsx worker/train/train-local.ts --help
+import { Command, Option } from 'commander';
+import { integer, number, withUsageErrors } from '../../kernels/cli.ts';
 import { adapterLabel, openDevice } from '../../kernels/device.ts';
 import { SyntheticTask, TASK_KINDS, type TaskKind } from '../../shared/train/tasks.ts';
 import { trainSettings } from '../../shared/train/train-spec.ts';
 import { train } from './trainer.ts';
 
-const { values: a } = parseArgs({
-  options: {
-    task: { type: 'string', default: 'sort' },
-    length: { type: 'string', default: '8' },
-    steps: { type: 'string', default: '2000' },
-    batch: { type: 'string', default: '64' },
-    layers: { type: 'string', default: '2' },
-    d: { type: 'string', default: '64' },
-    heads: { type: 'string', default: '4' },
-    ff: { type: 'string', default: '256' },
-    lr: { type: 'string', default: '3e-3' },
-    warmup: { type: 'string', default: '100' },
-    'eval-every': { type: 'string', default: '200' },
-    'eval-examples': { type: 'string', default: '512' },
-    seed: { type: 'string', default: '1' },
-  },
-});
-if (!TASK_KINDS.includes(a.task as TaskKind)) throw new Error(`--task must be one of ${TASK_KINDS.join(', ')}`);
+const program = new Command('npx tsx worker/train/train-local.ts')
+  .description(
+    "Trains a transformer on one of usine's synthetic tasks on this machine's GPU, without the scheduler, " +
+      'printing the loss every 50 steps, the held-out accuracy at each evaluation and a JSON summary at the end. ' +
+      'For trying configurations: what the demo should use, how fast a step is on this adapter.',
+  )
+  .addOption(new Option('--task <kind>', 'synthetic task').choices(TASK_KINDS).default('sort'))
+  .option('--length <n>', 'digits to sort or reverse, or per number to add (2 to 32)', integer(2), 8)
+  .option('--steps <n>', 'training steps', integer(1), 2000)
+  .option('--batch <n>', 'examples per step', integer(1), 64)
+  .option('--layers <n>', 'transformer layers', integer(1), 2)
+  .option('--d <n>', 'model width (dModel)', integer(1), 64)
+  .option('--heads <n>', 'attention heads', integer(1), 4)
+  .option('--ff <n>', 'feed-forward width (dFF)', integer(1), 256)
+  .option('--lr <rate>', 'peak learning rate', number, 3e-3)
+  .option('--warmup <n>', 'learning-rate warm-up steps', integer(0), 100)
+  .option('--eval-every <n>', 'steps between held-out evaluations', integer(1), 200)
+  .option('--eval-examples <n>', 'held-out examples per evaluation', integer(1), 512)
+  .option('--seed <n>', 'random seed (parameters and data)', integer(), 1)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npx tsx worker/train/train-local.ts
+  npx tsx worker/train/train-local.ts --task reverse --length 6 --steps 500 --layers 4 --d 128`,
+  );
+withUsageErrors(program).parse();
+const a = program.opts<{
+  task: TaskKind;
+  length: number;
+  steps: number;
+  batch: number;
+  layers: number;
+  d: number;
+  heads: number;
+  ff: number;
+  lr: number;
+  warmup: number;
+  evalEvery: number;
+  evalExamples: number;
+  seed: number;
+}>();
 const task = new SyntheticTask({ kind: a.task as TaskKind, length: Number(a.length) });
 const settings = trainSettings.parse({
   model: { vocabSize: task.vocabSize, contextLength: task.seqLen, layers: Number(a.layers), dModel: Number(a.d), heads: Number(a.heads), dFF: Number(a.ff) },
@@ -34,8 +58,8 @@ const settings = trainSettings.parse({
   batchSize: Number(a.batch),
   schedule: { lr: Number(a.lr), warmupSteps: Number(a.warmup) },
   seed: Number(a.seed),
-  evalEvery: Number(a['eval-every']),
-  evalExamples: Number(a['eval-examples']),
+  evalEvery: Number(a.evalEvery),
+  evalExamples: Number(a.evalExamples),
 });
 const gpu = await openDevice();
 console.log(`${adapterLabel(gpu.info)}; ${a.task}-${a.length}, model ${JSON.stringify(settings.model)}, batch ${settings.batchSize}`);

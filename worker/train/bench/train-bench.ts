@@ -1,9 +1,10 @@
 // Training and inference throughput of our WGSL transformer against the same model in
 // TF.js on its WebGPU backend, measured in the same run on the same adapter, and the
 // model-FLOPs utilisation against the matmul kernel's rate measured in this run too.
-//   npx tsx worker/train/bench/train-bench.ts [--steps 5] [--json FILE]
+//   npm run bench:train -- [--steps 5] [--json FILE]
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
+import { integer, withUsageErrors } from '../../../kernels/cli.ts';
 import { adapterLabel, openDevice } from '../../../kernels/device.ts';
 import { randomMatrix, seededRandom } from '../../../kernels/random.ts';
 import { Gemm } from '../gemm.ts';
@@ -16,8 +17,30 @@ import { TfjsTransformer } from './tfjs-transformer.ts';
 import { loadTfjsWebgpu } from './tfjs-webgpu.ts';
 import { quietly } from '../../../kernels/quiet-wait.ts';
 
-const { values: a } = parseArgs({ options: { steps: { type: 'string', default: '5' }, json: { type: 'string' } } });
-const steps = Number(a.steps);
+const program = new Command('npm run bench:train --')
+  .description(
+    'Training and inference throughput of two small transformers (tiny, small) with our WGSL kernels ' +
+      "and with the same model in TF.js's WebGPU backend, on the same adapter in the same run; prints " +
+      "tokens/s of each, our speed-up, and the model-FLOPs utilisation against our matmul kernel's rate " +
+      'measured in this run too.',
+  )
+  .option(
+    '--steps <n>',
+    'timed training steps per size and implementation, after 2 warm-up steps (median reported)',
+    integer(1),
+    5,
+  )
+  .option('--json <file>', 'also write the results as JSON: { adapter, matmulGflops, sizes: [...] }')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm run bench:train
+  npm run bench:train -- --steps 10 --json train-bench.json`,
+  );
+withUsageErrors(program).parse();
+const a = program.opts<{ steps: number; json?: string }>();
+const steps = a.steps;
 
 interface Size {
   name: string;
