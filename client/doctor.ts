@@ -1,11 +1,12 @@
 // `usine doctor`: what this machine offers usine.
-import { listAdapters, type AdapterDescription } from '../kernels/device.ts';
+import { listAdaptersQuietly } from '../kernels/adapter-list.ts';
+import type { ListedAdapter } from '../kernels/device.ts';
 import { redisAnswers } from '../shared/redis.ts';
 import type { UsineClient } from './client.ts';
 
 export interface DoctorReport {
   ok: boolean;
-  data: { adapters: AdapterDescription[]; redis: { url: string; answers: boolean }; scheduler: { url: string; answers: boolean } };
+  data: { adapters: ListedAdapter[]; redis: { url: string; answers: boolean }; scheduler: { url: string; answers: boolean } };
   text: string;
 }
 
@@ -13,7 +14,7 @@ const GPU_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'];
 
 export async function runDoctor(o: { redisUrl: string; client: UsineClient }): Promise<DoctorReport> {
   const [adapters, redis, scheduler] = await Promise.all([
-    listAdapters(),
+    listAdaptersQuietly(),
     redisAnswers(o.redisUrl),
     o.client.health().then(() => true, () => false),
   ]);

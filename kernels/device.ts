@@ -1,7 +1,6 @@
 // Opening and closing WebGPU devices through Dawn (the npm package `webgpu`).
 // Node stays alive while Dawn's GPU object is referenced, so every open has a close.
 import { create, globals } from 'webgpu';
-import { withoutDawnLimitWarnings } from './dawn-warnings.ts';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa warns without it.
 Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, … as in a browser
@@ -79,7 +78,7 @@ export function describeAdapter(adapter: GPUAdapter, backend = ''): AdapterDescr
 export async function listAdapterNames(): Promise<{ backend: string; name: string }[]> {
   const gpu = create(['adapter=\u0001usine-enumerate']);
   try {
-    await withoutDawnLimitWarnings(() => gpu.requestAdapter());
+    await gpu.requestAdapter();
     return [];
   } catch (e) {
     const out: { backend: string; name: string }[] = [];
@@ -88,26 +87,20 @@ export async function listAdapterNames(): Promise<{ backend: string; name: strin
   }
 }
 
-/** Every adapter Dawn can open, described (vendor, architecture, features, limits). */
-export async function listAdapters(): Promise<AdapterDescription[]> {
-  const out: AdapterDescription[] = [];
-  for (const { backend, name } of await listAdapterNames()) {
-    const gpu = create(dawnOptions({ adapter: name, backend }));
-    const adapter = await withoutDawnLimitWarnings(() => gpu.requestAdapter()).catch(() => null);
-    if (adapter) out.push(describeAdapter(adapter, backend));
-  }
-  return out;
+/** An adapter as listAdapters() gives it: described, and the `name` that opens it (OpenOptions.adapter). */
+export interface ListedAdapter extends AdapterDescription {
+  name: string;
 }
 
-/**
- * A Dawn GPU (what a browser calls navigator.gpu) whose requestAdapter() keeps Dawn's limit
- * warnings off stderr, for libraries that request their adapter themselves (TF.js).
- */
-export function createGpu(options: string[] = []): GPU {
-  const gpu = create(options);
-  const requestAdapter = gpu.requestAdapter.bind(gpu);
-  gpu.requestAdapter = (o) => withoutDawnLimitWarnings(() => requestAdapter(o));
-  return gpu;
+/** Every adapter Dawn can open, described (vendor, architecture, features, limits). */
+export async function listAdapters(): Promise<ListedAdapter[]> {
+  const out: ListedAdapter[] = [];
+  for (const { backend, name } of await listAdapterNames()) {
+    const gpu = create(dawnOptions({ adapter: name, backend }));
+    const adapter = await gpu.requestAdapter().catch(() => null);
+    if (adapter) out.push({ name, ...describeAdapter(adapter, backend) });
+  }
+  return out;
 }
 
 export class NoAdapterError extends Error {
@@ -119,7 +112,7 @@ export async function openDevice(o: OpenOptions = {}): Promise<OpenDevice> {
   const gpu = create(dawnOptions(o));
   let adapter: GPUAdapter | null;
   try {
-    adapter = await withoutDawnLimitWarnings(() => gpu.requestAdapter({ powerPreference: 'high-performance' }));
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
     throw new NoAdapterError(`no WebGPU adapter${o.adapter ? ` named "${o.adapter}"` : ''}: ${String(e)}`);
   }

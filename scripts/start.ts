@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureRedis } from '../shared/redis-server.ts';
 import { loadConfig, schedulerEnv, workerEnv, ConfigError } from '../shared/config.ts';
-import { listAdapterNames } from '../kernels/device.ts';
+import { listAdaptersQuietly } from '../kernels/adapter-list.ts';
+import { pipeWithoutDawnLimitWarnings } from '../kernels/dawn-warnings.ts';
 
 new Command('npm start')
   .description(
@@ -43,7 +44,7 @@ try {
 const redis = await ensureRedis(sched.REDIS_URL, path.join(sched.USINE_DATA_DIR, 'redis'));
 console.log(redis.process ? `usine: started redis-server at ${redis.url} (AOF in ${sched.USINE_DATA_DIR}/redis)` : `usine: using Redis at ${redis.url}`);
 
-const adapters = (await listAdapterNames()).filter((a) => !work.USINE_ADAPTER || a.name.includes(work.USINE_ADAPTER));
+const adapters = (await listAdaptersQuietly()).filter((a) => !work.USINE_ADAPTER || a.name.includes(work.USINE_ADAPTER));
 if (adapters.length === 0) {
   console.error('usine: no WebGPU adapter found; run `npx usine doctor` (the scheduler starts anyway, jobs will wait for a worker)');
 }
@@ -51,11 +52,13 @@ if (adapters.length === 0) {
 const children: ChildProcess[] = [];
 function run(name: string, script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script)], {
-    stdio: 'inherit',
+    // stderr through a filter that drops Dawn's limit warnings (kernels/dawn-warnings.ts).
+    stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, ...env },
     // Own process group: Ctrl-C reaches only this script, which stops the children in order.
     detached: true,
   });
+  pipeWithoutDawnLimitWarnings(child.stderr!);
   child.on('exit', (code, signal) => {
     if (!stopping) console.error(`usine: ${name} exited (${signal ?? code})`);
   });
