@@ -16,7 +16,11 @@ function int(name: string) {
     return n;
   };
 }
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const program = new Command('usine')
   .description('Submit and follow GPU jobs on a usine scheduler.')
@@ -54,7 +58,10 @@ async function follow(id: string): Promise<JobView> {
   const c = client();
   const bar =
     process.stderr.isTTY && !json()
-      ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {state} {message}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar(
+          { format: '{bar} {percentage}% | {state} {message}', stream: process.stderr, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
       : null;
   bar?.start(100, 0, { state: 'queued', message: '' });
   try {
@@ -85,7 +92,8 @@ function specsFromFile(path: string): JobSpecInput[] {
     throw new InvalidArgumentError(`cannot read ${path}: ${(e as Error).message}`);
   }
   if (Array.isArray(doc)) return doc as JobSpecInput[];
-  if (doc && typeof doc === 'object' && Array.isArray((doc as { jobs?: unknown }).jobs)) return (doc as { jobs: JobSpecInput[] }).jobs;
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { jobs?: unknown }).jobs))
+    return (doc as { jobs: JobSpecInput[] }).jobs;
   return [doc as JobSpecInput];
 }
 
@@ -111,7 +119,10 @@ program
   .option('--count <n>', 'submit N copies in one request (a job array)', int('--count'))
   .option('--tenant <name>', 'admins: submit for this tenant')
   .option('--wait', 'wait for the job to finish and print its result')
-  .addHelpText('after', '\nExamples:\n  $ usine submit matmul --m 1024 --n 1024 --k 1024 --repeats 5 --wait\n  $ usine submit matmul --m 4096 --n 4096 --k 4096 --feature shader-f16 --region eu-west\n  $ usine submit --file jobs.yaml')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ usine submit matmul --m 1024 --n 1024 --k 1024 --repeats 5 --wait\n  $ usine submit matmul --m 4096 --n 4096 --k 4096 --feature shader-f16 --region eu-west\n  $ usine submit --file jobs.yaml',
+  )
   .action(async (type: string | undefined, o) => {
     let specs: JobSpecInput[];
     if (o.file) {
@@ -119,8 +130,21 @@ program
     } else {
       if (!type) throw new InvalidArgumentError('give a job type (matmul, noop) or --file');
       const params: Record<string, unknown> = {};
-      for (const [flag, key] of [['m', 'm'], ['n', 'n'], ['k', 'k'], ['seed', 'seed'], ['repeats', 'repeats'], ['sleepMs', 'sleepMs'], ['saveOutput', 'saveOutput']]) if (o[flag] !== undefined) params[key] = o[flag];
-      const requirements = { ...(o.feature ? { features: o.feature } : {}), ...(o.region ? { regions: o.region } : {}), ...(o.vendor ? { vendors: o.vendor } : {}) };
+      for (const [flag, key] of [
+        ['m', 'm'],
+        ['n', 'n'],
+        ['k', 'k'],
+        ['seed', 'seed'],
+        ['repeats', 'repeats'],
+        ['sleepMs', 'sleepMs'],
+        ['saveOutput', 'saveOutput'],
+      ])
+        if (o[flag] !== undefined) params[key] = o[flag];
+      const requirements = {
+        ...(o.feature ? { features: o.feature } : {}),
+        ...(o.region ? { regions: o.region } : {}),
+        ...(o.vendor ? { vendors: o.vendor } : {}),
+      };
       const spec = {
         type,
         params,
@@ -179,7 +203,12 @@ program
   .option('--tenant <name>', 'admins: only this tenant')
   .option('--limit <n>', 'at most this many (default 50)', int('--limit'))
   .action(async (o) => {
-    const res = await client().list({ state: o.state as JobState | undefined, type: o.type, tenant: o.tenant, limit: o.limit });
+    const res = await client().list({
+      state: o.state as JobState | undefined,
+      type: o.type,
+      tenant: o.tenant,
+      limit: o.limit,
+    });
     print(res, formatJobList(res.jobs));
   });
 
@@ -190,7 +219,12 @@ program
   .argument('<id>', 'job id')
   .action(async (id: string) => {
     const v = await client().cancel(id);
-    print(v, v.state === 'cancelled' ? `job ${id} cancelled` : `job ${id}: cancel requested (was ${v.state}); \`usine wait ${id}\` follows it`);
+    print(
+      v,
+      v.state === 'cancelled'
+        ? `job ${id} cancelled`
+        : `job ${id}: cancel requested (was ${v.state}); \`usine wait ${id}\` follows it`,
+    );
   });
 
 program
@@ -255,7 +289,15 @@ program
   .argument('<job>', 'job id')
   .action(async (job: string) => {
     const res = await client().jobArtifacts(job);
-    print(res, res.artifacts.length ? table(['ID', 'NAME', 'KIND', 'BYTES', 'CREATED'], res.artifacts.map((a) => [a.id, a.name, a.kind, String(a.bytes), a.createdAt])) : 'no artifacts');
+    print(
+      res,
+      res.artifacts.length
+        ? table(
+            ['ID', 'NAME', 'KIND', 'BYTES', 'CREATED'],
+            res.artifacts.map((a) => [a.id, a.name, a.kind, String(a.bytes), a.createdAt]),
+          )
+        : 'no artifacts',
+    );
   });
 
 const tenants = program.command('tenants').description('manage tenants (admin token)');
@@ -265,7 +307,21 @@ tenants
   .option('--json', 'print machine-readable JSON')
   .action(async () => {
     const res = await client().tenants();
-    print(res, table(['NAME', 'WEIGHT', 'MAX RUNNING', 'MAX QUEUED', 'REGIONS', 'VENDORS', 'TOKENS'], res.tenants.map((t) => [t.name, String(t.weight), String(t.maxRunning), String(t.maxQueued), t.regions.join(',') || '*', t.vendors.join(',') || '*', String(t.tokens)])));
+    print(
+      res,
+      table(
+        ['NAME', 'WEIGHT', 'MAX RUNNING', 'MAX QUEUED', 'REGIONS', 'VENDORS', 'TOKENS'],
+        res.tenants.map((t) => [
+          t.name,
+          String(t.weight),
+          String(t.maxRunning),
+          String(t.maxQueued),
+          t.regions.join(',') || '*',
+          t.vendors.join(',') || '*',
+          String(t.tokens),
+        ]),
+      ),
+    );
   });
 tenants
   .command('set')
@@ -278,7 +334,15 @@ tenants
   .option('--regions <list>', 'allowed regions', list)
   .option('--vendors <list>', 'allowed GPU vendors', list)
   .action(async (name: string, o) => {
-    const body = Object.fromEntries(Object.entries({ weight: o.weight, maxRunning: o.maxRunning, maxQueued: o.maxQueued, regions: o.regions, vendors: o.vendors }).filter(([, v]) => v !== undefined));
+    const body = Object.fromEntries(
+      Object.entries({
+        weight: o.weight,
+        maxRunning: o.maxRunning,
+        maxQueued: o.maxQueued,
+        regions: o.regions,
+        vendors: o.vendors,
+      }).filter(([, v]) => v !== undefined),
+    );
     const t = await client().putTenant(name, body);
     print(t, `tenant ${t.name}: weight ${t.weight}, maxRunning ${t.maxRunning}, maxQueued ${t.maxQueued}`);
   });
@@ -294,16 +358,28 @@ tenants
 
 program
   .command('demo')
-  .description('train a transformer on a task with exact answers, answer held-out prompts from it, report the exact match')
+  .description(
+    'train a transformer on a task with exact answers, answer held-out prompts from it, report the exact match',
+  )
   .option('--task <kind>', 'sort, reverse or add', 'sort')
   .option('--length <n>', 'digits per sequence (per operand for add)', int('--length'), 8)
   .option('--steps <n>', 'training steps', int('--steps'), 250)
   .option('--examples <n>', 'held-out prompts the inference job answers', int('--examples'), 200)
   .option('--json <file>', 'write {task, steps, seconds, heldOutExactMatch} to this file')
-  .addHelpText('after', '\nExample:\n  $ usine demo                # sort 8 digits: ≈ 99 % held-out exact match in under 10 minutes on lavapipe\n  $ usine demo --steps 60 --length 4 --json demo.json')
+  .addHelpText(
+    'after',
+    '\nExample:\n  $ usine demo                # sort 8 digits: ≈ 99 % held-out exact match in under 10 minutes on lavapipe\n  $ usine demo --steps 60 --length 4 --json demo.json',
+  )
   .action(async (o) => {
     const { runDemo } = await import('./demo.ts');
-    const report = await runDemo(client(), { task: o.task, length: o.length, steps: o.steps, examples: o.examples, json: o.json, log: (l) => console.log(l) });
+    const report = await runDemo(client(), {
+      task: o.task,
+      length: o.length,
+      steps: o.steps,
+      examples: o.examples,
+      json: o.json,
+      log: (l) => console.log(l),
+    });
     void report;
   });
 

@@ -26,7 +26,15 @@ export interface WorkerView {
   id: string;
   name: string;
   adapter: string;
-  caps: { vendor: string; architecture: string; device: string; backend: string; features: string[]; limits: Record<string, number>; region: string };
+  caps: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    backend: string;
+    features: string[];
+    limits: Record<string, number>;
+    region: string;
+  };
   concurrency: number;
   running: string[];
   startedAt: string;
@@ -71,14 +79,22 @@ export class UsineClient {
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      throw new UsineApiError(0, 'unreachable', `cannot reach the usine scheduler at ${this.url} (${(e as Error).cause ?? e}); is it running? (npm start)`);
+      throw new UsineApiError(
+        0,
+        'unreachable',
+        `cannot reach the usine scheduler at ${this.url} (${(e as Error).cause ?? e}); is it running? (npm start)`,
+      );
     }
     const text = await res.text();
     let data: { error?: { code?: string; message?: string; details?: unknown } } | null = null;
     try {
       data = text ? JSON.parse(text) : null;
     } catch {
-      throw new UsineApiError(res.status, 'bad_response', `unexpected answer from ${this.url}${path}: ${text.slice(0, 200)}`);
+      throw new UsineApiError(
+        res.status,
+        'bad_response',
+        `unexpected answer from ${this.url}${path}: ${text.slice(0, 200)}`,
+      );
     }
     if (!res.ok) {
       const err = data?.error ?? {};
@@ -108,7 +124,9 @@ export class UsineClient {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
-  list(filter: { state?: JobState; type?: string; tenant?: string; limit?: number } = {}): Promise<{ jobs: JobView[] }> {
+  list(
+    filter: { state?: JobState; type?: string; tenant?: string; limit?: number } = {},
+  ): Promise<{ jobs: JobView[] }> {
     return this.request('GET', `/v1/jobs${UsineClient.qs(filter)}`);
   }
 
@@ -141,7 +159,10 @@ export class UsineClient {
   }
 
   /** Polls until the job reaches a final state; `onUpdate` sees every change. */
-  async wait(id: string, opts: { intervalMs?: number; timeoutMs?: number; onUpdate?: (v: JobView) => void } = {}): Promise<JobView> {
+  async wait(
+    id: string,
+    opts: { intervalMs?: number; timeoutMs?: number; onUpdate?: (v: JobView) => void } = {},
+  ): Promise<JobView> {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     let last = '';
     for (;;) {
@@ -159,7 +180,9 @@ export class UsineClient {
 
   /** Uploads a file (e.g. a training text); returns its artifact metadata. */
   async upload(name: string, data: Uint8Array): Promise<ArtifactMeta> {
-    return this.raw('POST', `/v1/artifacts${UsineClient.qs({ name })}`, data, 'application/octet-stream').then((r) => r.json() as Promise<ArtifactMeta>);
+    return this.raw('POST', `/v1/artifacts${UsineClient.qs({ name })}`, data, 'application/octet-stream').then(
+      (r) => r.json() as Promise<ArtifactMeta>,
+    );
   }
 
   /** An artifact's bytes. */
@@ -182,14 +205,26 @@ export class UsineClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: { ...(contentType ? { 'content-type': contentType } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: {
+          ...(contentType ? { 'content-type': contentType } : {}),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
         body,
       });
     } catch (e) {
-      throw new UsineApiError(0, 'unreachable', `cannot reach the usine scheduler at ${this.url} (${(e as Error).cause ?? e}); is it running? (npm start)`);
+      throw new UsineApiError(
+        0,
+        'unreachable',
+        `cannot reach the usine scheduler at ${this.url} (${(e as Error).cause ?? e}); is it running? (npm start)`,
+      );
     }
     if (!res.ok) {
-      const err = ((await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error ?? {};
+      const err =
+        (
+          (await res.json().catch(() => null)) as {
+            error?: { code?: string; message?: string; details?: unknown };
+          } | null
+        )?.error ?? {};
       throw new UsineApiError(res.status, err.code ?? 'http_error', err.message ?? `HTTP ${res.status}`, err.details);
     }
     return res;

@@ -45,8 +45,13 @@ export async function runDemo(client: UsineClient, o: DemoOptions): Promise<Demo
   const rnd = seededRandom(2026);
   const examples = task.distinctExamples(rnd, o.examples, 'heldOut');
   const prompts = examples.map((e) => `${TASK_VOCABULARY.decode(e.prompt)}=`);
-  const infer = await client.submit({ type: 'infer', params: { checkpoint: { job: train.id }, prompts, maxNewTokens: task.answerLength + 1 } });
-  o.log(`training job ${train.id}: ${o.task} of ${o.length} digits, ${o.steps} steps; inference job ${infer.id} waits for it`);
+  const infer = await client.submit({
+    type: 'infer',
+    params: { checkpoint: { job: train.id }, prompts, maxNewTokens: task.answerLength + 1 },
+  });
+  o.log(
+    `training job ${train.id}: ${o.task} of ${o.length} digits, ${o.steps} steps; inference job ${infer.id} waits for it`,
+  );
 
   const t0 = Date.now();
   let lastStep = -1;
@@ -57,10 +62,18 @@ export async function runDemo(client: UsineClient, o: DemoOptions): Promise<Demo
       if (v.state === 'queued' && v.waitingFor) o.log(`  queued: ${v.waitingFor}`);
       if (!p || typeof p.step !== 'number' || p.step === lastStep) return;
       // The curve: every 20th of the run, and every evaluation.
-      if (p.step - lastStep < Math.max(1, Math.floor(o.steps / 20)) && typeof p.evalExactMatch !== 'number' && p.step !== o.steps) return;
+      if (
+        p.step - lastStep < Math.max(1, Math.floor(o.steps / 20)) &&
+        typeof p.evalExactMatch !== 'number' &&
+        p.step !== o.steps
+      )
+        return;
       lastStep = p.step;
-      const exact = typeof p.evalExactMatch === 'number' ? `  held-out exact ${(100 * p.evalExactMatch).toFixed(1)}%` : '';
-      o.log(`  step ${String(p.step).padStart(5)}  loss ${Number(p.loss).toFixed(4)}  ${p.tokensPerSecond} tok/s${exact}`);
+      const exact =
+        typeof p.evalExactMatch === 'number' ? `  held-out exact ${(100 * p.evalExactMatch).toFixed(1)}%` : '';
+      o.log(
+        `  step ${String(p.step).padStart(5)}  loss ${Number(p.loss).toFixed(4)}  ${p.tokensPerSecond} tok/s${exact}`,
+      );
     },
   });
   if (trained.state !== 'succeeded') throw new Error(`training job ${train.id} ${trained.state}: ${trained.error}`);
@@ -72,10 +85,20 @@ export async function runDemo(client: UsineClient, o: DemoOptions): Promise<Demo
   outputs.forEach((out, i) => {
     const want = `${TASK_VOCABULARY.decode(examples[i].answer)}.`;
     if (out.text === want) right++;
-    if (i < 8) o.log(`  ${out.prompt}${out.text.padEnd(want.length)}  ${out.text === want ? 'right' : `wrong (expected ${want})`}`);
+    if (i < 8)
+      o.log(
+        `  ${out.prompt}${out.text.padEnd(want.length)}  ${out.text === want ? 'right' : `wrong (expected ${want})`}`,
+      );
   });
-  const report: DemoReport = { task: `${o.task}-${o.length}`, steps: o.steps, seconds, heldOutExactMatch: right / outputs.length };
-  o.log(`held-out exact match: ${right}/${outputs.length} = ${(100 * report.heldOutExactMatch).toFixed(1)}% after ${o.steps} steps, ${seconds.toFixed(0)} s`);
+  const report: DemoReport = {
+    task: `${o.task}-${o.length}`,
+    steps: o.steps,
+    seconds,
+    heldOutExactMatch: right / outputs.length,
+  };
+  o.log(
+    `held-out exact match: ${right}/${outputs.length} = ${(100 * report.heldOutExactMatch).toFixed(1)}% after ${o.steps} steps, ${seconds.toFixed(0)} s`,
+  );
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
   return report;
 }

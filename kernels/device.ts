@@ -122,7 +122,8 @@ export async function openDevice(o: OpenOptions = {}): Promise<OpenDevice> {
         "Mesa's lavapipe, `mesa-vulkan-drivers` from bookworm-backports) or run `npx usine doctor`.",
     );
   }
-  const backend = o.backend || (await listAdapterNames()).find((a) => !o.adapter || a.name.includes(o.adapter))?.backend || '';
+  const backend =
+    o.backend || (await listAdapterNames()).find((a) => !o.adapter || a.name.includes(o.adapter))?.backend || '';
   const want = o.wantFeatures ?? DEFAULT_FEATURES;
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};

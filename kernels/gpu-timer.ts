@@ -27,7 +27,9 @@ export class GpuTimer {
    * Runs what `record` encodes and returns milliseconds. `record` must pass `timestampWrites`
    * (when given) to its one compute pass.
    */
-  async time(record: (enc: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites) => void): Promise<number> {
+  async time(
+    record: (enc: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites) => void,
+  ): Promise<number> {
     const enc = this.device.createCommandEncoder();
     if (!this.querySet) {
       record(enc);

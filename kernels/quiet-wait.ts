@@ -16,7 +16,8 @@ let saved: Immediate | undefined;
 
 // dawn.node looks `setImmediate` up on the global object at every tick, so while a wait is in
 // progress its ticks run at timer pace (≥ 1 ms apart) instead of back to back.
-const throttled = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => setTimeout(fn, 1, ...args)) as unknown as Immediate;
+const throttled = ((fn: (...args: unknown[]) => void, ...args: unknown[]) =>
+  setTimeout(fn, 1, ...args)) as unknown as Immediate;
 
 /**
  * Awaits `work` (a WebGPU promise such as mapAsync) with dawn.node's event polling slowed to

@@ -21,7 +21,10 @@ export function matmulRef(a: Float32Array, b: Float32Array, m: number, n: number
 }
 
 /** The shape part of a matmul call (the reference takes the bias as an array, not a flag). */
-export type MatmulRefSpec = Pick<MatmulSpec, 'm' | 'n' | 'k' | 'batch' | 'transA' | 'transB' | 'broadcastA' | 'broadcastB' | 'activation'>;
+export type MatmulRefSpec = Pick<
+  MatmulSpec,
+  'm' | 'n' | 'k' | 'batch' | 'transA' | 'transB' | 'broadcastA' | 'broadcastB' | 'activation'
+>;
 
 /** GELU, tanh approximation (what the kernels compute), in f64. */
 export function geluTanh(x: number): number {
@@ -57,10 +60,16 @@ export function matmulEntryGeneral(
 }
 
 /** The whole batched C in f64 (see matmulEntryGeneral). */
-export function matmulRefGeneral(s: MatmulRefSpec, a: Float32Array, b: Float32Array, bias?: Float32Array): Float64Array {
+export function matmulRefGeneral(
+  s: MatmulRefSpec,
+  a: Float32Array,
+  b: Float32Array,
+  bias?: Float32Array,
+): Float64Array {
   const batch = s.batch ?? 1;
   const c = new Float64Array(batch * s.m * s.n);
   for (let bt = 0; bt < batch; bt++)
-    for (let i = 0; i < s.m; i++) for (let j = 0; j < s.n; j++) c[(bt * s.m + i) * s.n + j] = matmulEntryGeneral(s, a, b, bias, bt, i, j);
+    for (let i = 0; i < s.m; i++)
+      for (let j = 0; j < s.n; j++) c[(bt * s.m + i) * s.n + j] = matmulEntryGeneral(s, a, b, bias, bt, i, j);
   return c;
 }

@@ -7,13 +7,35 @@ import { decodeCheckpoint } from '../shared/train/checkpoint.ts';
 import { Vocabulary } from '../shared/train/vocabulary.ts';
 import type { JobStore } from './queue/job-store.ts';
 import { ApiError } from './api-error.ts';
-import { effectiveRequirements, requirementClass, admissionProblem, mismatch, matches, type DeviceCaps } from './policy/matching.ts';
+import {
+  effectiveRequirements,
+  requirementClass,
+  admissionProblem,
+  mismatch,
+  matches,
+  type DeviceCaps,
+} from './policy/matching.ts';
 import type { Tenant } from './state/tenants.ts';
 import type { WorkerRegistry } from './state/workers.ts';
 import { queueName, perTenant, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
 
-export type RefusalReason = 'invalid_spec' | 'quota_queued' | 'quota_running' | 'no_matching_worker_class' | 'too_large' | 'unauthorized' | 'forbidden';
-export const REFUSAL_REASONS: RefusalReason[] = ['invalid_spec', 'quota_queued', 'quota_running', 'no_matching_worker_class', 'too_large', 'unauthorized', 'forbidden'];
+export type RefusalReason =
+  | 'invalid_spec'
+  | 'quota_queued'
+  | 'quota_running'
+  | 'no_matching_worker_class'
+  | 'too_large'
+  | 'unauthorized'
+  | 'forbidden';
+export const REFUSAL_REASONS: RefusalReason[] = [
+  'invalid_spec',
+  'quota_queued',
+  'quota_running',
+  'no_matching_worker_class',
+  'too_large',
+  'unauthorized',
+  'forbidden',
+];
 
 export class Refusal extends ApiError {
   constructor(
@@ -37,7 +59,11 @@ export class Admission {
   ) {}
 
   /** Problems of a train/infer spec or of its references (artifacts, jobs), checked before it is queued. */
-  private async specProblems(tenant: Tenant, spec: JobSpec, candidates: DeviceCaps[]): Promise<{ status: number; reason: RefusalReason; message: string } | null> {
+  private async specProblems(
+    tenant: Tenant,
+    spec: JobSpec,
+    candidates: DeviceCaps[],
+  ): Promise<{ status: number; reason: RefusalReason; message: string } | null> {
     const bad = (message: string) => ({ status: 400, reason: 'invalid_spec' as const, message });
     if (spec.dependsOn) {
       const dep = await this.jobs.get(spec.dependsOn);
@@ -48,13 +74,24 @@ export class Admission {
       if (problems.length) return bad(`params: ${problems.join('; ')}`);
       if (spec.params.data.source === 'text') {
         const meta = await this.artifacts.meta(spec.params.data.artifact);
-        if (!meta || meta.tenant !== tenant.name) return bad(`params.data.artifact: no artifact ${spec.params.data.artifact} (upload the text first: usine upload FILE)`);
+        if (!meta || meta.tenant !== tenant.name)
+          return bad(
+            `params.data.artifact: no artifact ${spec.params.data.artifact} (upload the text first: usine upload FILE)`,
+          );
       }
       if (candidates.length > 0) {
         const fits = candidates.map((d) =>
-          trainJobProblems(spec.params, { maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize ?? Infinity, maxBufferSize: d.limits.maxBufferSize ?? Infinity }),
+          trainJobProblems(spec.params, {
+            maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize ?? Infinity,
+            maxBufferSize: d.limits.maxBufferSize ?? Infinity,
+          }),
         );
-        if (fits.every((f) => f.length > 0)) return { status: 422, reason: 'too_large', message: `the model does not fit any matching device: ${fits[0].join('; ')}` };
+        if (fits.every((f) => f.length > 0))
+          return {
+            status: 422,
+            reason: 'too_large',
+            message: `the model does not fit any matching device: ${fits[0].join('; ')}`,
+          };
       }
     }
     if (spec.type === 'infer') {
@@ -62,10 +99,12 @@ export class Admission {
       if ('job' in c) {
         const train = await this.jobs.get(c.job);
         if (!train || train.tenant !== tenant.name) return bad(`params.checkpoint.job: no job ${c.job}`);
-        if (train.type !== 'train') return bad(`params.checkpoint.job: job ${c.job} is a ${train.type} job, not a train job`);
+        if (train.type !== 'train')
+          return bad(`params.checkpoint.job: job ${c.job} is a ${train.type} job, not a train job`);
       } else {
         const meta = await this.artifacts.meta(c.artifact);
-        if (!meta || meta.tenant !== tenant.name || meta.kind !== 'checkpoint') return bad(`params.checkpoint.artifact: no checkpoint artifact ${c.artifact}`);
+        if (!meta || meta.tenant !== tenant.name || meta.kind !== 'checkpoint')
+          return bad(`params.checkpoint.artifact: no checkpoint artifact ${c.artifact}`);
         try {
           const ckpt = decodeCheckpoint(await this.artifacts.read(c.artifact));
           const vocab = new Vocabulary(JSON.parse(ckpt.extra?.vocabulary ?? '[]') as string[]);
@@ -96,18 +135,33 @@ export class Admission {
         const problem = admissionProblem(spec, req, classes);
         if (problem) throw new Refusal(422, problem.reason, at + problem.message);
       }
-      const specProblem = await this.specProblems(tenant, spec, classes.filter((d) => matches(req, d)));
+      const specProblem = await this.specProblems(
+        tenant,
+        spec,
+        classes.filter((d) => matches(req, d)),
+      );
       if (specProblem) throw new Refusal(specProblem.status, specProblem.reason, at + specProblem.message);
       const cls = requirementClass(req);
       const prioritized = spec.priority > 0;
-      out.push({ name: queueName(tenant.name, cls, prioritized), tenant: tenant.name, cls, requirements: req, prioritized });
+      out.push({
+        name: queueName(tenant.name, cls, prioritized),
+        tenant: tenant.name,
+        cls,
+        requirements: req,
+        prioritized,
+      });
     }
     const all = (await this.queues.list()).filter((q) => q.tenant === tenant.name);
     const queued = perTenant(all, await this.queues.counts(all)).get(tenant.name)?.queued ?? 0;
     if (queued + specs.length > tenant.maxQueued) {
-      throw new Refusal(429, 'quota_queued', `tenant ${tenant.name} may have at most ${tenant.maxQueued} queued jobs; it has ${queued} and this request adds ${specs.length}`);
+      throw new Refusal(
+        429,
+        'quota_queued',
+        `tenant ${tenant.name} may have at most ${tenant.maxQueued} queued jobs; it has ${queued} and this request adds ${specs.length}`,
+      );
     }
-    if (tenant.maxRunning === 0) throw new Refusal(429, 'quota_running', `tenant ${tenant.name} may run no jobs (maxRunning 0)`);
+    if (tenant.maxRunning === 0)
+      throw new Refusal(429, 'quota_running', `tenant ${tenant.name} may run no jobs (maxRunning 0)`);
     return out;
   }
 
@@ -117,7 +171,9 @@ export class Admission {
     const able = live.filter((w) => !mismatch(queue.requirements, w.caps));
     if (able.length === 0) {
       const need = JSON.stringify(queue.requirements);
-      return live.length === 0 ? 'no worker is online' : `no online worker matches its requirements ${need} (${live.length} online)`;
+      return live.length === 0
+        ? 'no worker is online'
+        : `no online worker matches its requirements ${need} (${live.length} online)`;
     }
     if (tenant) {
       const mine = (await this.queues.list()).filter((q) => q.tenant === tenant.name);
@@ -125,6 +181,8 @@ export class Admission {
       if (running >= tenant.maxRunning) return `tenant ${tenant.name} runs ${running} jobs, its maxRunning`;
     }
     const busy = able.every((w) => w.running.length >= w.concurrency);
-    return busy ? `all ${able.length} matching workers are busy; its turn comes by fair share and priority` : 'a matching worker is free; it should start shortly';
+    return busy
+      ? `all ${able.length} matching workers are busy; its turn comes by fair share and priority`
+      : 'a matching worker is free; it should start shortly';
   }
 }

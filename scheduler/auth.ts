@@ -30,7 +30,11 @@ export function authHook(app: FastifyInstance, ctx: SchedulerContext): void {
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
     if (!token) {
       ctx.metrics.refusals.inc({ tenant: 'unknown', reason: 'unauthorized' });
-      throw new ApiError(401, 'unauthorized', 'missing API token: send "Authorization: Bearer <token>" (usine --token or USINE_TOKEN)');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'missing API token: send "Authorization: Bearer <token>" (usine --token or USINE_TOKEN)',
+      );
     }
     const who = await ctx.tenants.authenticate(token);
     if (!who) {

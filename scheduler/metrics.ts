@@ -13,28 +13,110 @@ export const OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
 export class SchedulerMetrics {
   readonly registry = new Registry();
   private readonly r = [this.registry];
-  readonly submitted = new Counter({ name: 'usine_jobs_submitted_total', help: 'Jobs accepted by the API, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
-  readonly started = new Counter({ name: 'usine_jobs_started_total', help: 'Job attempts started on a worker, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
-  readonly finished = new Counter({ name: 'usine_jobs_finished_total', help: 'Jobs that reached a final state, by tenant, type and outcome.', labelNames: ['tenant', 'type', 'outcome'] as const, registers: this.r });
-  readonly retries = new Counter({ name: 'usine_job_retries_total', help: 'Failed attempts that will be retried, by tenant and type.', labelNames: ['tenant', 'type'] as const, registers: this.r });
-  readonly refusals = new Counter({ name: 'usine_job_refusals_total', help: 'Requests refused at admission, by tenant and reason.', labelNames: ['tenant', 'reason'] as const, registers: this.r });
-  readonly queueWait = new Histogram({ name: 'usine_job_queue_wait_seconds', help: 'Time from submission to the start of an attempt.', labelNames: ['tenant', 'type'] as const, buckets: WAIT_BUCKETS, registers: this.r });
-  readonly runTime = new Histogram({ name: 'usine_job_run_seconds', help: 'Time from the start of the final attempt to its end.', labelNames: ['tenant', 'type'] as const, buckets: RUN_BUCKETS, registers: this.r });
-  readonly tenantJobs = new Gauge({ name: 'usine_tenant_jobs', help: 'Jobs per tenant by state (queued includes retrying).', labelNames: ['tenant', 'state'] as const, registers: this.r });
-  readonly tenantQuota = new Gauge({ name: 'usine_tenant_quota_jobs', help: "A tenant's job limits (max_queued, max_running).", labelNames: ['tenant', 'kind'] as const, registers: this.r });
-  readonly weightShare = new Gauge({ name: 'usine_tenant_weight_share_ratio', help: "A tenant's fair-share target: its weight over the weights of tenants with work (0..1).", labelNames: ['tenant'] as const, registers: this.r });
-  readonly usageShare = new Gauge({ name: 'usine_tenant_usage_share_ratio', help: "A tenant's share of decayed device usage (0..1).", labelNames: ['tenant'] as const, registers: this.r });
-  readonly usage = new Gauge({ name: 'usine_tenant_usage_device_seconds', help: "A tenant's decayed device usage (the fair-share policy's input).", labelNames: ['tenant'] as const, registers: this.r });
-  readonly deviceSeconds = new Counter({ name: 'usine_tenant_device_seconds_total', help: 'Device-seconds used by a tenant (all attempts).', labelNames: ['tenant'] as const, registers: this.r });
-  readonly flops = new Counter({ name: 'usine_tenant_flops_total', help: "Floating-point operations executed for a tenant's jobs.", labelNames: ['tenant'] as const, registers: this.r });
+  readonly submitted = new Counter({
+    name: 'usine_jobs_submitted_total',
+    help: 'Jobs accepted by the API, by tenant and type.',
+    labelNames: ['tenant', 'type'] as const,
+    registers: this.r,
+  });
+  readonly started = new Counter({
+    name: 'usine_jobs_started_total',
+    help: 'Job attempts started on a worker, by tenant and type.',
+    labelNames: ['tenant', 'type'] as const,
+    registers: this.r,
+  });
+  readonly finished = new Counter({
+    name: 'usine_jobs_finished_total',
+    help: 'Jobs that reached a final state, by tenant, type and outcome.',
+    labelNames: ['tenant', 'type', 'outcome'] as const,
+    registers: this.r,
+  });
+  readonly retries = new Counter({
+    name: 'usine_job_retries_total',
+    help: 'Failed attempts that will be retried, by tenant and type.',
+    labelNames: ['tenant', 'type'] as const,
+    registers: this.r,
+  });
+  readonly refusals = new Counter({
+    name: 'usine_job_refusals_total',
+    help: 'Requests refused at admission, by tenant and reason.',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: this.r,
+  });
+  readonly queueWait = new Histogram({
+    name: 'usine_job_queue_wait_seconds',
+    help: 'Time from submission to the start of an attempt.',
+    labelNames: ['tenant', 'type'] as const,
+    buckets: WAIT_BUCKETS,
+    registers: this.r,
+  });
+  readonly runTime = new Histogram({
+    name: 'usine_job_run_seconds',
+    help: 'Time from the start of the final attempt to its end.',
+    labelNames: ['tenant', 'type'] as const,
+    buckets: RUN_BUCKETS,
+    registers: this.r,
+  });
+  readonly tenantJobs = new Gauge({
+    name: 'usine_tenant_jobs',
+    help: 'Jobs per tenant by state (queued includes retrying).',
+    labelNames: ['tenant', 'state'] as const,
+    registers: this.r,
+  });
+  readonly tenantQuota = new Gauge({
+    name: 'usine_tenant_quota_jobs',
+    help: "A tenant's job limits (max_queued, max_running).",
+    labelNames: ['tenant', 'kind'] as const,
+    registers: this.r,
+  });
+  readonly weightShare = new Gauge({
+    name: 'usine_tenant_weight_share_ratio',
+    help: "A tenant's fair-share target: its weight over the weights of tenants with work (0..1).",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
+  readonly usageShare = new Gauge({
+    name: 'usine_tenant_usage_share_ratio',
+    help: "A tenant's share of decayed device usage (0..1).",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
+  readonly usage = new Gauge({
+    name: 'usine_tenant_usage_device_seconds',
+    help: "A tenant's decayed device usage (the fair-share policy's input).",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
+  readonly deviceSeconds = new Counter({
+    name: 'usine_tenant_device_seconds_total',
+    help: 'Device-seconds used by a tenant (all attempts).',
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
+  readonly flops = new Counter({
+    name: 'usine_tenant_flops_total',
+    help: "Floating-point operations executed for a tenant's jobs.",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
   readonly energy = new Counter({
     name: 'usine_tenant_energy_joules_total',
     help: "Estimated energy of a tenant's jobs: run time × each worker's configured power figure, not a measurement.",
     labelNames: ['tenant'] as const,
     registers: this.r,
   });
-  readonly workersOnline = new Gauge({ name: 'usine_workers_online', help: 'Live workers by adapter.', labelNames: ['vendor', 'architecture', 'device', 'backend'] as const, registers: this.r });
-  readonly workerSlots = new Gauge({ name: 'usine_worker_slots', help: 'Device slots of live workers, busy or free.', labelNames: ['state'] as const, registers: this.r });
+  readonly workersOnline = new Gauge({
+    name: 'usine_workers_online',
+    help: 'Live workers by adapter.',
+    labelNames: ['vendor', 'architecture', 'device', 'backend'] as const,
+    registers: this.r,
+  });
+  readonly workerSlots = new Gauge({
+    name: 'usine_worker_slots',
+    help: 'Device slots of live workers, busy or free.',
+    labelNames: ['state'] as const,
+    registers: this.r,
+  });
   readonly httpDuration = new Histogram({
     name: 'usine_http_request_duration_seconds',
     help: 'HTTP API request durations, by method, route and status code.',
@@ -73,7 +155,8 @@ export class SchedulerMetrics {
       if (s.waits.length) this.started.inc(labels, s.waits.length);
       for (const w of s.waits) this.queueWait.observe(labels, w);
       if (s.retries) this.retries.inc(labels, s.retries);
-      for (const outcome of OUTCOMES) if (s.finished[outcome]) this.finished.inc({ ...labels, outcome }, s.finished[outcome]);
+      for (const outcome of OUTCOMES)
+        if (s.finished[outcome]) this.finished.inc({ ...labels, outcome }, s.finished[outcome]);
       for (const r of s.runs) this.runTime.observe(labels, r);
       const tenant = { tenant: s.tenant };
       if (s.seconds) this.deviceSeconds.inc(tenant, s.seconds);

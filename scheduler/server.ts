@@ -10,8 +10,15 @@ import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 
-export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: number, uploadLimit: number): FastifyInstance {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit,
+export function buildServer(
+  ctx: SchedulerContext,
+  log: Logger,
+  bodyLimit: number,
+  uploadLimit: number,
+): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit,
     // One log line per request is too much at thousands of jobs/s; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
@@ -28,7 +35,9 @@ export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: numbe
     const e = err as { statusCode?: number; code?: string; message: string };
     // Fastify's own client errors (bad JSON, body too large, wrong content type).
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send(new ApiError(e.statusCode, (e.code ?? 'bad_request').toLowerCase(), e.message).toJSON());
+      return reply
+        .code(e.statusCode)
+        .send(new ApiError(e.statusCode, (e.code ?? 'bad_request').toLowerCase(), e.message).toJSON());
     }
     req.log.error({ err }, 'request failed');
     return reply.code(500).send(new ApiError(500, 'internal', 'internal error; see the scheduler log').toJSON());
@@ -59,8 +68,14 @@ export function buildServer(ctx: SchedulerContext, log: Logger, bodyLimit: numbe
 
 /** BullMQ's own `bullmq_job_count{queue,state}` for every job queue, with one HELP/TYPE header. */
 async function bullmqMetrics(ctx: SchedulerContext): Promise<string> {
-  const parts = await Promise.all((await ctx.queues.list()).map((q) => ctx.queues.queue(q.name).exportPrometheusMetrics()));
+  const parts = await Promise.all(
+    (await ctx.queues.list()).map((q) => ctx.queues.queue(q.name).exportPrometheusMetrics()),
+  );
   const samples = parts.flatMap((p) => p.split('\n').filter((l) => l.startsWith('bullmq_job_count{')));
   if (samples.length === 0) return '';
-  return ['# HELP bullmq_job_count Number of jobs in the queue by state', '# TYPE bullmq_job_count gauge', ...samples].join('\n');
+  return [
+    '# HELP bullmq_job_count Number of jobs in the queue by state',
+    '# TYPE bullmq_job_count gauge',
+    ...samples,
+  ].join('\n');
 }

@@ -46,7 +46,9 @@ const redisUrl = `redis://127.0.0.1:${o.port}`;
 // A Redis of its own, always fresh: one left over (an interrupted run) holds old queues and
 // jobs that would skew every figure.
 if (await redisAnswers(redisUrl)) {
-  console.error(`bench:scheduler: a Redis already answers at 127.0.0.1:${o.port} (left over from an interrupted run?). Stop it (redis-cli -p ${o.port} shutdown nosave) or pass --port.`);
+  console.error(
+    `bench:scheduler: a Redis already answers at 127.0.0.1:${o.port} (left over from an interrupted run?). Stop it (redis-cli -p ${o.port} shutdown nosave) or pass --port.`,
+  );
   process.exit(2);
 }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-'));
@@ -80,7 +82,7 @@ async function redisCpu(): Promise<number> {
   const c = connectRedis(redisUrl);
   const info = await c.info('cpu');
   c.disconnect();
-  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
   return num('used_cpu_user') + num('used_cpu_sys');
 }
 /** Calls and microseconds per command so far (commands run inside Lua scripts count too, and their time counts in the script's as well). */
@@ -88,14 +90,29 @@ async function redisCalls(): Promise<Map<string, { calls: number; usec: number }
   const c = connectRedis(redisUrl);
   const info = await c.info('commandstats');
   c.disconnect();
-  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)].map((m) => [m[1], { calls: Number(m[2]), usec: Number(m[3]) }]));
+  return new Map(
+    [...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)].map((m) => [
+      m[1],
+      { calls: Number(m[2]), usec: Number(m[3]) },
+    ]),
+  );
 }
-function printRedisCalls(label: string, a: Map<string, { calls: number; usec: number }>, b: Map<string, { calls: number; usec: number }>): void {
+function printRedisCalls(
+  label: string,
+  a: Map<string, { calls: number; usec: number }>,
+  b: Map<string, { calls: number; usec: number }>,
+): void {
   const per = [...b]
-    .map(([k, v]) => ({ k, calls: (v.calls - (a.get(k)?.calls ?? 0)) / o.jobs, usec: (v.usec - (a.get(k)?.usec ?? 0)) / o.jobs }))
+    .map(([k, v]) => ({
+      k,
+      calls: (v.calls - (a.get(k)?.calls ?? 0)) / o.jobs,
+      usec: (v.usec - (a.get(k)?.usec ?? 0)) / o.jobs,
+    }))
     .filter((x) => x.calls >= 0.01);
   per.sort((x, y) => y.usec - x.usec);
-  console.log(`Redis calls per job (µs per job) — ${label}: ${per.map((x) => `${x.k} ${x.calls.toFixed(2)} (${x.usec.toFixed(1)})`).join(', ')}`);
+  console.log(
+    `Redis calls per job (µs per job) — ${label}: ${per.map((x) => `${x.k} ${x.calls.toFixed(2)} (${x.usec.toFixed(1)})`).join(', ')}`,
+  );
 }
 
 /** CPU microseconds per job of each process between two readings. */
@@ -103,7 +120,10 @@ const perJob = (a: Record<string, number>, b: Record<string, number>, jobs: numb
   Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / jobs) * 1e6)]));
 
 const bar = (label: string, total: number) => {
-  const b = new cliProgress.SingleBar({ format: `${label.padEnd(8)} {bar} {value}/{total} jobs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const b = new cliProgress.SingleBar(
+    { format: `${label.padEnd(8)} {bar} {value}/{total} jobs`, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
   b.start(total, 0);
   return b;
 };
@@ -112,10 +132,18 @@ const bar = (label: string, total: number) => {
 const usineLikeJob = {
   data: { spec: queuedSpec(jobSpec.parse({ type: 'noop', params: {} })), tenant: 'default' },
   // usine's default priority 0: BullMQ's plain FIFO list, no BullMQ priority.
-  opts: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
+  opts: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 86_400 },
+    removeOnFail: { age: 86_400 },
+  },
 };
 
-async function rawBullmq(like: 'plain' | 'usine-options', jobs: number = o.jobs): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
+async function rawBullmq(
+  like: 'plain' | 'usine-options',
+  jobs: number = o.jobs,
+): Promise<{ jobsPerSec: number; cpuMicrosPerJob: Record<string, number> }> {
   const connection = connectRedis(redisUrl);
   const name = like === 'plain' ? 'raw' : 'rawlike';
   const q = new Queue(name, { connection, prefix: 'raw' });
@@ -123,7 +151,11 @@ async function rawBullmq(like: 'plain' | 'usine-options', jobs: number = o.jobs)
   const progress = bar(like === 'plain' ? 'bullmq' : 'bullmq+', jobs);
   const workerConnection = connectRedis(redisUrl);
   const finished = new Promise<void>((resolve, reject) => {
-    const w = new Worker(name, async () => ({}), { connection: workerConnection, prefix: 'raw', concurrency: o.concurrency });
+    const w = new Worker(name, async () => ({}), {
+      connection: workerConnection,
+      prefix: 'raw',
+      concurrency: o.concurrency,
+    });
     w.on('completed', () => {
       if (++done % 500 === 0) progress.update(done);
       if (done === jobs) w.close().then(resolve, reject);
@@ -133,7 +165,10 @@ async function rawBullmq(like: 'plain' | 'usine-options', jobs: number = o.jobs)
   const c0 = await cpu();
   const t0 = performance.now();
   for (let i = 0; i < jobs; i += o.batch) {
-    const job = () => (like === 'plain' ? { name: 'noop', data: {}, opts: { removeOnComplete: true } } : { name: 'noop', ...usineLikeJob, opts: { ...usineLikeJob.opts, jobId: randomUUID() } });
+    const job = () =>
+      like === 'plain'
+        ? { name: 'noop', data: {}, opts: { removeOnComplete: true } }
+        : { name: 'noop', ...usineLikeJob, opts: { ...usineLikeJob.opts, jobId: randomUUID() } };
     await q.addBulk(Array.from({ length: Math.min(o.batch, jobs - i) }, job));
   }
   await finished;
@@ -166,14 +201,36 @@ interface Run {
 async function startUsine() {
   const env = { REDIS_URL: redisUrl, USINE_QUEUE_PREFIX: 'bench', USINE_PORT: String(o.port + 1), LOG_LEVEL: 'warn' };
   const prof: string[] = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : [];
-  const scheduler = await startTs('scheduler/main.ts', { ...env, LOG_LEVEL: 'info' }, /scheduler listening/, 30_000, prof);
-  const worker = await startTs('worker/main.ts', { ...env, LOG_LEVEL: 'info', USINE_WORKER_METRICS_PORT: String(o.port + 2), USINE_WORKER_CONCURRENCY: String(o.concurrency) }, /worker ready/, 30_000, prof);
+  const scheduler = await startTs(
+    'scheduler/main.ts',
+    { ...env, LOG_LEVEL: 'info' },
+    /scheduler listening/,
+    30_000,
+    prof,
+  );
+  const worker = await startTs(
+    'worker/main.ts',
+    {
+      ...env,
+      LOG_LEVEL: 'info',
+      USINE_WORKER_METRICS_PORT: String(o.port + 2),
+      USINE_WORKER_CONCURRENCY: String(o.concurrency),
+    },
+    /worker ready/,
+    30_000,
+    prof,
+  );
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}` });
   const counter = connectRedis(redisUrl);
   // The queue usine puts the default tenant's unconstrained jobs in.
   const queue = new Queue('t.default.any', { connection: counter, prefix: 'bench' });
   const completed = () => counter.zcard('bench:t.default.any:completed');
-  const cpu = async () => ({ scheduler: procCpu(scheduler.proc.pid), worker: procCpu(worker.proc.pid), client: selfCpu(), redis: await redisCpu() });
+  const cpu = async () => ({
+    scheduler: procCpu(scheduler.proc.pid),
+    worker: procCpu(worker.proc.pid),
+    client: selfCpu(),
+    redis: await redisCpu(),
+  });
 
   /** One throughput run: batch submits through the API until every job completed. */
   async function throughput(jobs: number = o.jobs): Promise<Run & { submitPerSec: number }> {
@@ -183,7 +240,9 @@ async function startUsine() {
     const c0 = await cpu();
     const t0 = performance.now();
     for (let i = 0; i < jobs; i += o.batch) {
-      await client.submitBatch(Array.from({ length: Math.min(o.batch, jobs - i) }, () => ({ type: 'noop' as const, params: {} })));
+      await client.submitBatch(
+        Array.from({ length: Math.min(o.batch, jobs - i) }, () => ({ type: 'noop' as const, params: {} })),
+      );
     }
     const submitSeconds = (performance.now() - t0) / 1000;
     for (let n = (await completed()) - before; n < jobs; n = (await completed()) - before) {
@@ -230,7 +289,9 @@ function median<T extends Run>(runs: T[]): T {
 }
 
 try {
-  console.log(`bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${o.warmupJobs} warm-up jobs then ${o.rounds} rounds, ${os.cpus().length} CPUs`);
+  console.log(
+    `bench:scheduler — ${o.jobs} no-op jobs, batches of ${o.batch}, worker concurrency ${o.concurrency}, ${o.warmupJobs} warm-up jobs then ${o.rounds} rounds, ${os.cpus().length} CPUs`,
+  );
   const u = await startUsine();
   const plain: Run[] = [];
   const like: Run[] = [];
@@ -257,7 +318,9 @@ try {
         printRedisCalls('BullMQ, usine options', r1, r2);
         printRedisCalls('usine', r2, await redisCalls());
       }
-      console.log(`round ${r + 1}: raw BullMQ ${plain[r].jobsPerSec.toFixed(0)} jobs/s · with usine's options ${like[r].jobsPerSec.toFixed(0)} · usine ${ours[r].jobsPerSec.toFixed(0)} (${(ours[r].jobsPerSec / plain[r].jobsPerSec).toFixed(2)}×)`);
+      console.log(
+        `round ${r + 1}: raw BullMQ ${plain[r].jobsPerSec.toFixed(0)} jobs/s · with usine's options ${like[r].jobsPerSec.toFixed(0)} · usine ${ours[r].jobsPerSec.toFixed(0)} (${(ours[r].jobsPerSec / plain[r].jobsPerSec).toFixed(2)}×)`,
+      );
     }
     submitToStartMs = await u.latency();
   } finally {
@@ -272,7 +335,9 @@ try {
       .join(', ') + ` (total ${Object.values(c).reduce((a, b) => a + b, 0)})`;
   console.log(`\nmedians of ${o.rounds} rounds:`);
   console.log(`raw BullMQ (addBulk + Worker):       ${bullmq.jobsPerSec.toFixed(0)} jobs/s`);
-  console.log(`  with usine's job options and data:  ${bullmqLike.jobsPerSec.toFixed(0)} jobs/s (retries with backoff, retention by age, own ids)`);
+  console.log(
+    `  with usine's job options and data:  ${bullmqLike.jobsPerSec.toFixed(0)} jobs/s (retries with backoff, retention by age, own ids)`,
+  );
   // The ratio is the median of each round's own ratio: a round's runs are seconds apart, so
   // load that comes and goes affects both sides of a ratio alike.
   const pairedRatio = (base: Run[]) => {
@@ -281,14 +346,35 @@ try {
   };
   const ratio = pairedRatio(plain);
   const ratioVsUsineOptions = pairedRatio(like);
-  console.log(`usine (API → Redis → worker → done): ${usine.jobsPerSec.toFixed(0)} jobs/s  = ${ratio.toFixed(2)}× BullMQ (cost ${(1 / ratio).toFixed(2)}×; median of the rounds' ratios)`);
-  console.log(`  against BullMQ with usine's options: ${ratioVsUsineOptions.toFixed(2)}× (cost ${(1 / ratioVsUsineOptions).toFixed(2)}×)`);
+  console.log(
+    `usine (API → Redis → worker → done): ${usine.jobsPerSec.toFixed(0)} jobs/s  = ${ratio.toFixed(2)}× BullMQ (cost ${(1 / ratio).toFixed(2)}×; median of the rounds' ratios)`,
+  );
+  console.log(
+    `  against BullMQ with usine's options: ${ratioVsUsineOptions.toFixed(2)}× (cost ${(1 / ratioVsUsineOptions).toFixed(2)}×)`,
+  );
   console.log(`  (its HTTP batch submits alone: ${usine.submitPerSec.toFixed(0)} jobs/s)`);
   console.log(`CPU µs per job — raw BullMQ: ${cpuLine(bullmq.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — BullMQ with usine's options: ${cpuLine(bullmqLike.cpuMicrosPerJob)}`);
   console.log(`CPU µs per job — usine:      ${cpuLine(usine.cpuMicrosPerJob)}`);
-  console.log(`usine submit→start with idle workers: p50 ${submitToStartMs.p50} ms, p99 ${submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`);
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ usine, bullmq, bullmqWithUsineOptions: bullmqLike, ratio, ratioVsUsineOptions, rounds: { usine: ours, bullmq: plain, bullmqWithUsineOptions: like } }, null, 2) + '\n');
+  console.log(
+    `usine submit→start with idle workers: p50 ${submitToStartMs.p50} ms, p99 ${submitToStartMs.p99} ms (${o.latencyJobs} jobs, one at a time)`,
+  );
+  if (o.json)
+    fs.writeFileSync(
+      o.json,
+      JSON.stringify(
+        {
+          usine,
+          bullmq,
+          bullmqWithUsineOptions: bullmqLike,
+          ratio,
+          ratioVsUsineOptions,
+          rounds: { usine: ours, bullmq: plain, bullmqWithUsineOptions: like },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
 } finally {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });

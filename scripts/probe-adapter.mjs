@@ -3,6 +3,9 @@ import { create } from 'webgpu';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
-if (!adapter) { console.error('no WebGPU adapter'); process.exit(1); }
+if (!adapter) {
+  console.error('no WebGPU adapter');
+  process.exit(1);
+}
 console.log(JSON.stringify(adapter.info));
 process.exit(0);

@@ -42,11 +42,19 @@ try {
 }
 
 const redis = await ensureRedis(sched.REDIS_URL, path.join(sched.USINE_DATA_DIR, 'redis'));
-console.log(redis.process ? `usine: started redis-server at ${redis.url} (AOF in ${sched.USINE_DATA_DIR}/redis)` : `usine: using Redis at ${redis.url}`);
+console.log(
+  redis.process
+    ? `usine: started redis-server at ${redis.url} (AOF in ${sched.USINE_DATA_DIR}/redis)`
+    : `usine: using Redis at ${redis.url}`,
+);
 
-const adapters = (await listAdaptersQuietly()).filter((a) => !work.USINE_ADAPTER || a.name.includes(work.USINE_ADAPTER));
+const adapters = (await listAdaptersQuietly()).filter(
+  (a) => !work.USINE_ADAPTER || a.name.includes(work.USINE_ADAPTER),
+);
 if (adapters.length === 0) {
-  console.error('usine: no WebGPU adapter found; run `npx usine doctor` (the scheduler starts anyway, jobs will wait for a worker)');
+  console.error(
+    'usine: no WebGPU adapter found; run `npx usine doctor` (the scheduler starts anyway, jobs will wait for a worker)',
+  );
 }
 
 const children: ChildProcess[] = [];
@@ -77,7 +85,11 @@ adapters.forEach((a, i) =>
 
 const api = `http://${sched.USINE_HOST}:${sched.USINE_PORT}`;
 console.log(`usine: API ${api}/v1/jobs, scheduler metrics ${api}/metrics`);
-adapters.forEach((a, i) => console.log(`usine: worker ${i} on ${a.name} (${a.backend}), metrics http://${work.USINE_WORKER_HOST}:${work.USINE_WORKER_METRICS_PORT + i}/metrics`));
+adapters.forEach((a, i) =>
+  console.log(
+    `usine: worker ${i} on ${a.name} (${a.backend}), metrics http://${work.USINE_WORKER_HOST}:${work.USINE_WORKER_METRICS_PORT + i}/metrics`,
+  ),
+);
 console.log('usine: try `npx usine submit matmul --m 256 --n 256 --k 256 --wait` in another terminal; Ctrl-C stops');
 
 let stopping = false;
@@ -89,7 +101,14 @@ async function stop() {
   stopping = true;
   console.log('usine: stopping (workers finish their jobs; Ctrl-C again to force)');
   await Promise.all(
-    children.map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill('SIGTERM'))))),
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.exitCode !== null || c.signalCode !== null
+            ? resolve()
+            : (c.once('exit', () => resolve()), c.kill('SIGTERM')),
+        ),
+    ),
   );
   await redis.stop();
   console.log('usine: stopped');

@@ -6,11 +6,17 @@ const port = z.coerce.number().int().min(1).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 const common = {
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
   LOG_LEVEL: logLevel.default('info'),
   USINE_DATA_DIR: z.string().min(1).default('data'),
   /** Prefix of every BullMQ key, so several usine installations can share one Redis. */
-  USINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('usine'),
+  USINE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('usine'),
   /** Half-life of past device usage in the fair-share policy; set the same on scheduler and workers. */
   USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
   /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
@@ -24,11 +30,23 @@ export const schedulerEnv = z.object({
   USINE_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_PORT: port.default(8700),
   /** Finished jobs kept in Redis for this long (seconds) before BullMQ removes them. */
-  USINE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(7 * 24 * 3600),
+  USINE_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
   /** Upper bound of one HTTP request body. */
-  USINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  USINE_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Largest artifact upload. */
-  USINE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  USINE_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
   /** YAML/JSON file of tenants, tokens (hashes) and device classes; unset = one open "default" tenant. */
   USINE_TENANTS_FILE: z.string().optional(),
   /** An operator token (kept in memory, compared by hash); alternative to adminTokenSha256 in the file. */
@@ -47,9 +65,15 @@ export const workerEnv = z.object({
   USINE_ADAPTER: z.string().default(''),
   /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
   USINE_BACKEND: z.string().default(''),
-  USINE_WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only').default(''),
+  USINE_WORKER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only')
+    .default(''),
   /** Region label jobs and tenants can require (data residency). */
-  USINE_WORKER_REGION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').default('local'),
+  USINE_WORKER_REGION: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -')
+    .default('local'),
   /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
   USINE_WORKER_FEATURES: z.string().optional(),
   /**
@@ -58,7 +82,11 @@ export const workerEnv = z.object({
    * Unset: a rough figure by adapter kind (worker/power.ts). An estimate either way, not a
    * measurement: measure your card under load and set it.
    */
-  USINE_WORKER_POWER_WATTS: z.coerce.number().min(0, 'must be 0 or more').max(10_000, 'must be at most 10000 (watts)').optional(),
+  USINE_WORKER_POWER_WATTS: z.coerce
+    .number()
+    .min(0, 'must be 0 or more')
+    .max(10_000, 'must be at most 10000 (watts)')
+    .optional(),
   /** Matmul tile configs: `first-use` tunes a new shape bucket inside the first job that needs it; `stored` only uses what `npm run bench -- --tune` or another worker stored. */
   USINE_MATMUL_AUTOTUNE: z.enum(['first-use', 'stored']).default('first-use'),
   /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
@@ -80,5 +108,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
     const name = String(i.path[0]);
     return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
   });
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+  throw new ConfigError(
+    `invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`,
+  );
 }

@@ -14,7 +14,12 @@ export const matmulParams = z
     n: dim,
     k: dim,
     /** Seed of the generated inputs A (m×k) and B (k×n), uniform in [-1, 1). */
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(1),
     /** How many times the kernel runs; the result reports the median. */
     repeats: z.number().int().min(1).max(100_000).default(1),
     /** Keep C (row-major little-endian f32) as an artifact, downloadable through the API. */
@@ -54,7 +59,12 @@ const common = {
   priority: z.number().int().min(0).max(1000).default(0),
   requirements: requirements.default({ features: [], minLimits: {}, regions: [], vendors: [] }),
   /** A running attempt longer than this fails (no retry). */
-  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
   /** Attempts for retriable failures (worker crash, device lost); invalid input is never retried. */
   attempts: z.number().int().min(1).max(20).default(3),
   /** Free-form labels for the submitter (not used for scheduling). */

@@ -6,7 +6,14 @@ export type { Logger };
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   const pretty = process.stdout.isTTY && process.env.USINE_LOG_FORMAT !== 'json';
   const options = { name, level, base: { proc: name } };
-  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  if (pretty)
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   // Buffered, asynchronous writes: lines go out 4 KiB at a time or every 250 ms, whichever
   // comes first (a busy worker logs thousands of lines a second, and each write is a syscall).
   // pino flushes what is left when the process exits.

@@ -4,7 +4,11 @@
 // (nodejs_active_handles{type} …) stay, so sum() of those gives the same figure.
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 
-const MISNAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const MISNAMED_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });

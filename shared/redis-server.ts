@@ -19,18 +19,35 @@ export async function ensureRedis(url: string, dataDir: string): Promise<LocalRe
   if (await redisAnswers(url)) return { url, process: null, stop: async () => {} };
   const u = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(u.hostname)) {
-    throw new Error(`Redis does not answer at ${url}, and usine only starts a Redis on this machine (127.0.0.1). Start it, or set REDIS_URL.`);
+    throw new Error(
+      `Redis does not answer at ${url}, and usine only starts a Redis on this machine (127.0.0.1). Start it, or set REDIS_URL.`,
+    );
   }
   const port = u.port || '6379';
   fs.mkdirSync(dataDir, { recursive: true });
-  const args = ['--port', port, '--bind', '127.0.0.1', '--dir', path.resolve(dataDir), '--appendonly', 'yes', '--save', '', '--daemonize', 'no'];
+  const args = [
+    '--port',
+    port,
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    path.resolve(dataDir),
+    '--appendonly',
+    'yes',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+  ];
   // BullMQ needs maxmemory-policy noeviction (the default), and no password here.
   const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   // Detached: a terminal's Ctrl-C must not stop Redis before the workers hand back their jobs.
   let stderr = '';
   proc.stderr?.on('data', (d) => (stderr += d));
   const failed = new Promise<never>((_, reject) => {
-    proc.once('error', (e) => reject(new Error(`cannot start redis-server (${e.message}); install it: apt-get install redis-server`)));
+    proc.once('error', (e) =>
+      reject(new Error(`cannot start redis-server (${e.message}); install it: apt-get install redis-server`)),
+    );
     proc.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${stderr.trim()}`)));
   });
   const ready = (async () => {

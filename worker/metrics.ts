@@ -83,7 +83,10 @@ export class WorkerMetrics {
     this.deviceLost.inc(0);
     this.busySeconds.inc(0);
     for (const direction of DIRECTIONS) this.transferBytes.inc({ direction }, 0);
-    this.adapterInfo.set({ vendor: adapter.vendor, architecture: adapter.architecture, device: adapter.device, backend: adapter.backend }, 1);
+    this.adapterInfo.set(
+      { vendor: adapter.vendor, architecture: adapter.architecture, device: adapter.device, backend: adapter.backend },
+      1,
+    );
     // Export zeros for every known series so rate() works from the first scrape.
     for (const type of JOB_TYPES) {
       this.jobDuration.zero({ type });

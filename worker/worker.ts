@@ -156,7 +156,9 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     const label = adapterLabel(gpu.info);
     const power = powerWatts(gpu.info, cfg.USINE_WORKER_POWER_WATTS);
     const metrics = new WorkerMetrics(gpu.info, power.watts);
-    gpu.device.lost.then((info) => onLost(metrics, info)).catch((err) => log.error({ err }, 'device-loss steps failed'));
+    gpu.device.lost
+      .then((info) => onLost(metrics, info))
+      .catch((err) => log.error({ err }, 'device-loss steps failed'));
     const gpuCtx = { device: gpu.device, info: gpu.info, label, matmul: new Matmul(gpu.device) };
     const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
     const features = cfg.USINE_WORKER_FEATURES;
@@ -167,7 +169,10 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       backend: gpu.info.backend,
       features:
         features !== undefined
-          ? features.split(',').map((f) => f.trim()).filter((f) => gpu!.info.features.includes(f))
+          ? features
+              .split(',')
+              .map((f) => f.trim())
+              .filter((f) => gpu!.info.features.includes(f))
           : gpu.info.features,
       limits: gpu.info.limits,
       region: cfg.USINE_WORKER_REGION,

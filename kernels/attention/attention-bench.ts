@@ -23,10 +23,16 @@ function parseSize(text: string): AttentionBenchShape {
   const causal = /c$/i.test(text);
   const parts = text.replace(/c$/i, '').toLowerCase().split('x').map(Number);
   if (parts.some((v) => !Number.isInteger(v) || v < 1) || parts.length < 3 || parts.length > 5) {
-    throw new Error(`bad attention size "${text}": use HxSxD, BxHxSxD or BxHxSqxSkxD, with a trailing c for causal (e.g. 8x1024x64c)`);
+    throw new Error(
+      `bad attention size "${text}": use HxSxD, BxHxSxD or BxHxSqxSkxD, with a trailing c for causal (e.g. 8x1024x64c)`,
+    );
   }
   const [batch, heads, seqQ, seqK, headDim] =
-    parts.length === 3 ? [1, parts[0], parts[1], parts[1], parts[2]] : parts.length === 4 ? [parts[0], parts[1], parts[2], parts[2], parts[3]] : parts;
+    parts.length === 3
+      ? [1, parts[0], parts[1], parts[1], parts[2]]
+      : parts.length === 4
+        ? [parts[0], parts[1], parts[2], parts[2], parts[3]]
+        : parts;
   return { batch, heads, seqQ, seqK, headDim, causal };
 }
 
@@ -48,14 +54,20 @@ function gpuInputs(device: GPUDevice, s: AttentionShape, dtype: 'f32' | 'f16') {
     return b;
   };
   const x = inputs(s);
-  return { q: up(x.q), k: up(x.k), v: up(x.v), out: device.createBuffer({ size: tensorBytes(qElements(s), dtype), usage }) };
+  return {
+    q: up(x.q),
+    k: up(x.k),
+    v: up(x.v),
+    out: device.createBuffer({ size: tensorBytes(qElements(s), dtype), usage }),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const usine: BenchImpl<AttentionBenchShape> = {
   impl: 'usine',
-  unsupported: (_s, ctx) => (ctx.dtype === 'f16' && !ctx.gpu.device.features.has('shader-f16') ? 'no shader-f16 on this adapter' : undefined),
+  unsupported: (_s, ctx) =>
+    ctx.dtype === 'f16' && !ctx.gpu.device.features.has('shader-f16') ? 'no shader-f16 on this adapter' : undefined,
   async prepare(s, ctx: BenchContext): Promise<PreparedRun[]> {
     const { device } = ctx.gpu;
     const att = new Attention(device);
@@ -99,12 +111,20 @@ const naive: BenchImpl<AttentionBenchShape> = {
   unsupported: (s, ctx) => {
     if (ctx.dtype === 'f16') return 'the naive baseline is f32 only';
     const bytes = s.batch * s.heads * s.seqQ * s.seqK * 4;
-    return bytes > ctx.gpu.device.limits.maxStorageBufferBindingSize ? `its ${bytes}-byte score matrix is over the binding limit` : undefined;
+    return bytes > ctx.gpu.device.limits.maxStorageBufferBindingSize
+      ? `its ${bytes}-byte score matrix is over the binding limit`
+      : undefined;
   },
   async prepare(s, ctx) {
     const { device } = ctx.gpu;
     const bufs = gpuInputs(device, s, 'f32');
-    const k = new NaiveAttention(device, { bh: s.batch * s.heads, seqQ: s.seqQ, seqK: s.seqK, headDim: s.headDim, causal: s.causal });
+    const k = new NaiveAttention(device, {
+      bh: s.batch * s.heads,
+      seqQ: s.seqQ,
+      seqK: s.seqK,
+      headDim: s.headDim,
+      causal: s.causal,
+    });
     return [
       {
         timing: ctx.timer.timing,

@@ -16,7 +16,15 @@
 // `subgroup` (K/V shared by subgroup broadcasts, for CPU drivers), has its own generator in
 // attention-subgroup-program.ts.
 
-import { attentionHeader, range, vectorTypes, vectorWidth, rowEpilogue, rowState, softmaxStep } from './attention-wgsl.ts';
+import {
+  attentionHeader,
+  range,
+  vectorTypes,
+  vectorWidth,
+  rowEpilogue,
+  rowState,
+  softmaxStep,
+} from './attention-wgsl.ts';
 
 export type AttentionDtype = 'f32' | 'f16';
 
@@ -54,7 +62,6 @@ export function rowsPerWorkgroup(t: AttentionTile): number {
   return t.workgroupSize * t.rows;
 }
 
-
 /** Bytes of workgroup memory a tile needs (0 when K/V are not staged). */
 export function workgroupBytes(headDim: number, t: AttentionTile): number {
   return t.kv === 'workgroup' ? 2 * t.keyTile * headDim * 4 : 0;
@@ -62,7 +69,14 @@ export function workgroupBytes(headDim: number, t: AttentionTile): number {
 
 /** Layout of the uniform block, shared with the host code. */
 export const PARAMS_BYTES = 32;
-export function packParams(p: { seqQ: number; seqK: number; bh: number; groupsY: number; scale: number; headDim: number }): ArrayBuffer {
+export function packParams(p: {
+  seqQ: number;
+  seqK: number;
+  bh: number;
+  groupsY: number;
+  scale: number;
+  headDim: number;
+}): ArrayBuffer {
   const buf = new ArrayBuffer(PARAMS_BYTES);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);
@@ -77,7 +91,6 @@ export function packParams(p: { seqQ: number; seqK: number; bh: number; groupsY:
   u[7] = p.headDim / vectorWidth(p.headDim);
   return buf;
 }
-
 
 export function attentionWgsl(spec: AttentionProgramSpec): string {
   const { headDim: D, dtype, causal, lse, tile } = spec;
@@ -130,7 +143,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (tile.unroll) {
     for (const r of range(R)) {
       for (const name of ['qr', 'acc'] as const) {
-        for (let i = 0; i < DV; i += 8) emit(`  ${range(Math.min(8, DV - i)).map((j) => `var ${reg(name, r, `${i + j}u`)}: ${V32};`).join(' ')}`);
+        for (let i = 0; i < DV; i += 8)
+          emit(
+            `  ${range(Math.min(8, DV - i))
+              .map((j) => `var ${reg(name, r, `${i + j}u`)}: ${V32};`)
+              .join(' ')}`,
+          );
       }
     }
   } else {
@@ -158,7 +176,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (const t of range(T)) emit(`    let keyRow${t} = kOff + min(k0 + ${t}u, P.sk - 1u) * DV;`);
   }
   // Scores s[r][t] for this tile: each K vector is loaded once and used for all R rows.
-  for (const r of range(R)) emit(`    ${range(T).map((t) => `var s${r}_${t} = 0.0;`).join(' ')}`);
+  for (const r of range(R))
+    emit(
+      `    ${range(T)
+        .map((t) => `var s${r}_${t} = 0.0;`)
+        .join(' ')}`,
+    );
   loopD('    ', (d) => {
     const out: string[] = [];
     for (const t of range(T)) {
@@ -173,7 +196,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     const sfx = d.replace('u', '');
     const out = range(T).map((t) => `let vv${t}_${sfx} = ${kv('v', t, d)};`);
     for (const r of range(R)) {
-      const terms = range(T).map((t) => `p${r}_${t} * vv${t}_${sfx}`).join(' + ');
+      const terms = range(T)
+        .map((t) => `p${r}_${t} * vv${t}_${sfx}`)
+        .join(' + ');
       out.push(`${reg('acc', r, d)} = ${reg('acc', r, d)} * alpha${r} + ${terms};`);
     }
     return out;
@@ -183,7 +208,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   // Epilogue: normalise and write; rows that saw no key get 0 (and LSE −∞).
   for (const r of range(R)) {
-    for (const l of rowEpilogue(r, lse, (inv) => dLines('    ', (d) => [`o[qOff + row${r} * DV + ${d}] = ${VS}(${reg('acc', r, d)} * ${inv});`]))) emit(l);
+    for (const l of rowEpilogue(r, lse, (inv) =>
+      dLines('    ', (d) => [`o[qOff + row${r} * DV + ${d}] = ${VS}(${reg('acc', r, d)} * ${inv});`]),
+    ))
+      emit(l);
   }
   emit('}');
   return lines.join('\n');

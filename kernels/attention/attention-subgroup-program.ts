@@ -74,7 +74,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let fd${j} = f${j} % DV;`);
   }
   for (const r of range(R)) {
-    for (let i = 0; i < DV; i += 8) emit(`  ${range(Math.min(8, DV - i)).map((j) => `var ${q(r, i + j)}: ${V32}; var ${acc(r, i + j)}: ${V32};`).join(' ')}`);
+    for (let i = 0; i < DV; i += 8)
+      emit(
+        `  ${range(Math.min(8, DV - i))
+          .map((j) => `var ${q(r, i + j)}: ${V32}; var ${acc(r, i + j)}: ${V32};`)
+          .join(' ')}`,
+      );
     for (const l of rowState(r, causal)) emit(l);
     emit(`  if (row${r} < P.sq) {`);
     for (const d of range(DV)) emit(`    ${q(r, d)} = ${V32}(q[qOff + row${r} * DV + ${d}u]) * P.scaleLog2;`);
@@ -93,10 +98,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // runs): 38.5–39.5 ms min against 43.2–43.5 for one vec4 running sum per score (key outermost);
   // a balanced tree per score 88 ms and 4 interleaved partial sums 72 ms (more live values,
   // more spills). lavapipe lowers fma to a multiply and an add, so `fma()` gains nothing.
-  for (const r of range(R)) emit(`    ${range(T).map((t) => `var s${r}_${t} = 0.0;`).join(' ')}`);
+  for (const r of range(R))
+    emit(
+      `    ${range(T)
+        .map((t) => `var s${r}_${t} = 0.0;`)
+        .join(' ')}`,
+    );
   for (const d of range(DV)) {
     for (const t of range(T)) emit(`    let kb${t}_${d} = ${bcast('k', t, d)};`);
-    for (const r of range(R)) for (const t of range(T)) emit(`    s${r}_${t} += ${W === 1 ? `${q(r, d)} * kb${t}_${d}` : `dot(${q(r, d)}, kb${t}_${d})`};`);
+    for (const r of range(R))
+      for (const t of range(T))
+        emit(`    s${r}_${t} += ${W === 1 ? `${q(r, d)} * kb${t}_${d}` : `dot(${q(r, d)}, kb${t}_${d})`};`);
   }
   for (const r of range(R)) for (const l of softmaxStep(r, T)) emit(l);
   for (const d of range(DV)) {
@@ -108,7 +120,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   emit('  }');
 
   for (const r of range(R)) {
-    for (const l of rowEpilogue(r, lse, (inv) => range(DV).map((d) => `    o[qOff + row${r} * DV + ${d}u] = ${VS}(${acc(r, d)} * ${inv});`))) emit(l);
+    for (const l of rowEpilogue(r, lse, (inv) =>
+      range(DV).map((d) => `    o[qOff + row${r} * DV + ${d}u] = ${VS}(${acc(r, d)} * ${inv});`),
+    ))
+      emit(l);
   }
   emit('}');
   return lines.join('\n');

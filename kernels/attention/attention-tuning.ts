@@ -7,7 +7,13 @@
 // policy; the program generators take any valid tile.
 import type { AttentionTile } from './attention-program.ts';
 
-export const DEFAULT_ATTENTION_TILE: AttentionTile = { workgroupSize: 64, rows: 1, keyTile: 8, kv: 'workgroup', unroll: true };
+export const DEFAULT_ATTENTION_TILE: AttentionTile = {
+  workgroupSize: 64,
+  rows: 1,
+  keyTile: 8,
+  kv: 'workgroup',
+  unroll: true,
+};
 
 /** What the device offers that the tile choice depends on. */
 export interface AttentionCaps {

@@ -19,7 +19,13 @@ export function vectorTypes(headDim: number, dtype: 'f32' | 'f16') {
 }
 
 /** Params struct, bindings (LSE output when asked) and the NEG / DV constants. */
-export function attentionHeader(o: { f16: boolean; subgroups: boolean; vs: string; lse: boolean; dv: number }): string[] {
+export function attentionHeader(o: {
+  f16: boolean;
+  subgroups: boolean;
+  vs: string;
+  lse: boolean;
+  dv: number;
+}): string[] {
   const lines: string[] = [];
   if (o.f16) lines.push('enable f16;');
   if (o.subgroups) lines.push('enable subgroups;');
@@ -58,7 +64,9 @@ export function softmaxStep(r: number, T: number): string[] {
   lines.push(`    let mNew${r} = max(m${r}, ${masked.reduce((a, b) => `max(${a}, ${b})`)});
     let alpha${r} = exp2(m${r} - mNew${r});`);
   for (const t of range(T)) lines.push(`    let p${r}_${t} = select(0.0, exp2(s${r}_${t} - mNew${r}), ok${r}_${t});`);
-  lines.push(`    l${r} = l${r} * alpha${r} + ${range(T).map((t) => `p${r}_${t}`).join(' + ')};
+  lines.push(`    l${r} = l${r} * alpha${r} + ${range(T)
+    .map((t) => `p${r}_${t}`)
+    .join(' + ')};
     m${r} = mNew${r};`);
   return lines;
 }
@@ -73,7 +81,10 @@ export function rowEpilogue(r: number, lse: boolean, writes: (inv: string) => st
     let inv${r} = select(0.0, 1.0 / l${r}, l${r} > 0.0);`,
     ...writes(`inv${r}`),
   ];
-  if (lse) lines.push(`    lseOut[bh * P.sq + row${r}] = select(bitcast<f32>(P.negInfBits), (m${r} + log2(l${r})) * ${Math.LN2}, l${r} > 0.0);`);
+  if (lse)
+    lines.push(
+      `    lseOut[bh * P.sq + row${r}] = select(bitcast<f32>(P.negInfBits), (m${r} + log2(l${r})) * ${Math.LN2}, l${r} > 0.0);`,
+    );
   lines.push('  }');
   return lines;
 }

@@ -68,7 +68,8 @@ export class Attention {
     opts: { tile?: AttentionTile | TileChoice } = {},
   ) {
     const t = opts.tile;
-    this.tileFor = typeof t === 'function' ? t : t ? () => t : (headDim, _dtype, caps) => attentionTileFor(headDim, caps);
+    this.tileFor =
+      typeof t === 'function' ? t : t ? () => t : (headDim, _dtype, caps) => attentionTileFor(headDim, caps);
     this.caps = attentionCaps(device);
   }
 
@@ -80,28 +81,41 @@ export class Attention {
   private plan(shape: AttentionShape, opts: AttentionOptions): Plan {
     const { batch: b, heads: h, seqQ: sq, seqK: sk, headDim: hd } = shape;
     for (const [name, v] of Object.entries({ batch: b, heads: h, seqQ: sq, seqK: sk, headDim: hd })) {
-      if (!Number.isInteger(v) || v < 1) throw new ShapeError(`attention: ${name} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new ShapeError(`attention: ${name} must be a positive integer, got ${v}`);
     }
     const { headDim, batch, heads, seqQ } = shape;
-    if (headDim > MAX_HEAD_DIM) throw new ShapeError(`attention: headDim ${headDim} is over the supported maximum ${MAX_HEAD_DIM}`);
-    if (opts.scale !== undefined && !Number.isFinite(opts.scale)) throw new ShapeError(`attention: scale must be finite, got ${opts.scale}`);
+    if (headDim > MAX_HEAD_DIM)
+      throw new ShapeError(`attention: headDim ${headDim} is over the supported maximum ${MAX_HEAD_DIM}`);
+    if (opts.scale !== undefined && !Number.isFinite(opts.scale))
+      throw new ShapeError(`attention: scale must be finite, got ${opts.scale}`);
     const dtype = opts.dtype ?? 'f32';
     if (dtype === 'f16' && !this.device.features.has('shader-f16')) {
-      throw new ShapeError("attention: dtype f16 needs the device feature 'shader-f16', which this device lacks (use f32)");
+      throw new ShapeError(
+        "attention: dtype f16 needs the device feature 'shader-f16', which this device lacks (use f32)",
+      );
     }
     const lim = this.device.limits;
     const maxBinding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
-    for (const [name, elems] of [['Q/O', qElements(shape)], ['K/V', kvElements(shape)]] as const) {
+    for (const [name, elems] of [
+      ['Q/O', qElements(shape)],
+      ['K/V', kvElements(shape)],
+    ] as const) {
       const bytes = tensorBytes(elems, dtype);
       if (bytes > maxBinding) {
-        throw new ShapeError(`attention: ${name} needs ${bytes} bytes, over this device's storage binding limit (${maxBinding}); split the batch`);
+        throw new ShapeError(
+          `attention: ${name} needs ${bytes} bytes, over this device's storage binding limit (${maxBinding}); split the batch`,
+        );
       }
     }
     let tile = this.tileFor(headDim, dtype, this.caps);
     // A subgroup tile needs the feature and a subgroup at least as wide as its workgroup.
     if (tile.kv === 'subgroup' && tile.workgroupSize > this.caps.subgroupMinSize) tile = attentionTileFor(headDim);
     if (workgroupBytes(headDim, tile) > lim.maxComputeWorkgroupStorageSize) tile = { ...tile, kv: 'storage' };
-    if (tile.workgroupSize > lim.maxComputeInvocationsPerWorkgroup || tile.workgroupSize > lim.maxComputeWorkgroupSizeX) {
+    if (
+      tile.workgroupSize > lim.maxComputeInvocationsPerWorkgroup ||
+      tile.workgroupSize > lim.maxComputeWorkgroupSizeX
+    ) {
       throw new ShapeError(`attention: workgroup size ${tile.workgroupSize} is over this device's limit`);
     }
     const maxGroups = lim.maxComputeWorkgroupsPerDimension;
@@ -110,17 +124,28 @@ export class Attention {
     const groupsY = Math.min(bh, maxGroups);
     const groupsZ = Math.ceil(bh / groupsY);
     if (groupsX > maxGroups || groupsZ > maxGroups) {
-      throw new ShapeError(`attention: seqQ ${seqQ} × batch·heads ${bh} needs more workgroups than this device allows (${maxGroups} per dimension)`);
+      throw new ShapeError(
+        `attention: seqQ ${seqQ} × batch·heads ${bh} needs more workgroups than this device allows (${maxGroups} per dimension)`,
+      );
     }
     return { tile, groupsX, groupsY, groupsZ };
   }
 
-  private pipeline(headDim: number, dtype: AttentionDtype, causal: boolean, lse: boolean, tile: AttentionTile): GPUComputePipeline {
+  private pipeline(
+    headDim: number,
+    dtype: AttentionDtype,
+    causal: boolean,
+    lse: boolean,
+    tile: AttentionTile,
+  ): GPUComputePipeline {
     const spec = { headDim, dtype, causal, lse, tile };
     const key = JSON.stringify(spec);
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: tile.kv === 'subgroup' ? attentionSubgroupWgsl(spec) : attentionWgsl(spec), label: `attention ${key}` });
+      const module = this.device.createShaderModule({
+        code: tile.kv === 'subgroup' ? attentionSubgroupWgsl(spec) : attentionWgsl(spec),
+        label: `attention ${key}`,
+      });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, p);
     }
@@ -148,16 +173,28 @@ export class Attention {
   }
 
   /** Records the attention into `encoder`; the buffers hold [b, h, seq, d] row-major tensors of `dtype`. */
-  encode(encoder: GPUCommandEncoder, shape: AttentionShape, buffers: AttentionBuffers, opts: AttentionEncodeOptions = {}): void {
+  encode(
+    encoder: GPUCommandEncoder,
+    shape: AttentionShape,
+    buffers: AttentionBuffers,
+    opts: AttentionEncodeOptions = {},
+  ): void {
     const plan = this.plan(shape, opts);
     const dtype = opts.dtype ?? 'f32';
     this.checkBuffers(shape, dtype, buffers);
     const lse = buffers.lse !== undefined;
     const pipeline = this.pipeline(shape.headDim, dtype, opts.causal ?? false, lse, plan.tile);
-    const params = this.device.createBuffer({ size: PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const params = this.device.createBuffer({
+      size: PARAMS_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     const bh = shape.batch * shape.heads;
     const scale = opts.scale ?? 1 / Math.sqrt(shape.headDim);
-    this.device.queue.writeBuffer(params, 0, packParams({ seqQ: shape.seqQ, seqK: shape.seqK, bh, groupsY: plan.groupsY, scale, headDim: shape.headDim }));
+    this.device.queue.writeBuffer(
+      params,
+      0,
+      packParams({ seqQ: shape.seqQ, seqK: shape.seqK, bh, groupsY: plan.groupsY, scale, headDim: shape.headDim }),
+    );
     const bound = [params, buffers.q, buffers.k, buffers.v, buffers.out, ...(lse ? [buffers.lse!] : [])];
     const bind = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
@@ -182,7 +219,11 @@ export class Attention {
     const dtype = opts.dtype ?? 'f32';
     const nq = qElements(shape);
     const nkv = kvElements(shape);
-    for (const [name, a, n] of [['Q', q, nq], ['K', k, nkv], ['V', v, nkv]] as const) {
+    for (const [name, a, n] of [
+      ['Q', q, nq],
+      ['K', k, nkv],
+      ['V', v, nkv],
+    ] as const) {
       if (a.length < n) throw new ShapeError(`attention: ${name} has ${a.length} elements, needs ${n}`);
     }
     const dev = this.device;

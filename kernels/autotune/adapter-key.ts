@@ -9,7 +9,12 @@ export interface AdapterIdentity {
 
 export function adapterInfoOf(device: GPUDevice): AdapterIdentity {
   const i = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return { vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', device: i?.device ?? '', description: i?.description ?? '' };
+  return {
+    vendor: i?.vendor ?? '',
+    architecture: i?.architecture ?? '',
+    device: i?.device ?? '',
+    description: i?.description ?? '',
+  };
 }
 
 /** e.g. "mesa-software-llvmpipe-llvm-15-0-6-256-bits" — lower case, [a-z0-9-] only. */

@@ -49,7 +49,12 @@ export class MatmulTuner {
     readonly options: MatmulTunerOptions = {},
   ) {
     this.adapter = options.adapter ?? adapterKey(adapterInfoOf(matmul.device));
-    this.store = new TuningStore<MatmulConfig>('matmul', this.adapter, options.dir ?? DEFAULT_TUNING_DIR, options.redis);
+    this.store = new TuningStore<MatmulConfig>(
+      'matmul',
+      this.adapter,
+      options.dir ?? DEFAULT_TUNING_DIR,
+      options.redis,
+    );
     // From now on the Matmul asks us first (synchronously: what is already known).
     matmul.chooser = (r) => this.known.get(shapeBucket(r))?.config;
     if (options.onFirstUse ?? true) matmul.autotune = (spec) => this.ensure(spec);
@@ -105,17 +110,23 @@ export class MatmulTuner {
       // run of each: on a shared machine, load comes and goes and only ever adds time.
       const times = runnable.map(() => [] as number[]);
       const rounds = 1 + (this.options.repeats ?? 3); // the first compiles and warms up
-      this.options.log?.(`tune ${bucket}: timing ${runnable.length} configs, ${rounds} rounds (once per shape bucket on this adapter)`);
+      this.options.log?.(
+        `tune ${bucket}: timing ${runnable.length} configs, ${rounds} rounds (once per shape bucket on this adapter)`,
+      );
       for (let round = 0; round < rounds; round++) {
         for (const [i, config] of runnable.entries()) {
-          const ms = await timer.time((enc, tw) => this.matmul.encode(enc, spec, { a, b, c }, { config, timestampWrites: tw }));
+          const ms = await timer.time((enc, tw) =>
+            this.matmul.encode(enc, spec, { a, b, c }, { config, timestampWrites: tw }),
+          );
           if (round > 0) times[i].push(ms);
         }
       }
       for (const [i, config] of runnable.entries()) {
         const best = Math.min(...times[i]);
         candidates.push({ key: configKey(config), ms: best, config });
-        this.options.log?.(`tune ${bucket}: ${configKey(config)} best ${best.toFixed(2)} ms, median ${median(times[i]).toFixed(2)} ms`);
+        this.options.log?.(
+          `tune ${bucket}: ${configKey(config)} best ${best.toFixed(2)} ms, median ${median(times[i]).toFixed(2)} ms`,
+        );
       }
     } finally {
       timer.destroy();
@@ -123,7 +134,8 @@ export class MatmulTuner {
       b.destroy();
       c.destroy();
     }
-    if (!candidates.length) throw new Error(`matmul tuner: no config of the tuning space fits ${bucket} on this device`);
+    if (!candidates.length)
+      throw new Error(`matmul tuner: no config of the tuning space fits ${bucket} on this device`);
     candidates.sort((x, y) => x.ms - y.ms);
     const best = candidates[0];
     const entry: TuningEntry<MatmulConfig> = {

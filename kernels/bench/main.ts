@@ -18,17 +18,23 @@ const kernels = benchKernelNames();
 const program = new Command()
   .name('npm run bench --')
   .description(
-    'Times usine\'s WebGPU kernels and, in the same run on the same adapter, baselines: a naive WGSL kernel, ' +
+    "Times usine's WebGPU kernels and, in the same run on the same adapter, baselines: a naive WGSL kernel, " +
       "ONNX Runtime's WebGPU execution provider (child process) and TF.js's WebGPU backend (child process). " +
       'Prints median time and GFLOP/s per size and our speed-up over each baseline.',
   )
   .addOption(new Option('--kernel <name>', 'kernel to benchmark').choices(kernels).default('matmul'))
-  .option('--sizes <list>', `comma-separated sizes (per kernel: ${kernels.map((k) => `${k}: ${benchKernel(k)!.sizesHelp}`).join('; ')})`)
+  .option(
+    '--sizes <list>',
+    `comma-separated sizes (per kernel: ${kernels.map((k) => `${k}: ${benchKernel(k)!.sizesHelp}`).join('; ')})`,
+  )
   .addOption(new Option('--dtype <type>', 'element type').choices(['f32', 'f16']).default('f32'))
   .option('--repeats <n>', 'timed runs per size and impl (median reported)', (v) => parseInt(v, 10), 5)
   .option('--warmup <n>', 'untimed runs first (compilation, caches)', (v) => parseInt(v, 10), 1)
   .option('--impls <list>', 'implementations to run: usine,naive,ort,tfjs', 'usine,naive,ort,tfjs')
-  .option('--json <file>', 'also write the results as JSON: { adapter, results: [{ kernel, impl, dtype, shape, ms, gflops }] }')
+  .option(
+    '--json <file>',
+    'also write the results as JSON: { adapter, results: [{ kernel, impl, dtype, shape, ms, gflops }] }',
+  )
   .option('--tune', 'autotune our kernel for each size first (results saved under --tuning-dir and reused)', false)
   .option('--tuning-dir <dir>', 'where tuning results live', process.env.USINE_TUNING_DIR ?? 'data/tuning')
   .option('--adapter <name>', 'adapter name (substring); default: the first high-performance one')
@@ -63,7 +69,12 @@ const o = program.opts<{
 }>();
 
 const kernel = benchKernel(o.kernel)!;
-const sizes = o.sizes ? o.sizes.split(',').map((s) => s.trim()).filter(Boolean) : kernel.defaultSizes;
+const sizes = o.sizes
+  ? o.sizes
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : kernel.defaultSizes;
 for (const s of sizes) kernel.parseSize(s); // fail early on a bad size
 if (!(o.repeats >= 1)) program.error('--repeats must be at least 1');
 
@@ -83,7 +94,10 @@ if (o.dtype === 'f16' && !gpu.info.features.includes('shader-f16')) {
 
 const bar =
   o.progress && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} runs · {label}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {value}/{total} runs · {label}', hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
 const skipped: string[] = [];
 const ctx: BenchContext = {
@@ -122,7 +136,10 @@ if (skipped.length) {
 if (o.json) {
   const { limits: _limits, ...adapter } = gpu.info;
   fs.mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
-  fs.writeFileSync(o.json, JSON.stringify({ adapter, date: new Date().toISOString(), results, skipped }, null, 2) + '\n');
+  fs.writeFileSync(
+    o.json,
+    JSON.stringify({ adapter, date: new Date().toISOString(), results, skipped }, null, 2) + '\n',
+  );
   print(`\nwrote ${o.json}`);
 }
 process.exit(0);

@@ -33,7 +33,9 @@ export function resultTable(results: BenchResult[], describe: (shape: object) =>
   const lpad = (s: string, n: number) => s.padStart(n);
   for (const [key, rows] of groups) {
     lines.push('', key);
-    lines.push(`  ${pad('impl', 7)} ${pad('timing', 9)} ${lpad('median ms', 11)} ${lpad('GFLOP/s', 9)} ${lpad('best ms', 10)}  ${'usine ×'}`);
+    lines.push(
+      `  ${pad('impl', 7)} ${pad('timing', 9)} ${lpad('median ms', 11)} ${lpad('GFLOP/s', 9)} ${lpad('best ms', 10)}  ${'usine ×'}`,
+    );
     for (const r of rows) {
       const o = r.impl === 'usine' ? undefined : ours(rows, r);
       const ratio = o ? `${(r.ms / o.ms).toFixed(2)}×${o.timing !== r.timing ? ` (vs our ${o.timing})` : ''}` : '';

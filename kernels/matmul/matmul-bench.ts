@@ -17,7 +17,10 @@ export interface MatmulBenchShape {
 }
 
 function parseSize(text: string): MatmulBenchShape {
-  const parts = text.toLowerCase().split('x').map((s) => Number(s));
+  const parts = text
+    .toLowerCase()
+    .split('x')
+    .map((s) => Number(s));
   if (parts.some((v) => !Number.isInteger(v) || v < 1) || (parts.length !== 1 && parts.length !== 3)) {
     throw new Error(`bad matmul size "${text}": use N (N×N×N) or MxNxK, e.g. 1024 or 512x256x1024`);
   }
@@ -51,7 +54,8 @@ const usine: BenchImpl<MatmulBenchShape> = {
       {
         timing: ctx.timer.timing,
         note,
-        run: () => ctx.timer.time((enc, timestampWrites) => mm.encode(enc, spec, { a: ga, b: gb, c: gc }, { timestampWrites })),
+        run: () =>
+          ctx.timer.time((enc, timestampWrites) => mm.encode(enc, spec, { a: ga, b: gb, c: gc }, { timestampWrites })),
         dispose: () => {},
       },
       {

@@ -2,8 +2,24 @@
 import { tileM, tileN, type MatmulConfig } from './matmul-program.ts';
 import type { ResolvedSpec } from './matmul-spec.ts';
 
-const d = (wgX: number, wgY: number, rm: number, rn: number, cw: 1 | 4): MatmulConfig => ({ variant: 'direct', wgX, wgY, rm, rn, cw, tk: 0 });
-const t = (wgX: number, wgY: number, rm: number, rn: number, cw: 1 | 4, tk: number): MatmulConfig => ({ variant: 'tiled', wgX, wgY, rm, rn, cw, tk });
+const d = (wgX: number, wgY: number, rm: number, rn: number, cw: 1 | 4): MatmulConfig => ({
+  variant: 'direct',
+  wgX,
+  wgY,
+  rm,
+  rn,
+  cw,
+  tk: 0,
+});
+const t = (wgX: number, wgY: number, rm: number, rn: number, cw: 1 | 4, tk: number): MatmulConfig => ({
+  variant: 'tiled',
+  wgX,
+  wgY,
+  rm,
+  rn,
+  cw,
+  tk,
+});
 
 /**
  * Every config the autotuner tries. On lavapipe (see REFERENCE.md and NOTES) a load whose
@@ -38,7 +54,8 @@ export function fitsDevice(c: MatmulConfig, device: GPUDevice): boolean {
   const shared = c.variant === 'tiled' ? (tileM(c) + tileN(c)) * c.tk * 4 : 0;
   if (c.sgA) {
     // One subgroup must be exactly the workgroup, lane i holding row i.
-    const info = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    const info = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } })
+      .adapterInfo;
     const size = c.wgX * c.wgY;
     if (!device.features.has('subgroups') || c.variant !== 'direct' || c.wgY !== 1 || c.rm !== c.wgX) return false;
     if (info?.subgroupMinSize !== size || info?.subgroupMaxSize !== size) return false;

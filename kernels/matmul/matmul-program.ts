@@ -65,7 +65,12 @@ export function tileN(c: MatmulConfig): number {
 }
 
 export function configKey(c: MatmulConfig): string {
-  return `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` + (c.variant === 'tiled' ? `-k${c.tk}` : '') + (c.swapXY ? '-swap' : '') + (c.sgA ? '-sg' : '');
+  return (
+    `${c.variant}-${c.wgX}x${c.wgY}-r${c.rm}x${c.rn}-c${c.cw}` +
+    (c.variant === 'tiled' ? `-k${c.tk}` : '') +
+    (c.swapXY ? '-swap' : '') +
+    (c.sgA ? '-sg' : '')
+  );
 }
 
 /** Which operands can be bound as vec4 arrays for this shape (see MatmulFlags). */
@@ -191,13 +196,17 @@ function storageLoads(cfg: MatmulConfig, fl: MatmulFlags, g: Guards, out: string
     // cw == 4: a vec4 of 4 adjacent columns per kk.
     if (!fl.transB && fl.vecB) {
       for (let kk = 0; kk < 4; kk++) {
-        out.push(`let b${kk}_${j} = ldB((oB + (k + ${f(kk)}) * p.n + c${j}) / 4u, ${and(g.n && `c${j} < p.n`, g.k && `k + ${f(kk)} < p.k`)});`);
+        out.push(
+          `let b${kk}_${j} = ldB((oB + (k + ${f(kk)}) * p.n + c${j}) / 4u, ${and(g.n && `c${j} < p.n`, g.k && `k + ${f(kk)} < p.k`)});`,
+        );
         bAt[kk].push(`b${kk}_${j}`);
       }
     } else if (fl.transB && fl.vecB) {
       // Bᵀ rows are contiguous along K: one vec4 per column, transposed in registers.
       for (let q = 0; q < 4; q++) {
-        out.push(`let bt${j}_${q} = ldB((oB + (c${j} + ${f(q)}) * p.k + k) / 4u, ${and(g.n && `c${j} + ${f(q)} < p.n`)});`);
+        out.push(
+          `let bt${j}_${q} = ldB((oB + (c${j} + ${f(q)}) * p.k + k) / 4u, ${and(g.n && `c${j} + ${f(q)} < p.n`)});`,
+        );
       }
       for (let kk = 0; kk < 4; kk++) {
         bAt[kk].push(`vec4<f32>(${[0, 1, 2, 3].map((q) => `bt${j}_${q}.${lanes[kk]}`).join(', ')})`);
@@ -221,7 +230,10 @@ function storageLoads(cfg: MatmulConfig, fl: MatmulFlags, g: Guards, out: string
 function fmas(cfg: MatmulConfig, aAt: string[][], bAt: string[][], out: string[]) {
   for (let kk = 0; kk < aAt[0].length; kk++) {
     for (let i = 0; i < cfg.rm; i++) {
-      for (let j = 0; j < cfg.rn; j++) out.push(`acc${i}_${j} = fma(${cfg.cw === 4 ? `vec4<f32>(${aAt[i][kk]})` : aAt[i][kk]}, ${bAt[kk][j]}, acc${i}_${j});`);
+      for (let j = 0; j < cfg.rn; j++)
+        out.push(
+          `acc${i}_${j} = fma(${cfg.cw === 4 ? `vec4<f32>(${aAt[i][kk]})` : aAt[i][kk]}, ${bAt[kk][j]}, acc${i}_${j});`,
+        );
     }
   }
 }
@@ -250,10 +262,12 @@ function epilogue(cfg: MatmulConfig, fl: MatmulFlags): string[] {
   const T = fl.dtype;
   for (let j = 0; j < cfg.rn; j++) {
     if (!fl.bias) continue;
-    if (cfg.cw === 4 && fl.vecC) out.push(`var bias${j} = vec4<f32>(); if (c${j} < p.n) { bias${j} = vec4<f32>(bias[c${j} / 4u]); }`);
+    if (cfg.cw === 4 && fl.vecC)
+      out.push(`var bias${j} = vec4<f32>(); if (c${j} < p.n) { bias${j} = vec4<f32>(bias[c${j} / 4u]); }`);
     else if (cfg.cw === 4) {
       out.push(`var bias${j} = vec4<f32>();`);
-      for (let q = 0; q < 4; q++) out.push(`if (c${j} + ${f(q)} < p.n) { bias${j}.${lanes[q]} = f32(bias[c${j} + ${f(q)}]); }`);
+      for (let q = 0; q < 4; q++)
+        out.push(`if (c${j} + ${f(q)} < p.n) { bias${j}.${lanes[q]} = f32(bias[c${j} + ${f(q)}]); }`);
     } else out.push(`var bias${j} = 0.0; if (c${j} < p.n) { bias${j} = f32(bias[c${j}]); }`);
   }
   for (let i = 0; i < cfg.rm; i++) {
@@ -264,7 +278,8 @@ function epilogue(cfg: MatmulConfig, fl: MatmulFlags): string[] {
         out.push(`  if (c${j} < p.n) { c[(oC + r${i} * p.n + c${j}) / 4u] = vec4<${T}>(${v}); }`);
       } else if (cfg.cw === 4) {
         out.push(`  { let v = ${v};`);
-        for (let q = 0; q < 4; q++) out.push(`    if (c${j} + ${f(q)} < p.n) { c[oC + r${i} * p.n + c${j} + ${f(q)}] = ${T}(v.${lanes[q]}); }`);
+        for (let q = 0; q < 4; q++)
+          out.push(`    if (c${j} + ${f(q)} < p.n) { c[oC + r${i} * p.n + c${j} + ${f(q)}] = ${T}(v.${lanes[q]}); }`);
         out.push('  }');
       } else {
         out.push(`  if (c${j} < p.n) { c[oC + r${i} * p.n + c${j}] = ${T}(${v}); }`);
@@ -328,13 +343,17 @@ function tiledParts(cfg: MatmulConfig, fl: MatmulFlags) {
   if (fl.transA) body.push(`    let kk = e / ${f(TM)}; let rr = e % ${f(TM)};`);
   else body.push(`    let rr = e / ${f(TK)}; let kk = e % ${f(TK)};`);
   body.push(`    let gr = tRow * ${f(TM)} + rr; let gk = k0 + kk;`);
-  body.push(`    tA[kk * ${f(TM)} + rr] = elA(${fl.transA ? 'oA + gk * p.m + gr' : 'oA + gr * p.k + gk'}, gr < p.m && gk < p.k);`);
+  body.push(
+    `    tA[kk * ${f(TM)} + rr] = elA(${fl.transA ? 'oA + gk * p.m + gr' : 'oA + gr * p.k + gk'}, gr < p.m && gk < p.k);`,
+  );
   body.push('  }');
   body.push(`  for (var e = li; e < ${f(TK * TN)}; e += ${f(threads)}) {`);
   if (fl.transB) body.push(`    let cc = e / ${f(TK)}; let kk = e % ${f(TK)};`);
   else body.push(`    let kk = e / ${f(TN)}; let cc = e % ${f(TN)};`);
   body.push(`    let gc = tCol * ${f(TN)} + cc; let gk = k0 + kk;`);
-  body.push(`    tB[kk * ${f(TN)} + cc] = elB(${fl.transB ? 'oB + gc * p.k + gk' : 'oB + gk * p.n + gc'}, gc < p.n && gk < p.k);`);
+  body.push(
+    `    tB[kk * ${f(TN)} + cc] = elB(${fl.transB ? 'oB + gc * p.k + gk' : 'oB + gk * p.n + gc'}, gc < p.n && gk < p.k);`,
+  );
   body.push('  }');
   body.push('  workgroupBarrier();');
   body.push(`  for (var kk = 0u; kk < ${f(TK)}; kk++) {`);
@@ -343,7 +362,8 @@ function tiledParts(cfg: MatmulConfig, fl: MatmulFlags) {
   for (let i = 0; i < cfg.rm; i++) inner.push(`let a${i} = tA[kk * ${f(TM)} + ${ly}${f(i * cfg.wgY)}];`);
   for (let j = 0; j < cfg.rn; j++) {
     const base = `kk * ${f(TN)}${cfg.wgX === 1 ? '' : ` + lid.x * ${f(cfg.cw)}`} + ${f(j * cfg.wgX * cfg.cw)}`;
-    if (cfg.cw === 4) inner.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((q) => `tB[${base} + ${f(q)}]`).join(', ')});`);
+    if (cfg.cw === 4)
+      inner.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((q) => `tB[${base} + ${f(q)}]`).join(', ')});`);
     else inner.push(`let b${j} = tB[${base}];`);
   }
   fmas(

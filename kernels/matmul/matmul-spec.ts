@@ -45,10 +45,13 @@ export function resolveSpec(s: MatmulSpec): ResolvedSpec {
     if (!Number.isInteger(v) || v < 1) throw new ShapeError(`matmul: ${name} must be a positive integer, got ${v}`);
   }
   const batch = s.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new ShapeError(`matmul: batch must be a positive integer, got ${batch}`);
-  if (s.broadcastA && s.broadcastB) throw new ShapeError('matmul: broadcast one operand at most (broadcastA and broadcastB are both set)');
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new ShapeError(`matmul: batch must be a positive integer, got ${batch}`);
+  if (s.broadcastA && s.broadcastB)
+    throw new ShapeError('matmul: broadcast one operand at most (broadcastA and broadcastB are both set)');
   const activation = s.activation ?? 'none';
-  if (!['none', 'relu', 'gelu'].includes(activation)) throw new ShapeError(`matmul: unknown activation "${activation}" (none, relu, gelu)`);
+  if (!['none', 'relu', 'gelu'].includes(activation))
+    throw new ShapeError(`matmul: unknown activation "${activation}" (none, relu, gelu)`);
   const dtype = s.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new ShapeError(`matmul: unknown dtype "${dtype}" (f32, f16)`);
   return {

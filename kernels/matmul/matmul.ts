@@ -2,7 +2,15 @@
 // convenience path for host arrays (upload, run, read back).
 import { adapterInfoOf, isSoftwareAdapter } from '../autotune/adapter-key.ts';
 import { toHalf, fromHalf } from '../f16.ts';
-import { configKey, matmulWgsl, tileM, tileN, vectorFlags, type MatmulConfig, type MatmulFlags } from './matmul-program.ts';
+import {
+  configKey,
+  matmulWgsl,
+  tileM,
+  tileN,
+  vectorFlags,
+  type MatmulConfig,
+  type MatmulFlags,
+} from './matmul-program.ts';
 import { defaultConfig } from './matmul-configs.ts';
 import { bytesPerElement, operandSizes, resolveSpec, type MatmulSpec, type ResolvedSpec } from './matmul-spec.ts';
 import { ShapeError } from '../errors.ts';
@@ -77,7 +85,9 @@ export class Matmul {
     const r = resolveSpec(spec);
     const lim = this.device.limits;
     if (r.dtype === 'f16' && !this.device.features.has('shader-f16')) {
-      throw new ShapeError("matmul: dtype f16 needs the adapter feature 'shader-f16', which this device lacks; use f32");
+      throw new ShapeError(
+        "matmul: dtype f16 needs the adapter feature 'shader-f16', which this device lacks; use f32",
+      );
     }
     const sizes = operandSizes(r);
     const bpe = bytesPerElement(r.dtype);
@@ -122,7 +132,11 @@ export class Matmul {
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: matmulWgsl(cfg, fl), label: `matmul ${key}` });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `matmul ${key}` });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: `matmul ${key}`,
+      });
       this.pipelines.set(key, p);
     }
     return p;
@@ -138,7 +152,11 @@ export class Matmul {
         const [k0] = this.uniforms.keys();
         this.uniforms.delete(k0);
       }
-      buf = this.device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'matmul params' });
+      buf = this.device.createBuffer({
+        size: 32,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: 'matmul params',
+      });
       this.device.queue.writeBuffer(buf, 0, new Uint32Array(values));
       this.uniforms.set(key, buf);
     }
@@ -155,8 +173,10 @@ export class Matmul {
       const buf = buffers[name];
       const need = sizes[name] * bpe;
       if (name === 'bias' && !r.bias) continue;
-      if (!buf) throw new ShapeError(`matmul: buffer ${name} is missing${name === 'bias' ? ' (spec.bias is set)' : ''}`);
-      if (buf.size < need) throw new ShapeError(`matmul: buffer ${name} has ${buf.size} bytes, needs ${need} for this spec`);
+      if (!buf)
+        throw new ShapeError(`matmul: buffer ${name} is missing${name === 'bias' ? ' (spec.bias is set)' : ''}`);
+      if (buf.size < need)
+        throw new ShapeError(`matmul: buffer ${name} has ${buf.size} bytes, needs ${need} for this spec`);
     }
     const pipeline = this.pipeline(cfg, this.flags(r, cfg));
     const entries: GPUBindGroupEntry[] = [
@@ -178,7 +198,10 @@ export class Matmul {
   upload(data: Float32Array, dtype: MatmulSpec['dtype'] = 'f32'): GPUBuffer {
     const bytes = dtype === 'f16' ? toHalf(data) : data;
     const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
-    const buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    const buf = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     // writeBuffer wants a multiple of 4 bytes: pad odd f16 counts.
     const padded = bytes.byteLength % 4 ? new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4) : null;
     if (padded) padded.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -214,7 +237,13 @@ export class Matmul {
   }
 
   /** Uploads A, B (and bias), runs, reads C back (f32 arrays; converted when dtype is f16). */
-  async run(spec: MatmulSpec, a: Float32Array, b: Float32Array, bias?: Float32Array, opts: EncodeOptions = {}): Promise<Float32Array> {
+  async run(
+    spec: MatmulSpec,
+    a: Float32Array,
+    b: Float32Array,
+    bias?: Float32Array,
+    opts: EncodeOptions = {},
+  ): Promise<Float32Array> {
     if (!opts.config) await this.prepare(spec);
     const r = this.check(spec, opts.config);
     const sizes = operandSizes(r);

@@ -36,7 +36,6 @@ fn apply(i: u32) {
 ${ELEMENTWISE_MAIN}`;
 }
 
-
 export interface AdamWBuffers {
   param: GPUBuffer;
   grad: GPUBuffer;
@@ -58,11 +57,21 @@ export class AdamW {
     readonly settings: AdamWSettings = DEFAULT_ADAMW,
   ) {
     const { beta1, beta2, eps, weightDecay } = settings;
-    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw new Error(`adamw: betas must be in [0, 1), got ${beta1}, ${beta2}`);
-    if (!(eps > 0) || !(weightDecay >= 0)) throw new Error(`adamw: eps must be positive and weightDecay non-negative, got ${eps}, ${weightDecay}`);
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+      throw new Error(`adamw: betas must be in [0, 1), got ${beta1}, ${beta2}`);
+    if (!(eps > 0) || !(weightDecay >= 0))
+      throw new Error(`adamw: eps must be positive and weightDecay non-negative, got ${eps}, ${weightDecay}`);
     this.k = new OpKernel(device, 'adamw');
-    this.hyper = device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'adamw step' });
-    this.noClip = device.createBuffer({ size: GRAD_NORM_RESULT_VALUES * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'adamw no clip' });
+    this.hyper = device.createBuffer({
+      size: 48,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'adamw step',
+    });
+    this.noClip = device.createBuffer({
+      size: GRAD_NORM_RESULT_VALUES * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      label: 'adamw no clip',
+    });
     device.queue.writeBuffer(this.noClip, 0, new Float32Array([0, 0, 1, 0]));
   }
 
@@ -72,11 +81,23 @@ export class AdamW {
    * these values (they are uniforms written on the queue, not recorded in the encoder).
    */
   setStep(step: number, lr: number): void {
-    if (!Number.isInteger(step) || step < 1) throw new Error(`adamw: step must be a positive integer (1-based), got ${step}`);
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`adamw: learning rate must be finite and non-negative, got ${lr}`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new Error(`adamw: step must be a positive integer (1-based), got ${step}`);
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`adamw: learning rate must be finite and non-negative, got ${lr}`);
     const { beta1, beta2, eps, weightDecay } = this.settings;
     const data = new ArrayBuffer(48);
-    new Float32Array(data, 0, 9).set([lr, beta1, beta2, eps, weightDecay, 1 - beta1 ** step, 1 - beta2 ** step, 1 - beta1, 1 - beta2]);
+    new Float32Array(data, 0, 9).set([
+      lr,
+      beta1,
+      beta2,
+      eps,
+      weightDecay,
+      1 - beta1 ** step,
+      1 - beta2 ** step,
+      1 - beta1,
+      1 - beta2,
+    ]);
     new Uint32Array(data, 36, 1)[0] = step;
     this.device.queue.writeBuffer(this.hyper, 0, data);
     this.step = step;
@@ -86,14 +107,33 @@ export class AdamW {
   update(encoder: GPUCommandEncoder, n: number, b: AdamWBuffers, decay = true): void {
     if (this.step === 0) throw new Error('adamw: call setStep(step, lr) before the first update');
     positiveInt('adamw', 'n', n);
-    for (const [name, buf] of [['param', b.param], ['grad', b.grad], ['m', b.m], ['v', b.v]] as const) this.k.need(name, buf, n);
+    for (const [name, buf] of [
+      ['param', b.param],
+      ['grad', b.grad],
+      ['m', b.m],
+      ['v', b.v],
+    ] as const)
+      this.k.need(name, buf, n);
     if (b.clip) this.k.need('clip', b.clip, GRAD_NORM_RESULT_VALUES);
     const dims = this.k.uniform([{ u32: n }, { u32: decay ? 1 : 0 }]);
-    this.k.dispatchElements(encoder, this.k.pipeline('update', adamwWgsl), [this.hyper, dims, b.param, b.grad, b.m, b.v, b.clip ?? this.noClip], n);
+    this.k.dispatchElements(
+      encoder,
+      this.k.pipeline('update', adamwWgsl),
+      [this.hyper, dims, b.param, b.grad, b.m, b.v, b.clip ?? this.noClip],
+      n,
+    );
   }
 
   /** One step on host arrays (clip scale given directly): the new param, m and v. */
-  async run(step: number, lr: number, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, opts: { decay?: boolean; clipScale?: number } = {}) {
+  async run(
+    step: number,
+    lr: number,
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    opts: { decay?: boolean; clipScale?: number } = {},
+  ) {
     return withArrays(this.device, async (run) => {
       const [gp, gg, gm, gv] = [p, g, m, v].map((a) => run.upload(a));
       const clip = opts.clipScale === undefined ? undefined : run.upload(new Float32Array([0, 0, opts.clipScale, 0]));

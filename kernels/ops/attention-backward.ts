@@ -12,7 +12,6 @@ import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
 import { ShapeError } from '../errors.ts';
 import { MAX_BACKWARD_HEAD_DIM } from './limits.ts';
 
-
 const HEADER = /* wgsl */ `
 struct Dims { bh: u32, seqQ: u32, seqK: u32, causal: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -137,20 +136,53 @@ export class AttentionBackward {
     this.k = new OpKernel(device, 'attention backward');
   }
 
-  encode(encoder: GPUCommandEncoder, s: AttentionBackwardShape, b: AttentionBackwardBuffers, opts: { causal?: boolean; scale?: number } = {}): void {
-    for (const key of ['batch', 'heads', 'seqQ', 'seqK', 'headDim'] as const) positiveInt('attention backward', key, s[key]);
+  encode(
+    encoder: GPUCommandEncoder,
+    s: AttentionBackwardShape,
+    b: AttentionBackwardBuffers,
+    opts: { causal?: boolean; scale?: number } = {},
+  ): void {
+    for (const key of ['batch', 'heads', 'seqQ', 'seqK', 'headDim'] as const)
+      positiveInt('attention backward', key, s[key]);
     const hd = s.headDim;
-    if (hd > MAX_BACKWARD_HEAD_DIM) throw new ShapeError(`attention backward: headDim ${hd} is over ${MAX_BACKWARD_HEAD_DIM}`);
+    if (hd > MAX_BACKWARD_HEAD_DIM)
+      throw new ShapeError(`attention backward: headDim ${hd} is over ${MAX_BACKWARD_HEAD_DIM}`);
     const causal = opts.causal ?? true;
     const scale = opts.scale ?? 1 / Math.sqrt(hd);
     const bh = s.batch * s.heads;
     const [nq, nk] = [bh * s.seqQ * hd, bh * s.seqK * hd];
-    for (const [name, buf, len] of [['q', b.q, nq], ['k', b.k, nk], ['v', b.v, nk], ['o', b.o, nq], ['lse', b.lse, bh * s.seqQ], ['dO', b.dO, nq],
-      ['delta', b.delta, bh * s.seqQ], ['dq', b.dq, nq], ['dk', b.dk, nk], ['dv', b.dv, nk]] as const) this.k.need(name, buf, len);
+    for (const [name, buf, len] of [
+      ['q', b.q, nq],
+      ['k', b.k, nk],
+      ['v', b.v, nk],
+      ['o', b.o, nq],
+      ['lse', b.lse, bh * s.seqQ],
+      ['dO', b.dO, nq],
+      ['delta', b.delta, bh * s.seqQ],
+      ['dq', b.dq, nq],
+      ['dk', b.dk, nk],
+      ['dv', b.dv, nk],
+    ] as const)
+      this.k.need(name, buf, len);
     const u = this.k.uniform([{ u32: bh }, { u32: s.seqQ }, { u32: s.seqK }, { u32: causal ? 1 : 0 }, { f32: scale }]);
-    this.k.dispatch(encoder, this.k.pipeline(`delta ${hd}`, () => attentionDeltaWgsl(hd)), [u, b.o, b.dO, b.delta], bh * s.seqQ);
-    this.k.dispatch(encoder, this.k.pipeline(`dq ${hd}`, () => attentionDqWgsl(hd)), [u, b.q, b.k, b.v, b.dO, b.lse, b.delta, b.dq], bh * s.seqQ);
-    this.k.dispatch(encoder, this.k.pipeline(`dkv ${hd}`, () => attentionDkvWgsl(hd)), [u, b.q, b.k, b.v, b.dO, b.lse, b.delta, b.dk, b.dv], bh * s.seqK);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline(`delta ${hd}`, () => attentionDeltaWgsl(hd)),
+      [u, b.o, b.dO, b.delta],
+      bh * s.seqQ,
+    );
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline(`dq ${hd}`, () => attentionDqWgsl(hd)),
+      [u, b.q, b.k, b.v, b.dO, b.lse, b.delta, b.dq],
+      bh * s.seqQ,
+    );
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline(`dkv ${hd}`, () => attentionDkvWgsl(hd)),
+      [u, b.q, b.k, b.v, b.dO, b.lse, b.delta, b.dk, b.dv],
+      bh * s.seqK,
+    );
   }
 
   async run(
@@ -163,7 +195,11 @@ export class AttentionBackward {
       const [dq, dk, dv] = [t.q.length, t.k.length, t.v.length].map((n) => run.output(n));
       const delta = run.output(t.lse.length);
       this.encode(run.encoder, s, { q, k, v, o, lse, dO, delta, dq, dk, dv }, opts);
-      const [a, b2, c] = await run.finish([{ buffer: dq, elements: t.q.length }, { buffer: dk, elements: t.k.length }, { buffer: dv, elements: t.v.length }]);
+      const [a, b2, c] = await run.finish([
+        { buffer: dq, elements: t.q.length },
+        { buffer: dk, elements: t.k.length },
+        { buffer: dv, elements: t.v.length },
+      ]);
       return { dq: a, dk: b2, dv: c };
     });
   }

@@ -7,7 +7,6 @@ import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
 import { ShapeError } from '../errors.ts';
 import { MAX_ROWS_HEAD_DIM } from './limits.ts';
 
-
 export function attentionRowsWgsl(hd: number): string {
   return /* wgsl */ `
 // kvRows: rows per head in the K/V buffers (seqK, or a KV cache's capacity).
@@ -75,19 +74,47 @@ export class AttentionRows {
     if (hd > MAX_ROWS_HEAD_DIM) throw new ShapeError(`attention: headDim ${hd} is over ${MAX_ROWS_HEAD_DIM}`);
     const bh = s.batch * s.heads;
     const kvRows = s.kvRows ?? s.seqK;
-    if (!Number.isInteger(kvRows) || kvRows < s.seqK) throw new ShapeError(`attention: kvRows ${kvRows} must be an integer ≥ seqK ${s.seqK}`);
-    for (const [name, buf, len] of [['q', b.q, bh * s.seqQ * hd], ['k', b.k, bh * kvRows * hd], ['v', b.v, bh * kvRows * hd],
-      ['o', b.o, bh * s.seqQ * hd], ['lse', b.lse, bh * s.seqQ]] as const) this.k.need(name, buf, len);
-    const u = this.k.uniform([{ u32: bh }, { u32: s.seqQ }, { u32: s.seqK }, { u32: opts.causal ?? true ? 1 : 0 }, { f32: opts.scale ?? 1 / Math.sqrt(hd) }, { u32: kvRows }]);
-    this.k.dispatch(encoder, this.k.pipeline(`rows ${hd}`, () => attentionRowsWgsl(hd)), [u, b.q, b.k, b.v, b.o, b.lse], bh * s.seqQ);
+    if (!Number.isInteger(kvRows) || kvRows < s.seqK)
+      throw new ShapeError(`attention: kvRows ${kvRows} must be an integer ≥ seqK ${s.seqK}`);
+    for (const [name, buf, len] of [
+      ['q', b.q, bh * s.seqQ * hd],
+      ['k', b.k, bh * kvRows * hd],
+      ['v', b.v, bh * kvRows * hd],
+      ['o', b.o, bh * s.seqQ * hd],
+      ['lse', b.lse, bh * s.seqQ],
+    ] as const)
+      this.k.need(name, buf, len);
+    const u = this.k.uniform([
+      { u32: bh },
+      { u32: s.seqQ },
+      { u32: s.seqK },
+      { u32: (opts.causal ?? true) ? 1 : 0 },
+      { f32: opts.scale ?? 1 / Math.sqrt(hd) },
+      { u32: kvRows },
+    ]);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline(`rows ${hd}`, () => attentionRowsWgsl(hd)),
+      [u, b.q, b.k, b.v, b.o, b.lse],
+      bh * s.seqQ,
+    );
   }
 
-  async run(s: AttentionRowsShape, q: Float32Array, k: Float32Array, v: Float32Array, opts: { causal?: boolean; scale?: number } = {}) {
+  async run(
+    s: AttentionRowsShape,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    opts: { causal?: boolean; scale?: number } = {},
+  ) {
     return withArrays(this.device, async (run) => {
       const nq = s.batch * s.heads * s.seqQ;
       const [o, lse] = [run.output(nq * s.headDim), run.output(nq)];
       this.encode(run.encoder, s, { q: run.upload(q), k: run.upload(k), v: run.upload(v), o, lse }, opts);
-      const [oo, ll] = await run.finish([{ buffer: o, elements: nq * s.headDim }, { buffer: lse, elements: nq }]);
+      const [oo, ll] = await run.finish([
+        { buffer: o, elements: nq * s.headDim },
+        { buffer: lse, elements: nq },
+      ]);
       return { o: oo, lse: ll };
     });
   }

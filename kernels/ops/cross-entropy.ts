@@ -123,10 +123,26 @@ export class CrossEntropy {
 
   forward(encoder: GPUCommandEncoder, s: CrossEntropyShape, b: CrossEntropyForwardBuffers): void {
     const u = this.uniform(s);
-    for (const [name, buf, len] of [['logits', b.logits, s.rows * s.vocab], ['targets', b.targets, s.rows], ['rowLoss', b.rowLoss, s.rows],
-      ['lse', b.lse, s.rows], ['result', b.result, 2]] as const) this.k.need(name, buf, len);
-    this.k.dispatch(encoder, this.k.pipeline('rows', crossEntropyRowsWgsl), [u, b.logits, b.targets, b.rowLoss, b.lse], s.rows);
-    this.k.dispatch(encoder, this.k.pipeline('reduce', crossEntropyReduceWgsl), [u, b.rowLoss, b.targets, b.result], [1, 1]);
+    for (const [name, buf, len] of [
+      ['logits', b.logits, s.rows * s.vocab],
+      ['targets', b.targets, s.rows],
+      ['rowLoss', b.rowLoss, s.rows],
+      ['lse', b.lse, s.rows],
+      ['result', b.result, 2],
+    ] as const)
+      this.k.need(name, buf, len);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('rows', crossEntropyRowsWgsl),
+      [u, b.logits, b.targets, b.rowLoss, b.lse],
+      s.rows,
+    );
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('reduce', crossEntropyReduceWgsl),
+      [u, b.rowLoss, b.targets, b.result],
+      [1, 1],
+    );
   }
 
   /** dlogits of (scale · mean loss); reads the forward's lse and result buffers. */
@@ -137,19 +153,37 @@ export class CrossEntropy {
     scale = 1,
   ): void {
     const u = this.uniform(s, scale);
-    for (const [name, buf, len] of [['logits', b.logits, s.rows * s.vocab], ['targets', b.targets, s.rows], ['lse', b.lse, s.rows],
-      ['result', b.result, 2], ['dlogits', b.dlogits, s.rows * s.vocab]] as const) this.k.need(name, buf, len);
-    this.k.dispatchElements(encoder, this.k.pipeline('backward', crossEntropyBackwardWgsl), [u, b.logits, b.targets, b.lse, b.result, b.dlogits], s.rows * s.vocab);
+    for (const [name, buf, len] of [
+      ['logits', b.logits, s.rows * s.vocab],
+      ['targets', b.targets, s.rows],
+      ['lse', b.lse, s.rows],
+      ['result', b.result, 2],
+      ['dlogits', b.dlogits, s.rows * s.vocab],
+    ] as const)
+      this.k.need(name, buf, len);
+    this.k.dispatchElements(
+      encoder,
+      this.k.pipeline('backward', crossEntropyBackwardWgsl),
+      [u, b.logits, b.targets, b.lse, b.result, b.dlogits],
+      s.rows * s.vocab,
+    );
   }
 
   /** Forward and backward on host arrays: the mean loss, counted rows and dlogits. */
-  async run(s: CrossEntropyShape, logits: Float32Array, targets: Int32Array): Promise<{ loss: number; count: number; dlogits: Float32Array }> {
+  async run(
+    s: CrossEntropyShape,
+    logits: Float32Array,
+    targets: Int32Array,
+  ): Promise<{ loss: number; count: number; dlogits: Float32Array }> {
     return withArrays(this.device, async (run) => {
       const [gl, gt] = [run.upload(logits), run.upload(targets)];
       const [rowLoss, lse, result, dlogits] = [s.rows, s.rows, 2, s.rows * s.vocab].map((e) => run.output(e));
       this.forward(run.encoder, s, { logits: gl, targets: gt, rowLoss, lse, result });
       this.backward(run.encoder, s, { logits: gl, targets: gt, lse, result, dlogits });
-      const [res, dl] = await run.finish([{ buffer: result, elements: 2 }, { buffer: dlogits, elements: s.rows * s.vocab }]);
+      const [res, dl] = await run.finish([
+        { buffer: result, elements: 2 },
+        { buffer: dlogits, elements: s.rows * s.vocab },
+      ]);
       return { loss: res[0], count: res[1], dlogits: dl };
     });
   }

@@ -93,7 +93,8 @@ export function tokenIndex(ids: ArrayLike<number>, vocab: number): TokenIndex {
   const offsets = new Uint32Array(vocab + 1);
   for (let n = 0; n < ids.length; n++) {
     const id = ids[n];
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new ShapeError(`embedding: ids[${n}] = ${id} is outside the vocabulary [0, ${vocab})`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+      throw new ShapeError(`embedding: ids[${n}] = ${id} is outside the vocabulary [0, ${vocab})`);
     offsets[id + 1]++;
   }
   for (let v = 0; v < vocab; v++) offsets[v + 1] += offsets[v];
@@ -117,26 +118,46 @@ export class Embedding {
     const positions = s.positions ?? 1;
     const posRows = s.posRows ?? positions;
     if (withPositions) {
-      if (s.positions === undefined) throw new ShapeError('embedding: a position table needs `positions` (the sequence length)');
+      if (s.positions === undefined)
+        throw new ShapeError('embedding: a position table needs `positions` (the sequence length)');
       positiveInt('embedding', 'positions', positions);
       const off = s.posOffset ?? 0;
-      if (!Number.isInteger(off) || off < 0) throw new ShapeError(`embedding: posOffset must be a non-negative integer, got ${off}`);
+      if (!Number.isInteger(off) || off < 0)
+        throw new ShapeError(`embedding: posOffset must be a non-negative integer, got ${off}`);
       if (posRows < positions + off) {
-        throw new ShapeError(`embedding: positions ${off}…${off + positions - 1} exceed the position table's ${posRows} rows`);
+        throw new ShapeError(
+          `embedding: positions ${off}…${off + positions - 1} exceed the position table's ${posRows} rows`,
+        );
       }
     }
-    return this.k.uniform([{ u32: s.rows }, { u32: s.dim }, { u32: s.vocab }, { u32: positions }, { u32: posRows }, { u32: s.posOffset ?? 0 }]);
+    return this.k.uniform([
+      { u32: s.rows },
+      { u32: s.dim },
+      { u32: s.vocab },
+      { u32: positions },
+      { u32: posRows },
+      { u32: s.posOffset ?? 0 },
+    ]);
   }
 
   /** out = table[ids] (+ pos[row mod positions]). `ids` holds i32 values. */
-  forward(encoder: GPUCommandEncoder, s: EmbeddingShape, b: { ids: GPUBuffer; table: GPUBuffer; out: GPUBuffer; pos?: GPUBuffer }): void {
+  forward(
+    encoder: GPUCommandEncoder,
+    s: EmbeddingShape,
+    b: { ids: GPUBuffer; table: GPUBuffer; out: GPUBuffer; pos?: GPUBuffer },
+  ): void {
     const u = this.uniform(s, !!b.pos);
     this.k.need('ids', b.ids, s.rows);
     this.k.need('table', b.table, s.vocab * s.dim);
     this.k.need('out', b.out, s.rows * s.dim);
     if (b.pos) this.k.need('pos', b.pos, (s.posRows ?? s.positions!) * s.dim);
     const p = this.k.pipeline(b.pos ? 'forward+pos' : 'forward', () => embeddingForwardWgsl(!!b.pos));
-    this.k.dispatchElements(encoder, p, b.pos ? [u, b.ids, b.table, b.out, b.pos] : [u, b.ids, b.table, b.out], s.rows * s.dim);
+    this.k.dispatchElements(
+      encoder,
+      p,
+      b.pos ? [u, b.ids, b.table, b.out, b.pos] : [u, b.ids, b.table, b.out],
+      s.rows * s.dim,
+    );
   }
 
   /**
@@ -149,24 +170,40 @@ export class Embedding {
     s: EmbeddingShape,
     b: { offsets: GPUBuffer; order: GPUBuffer; dout: GPUBuffer; dtable: GPUBuffer; dpos?: GPUBuffer },
   ): void {
-    if (s.posOffset) throw new ShapeError('embedding: posOffset is for the forward (decoding); the backward takes whole sequences');
+    if (s.posOffset)
+      throw new ShapeError('embedding: posOffset is for the forward (decoding); the backward takes whole sequences');
     const u = this.uniform(s, !!b.dpos);
     this.k.need('offsets', b.offsets, s.vocab + 1);
     this.k.need('order', b.order, s.rows);
     this.k.need('dout', b.dout, s.rows * s.dim);
     this.k.need('dtable', b.dtable, s.vocab * s.dim);
-    this.k.dispatchElements(encoder, this.k.pipeline('tokens', embeddingBackwardTokensWgsl), [u, b.offsets, b.order, b.dout, b.dtable], s.vocab * s.dim);
+    this.k.dispatchElements(
+      encoder,
+      this.k.pipeline('tokens', embeddingBackwardTokensWgsl),
+      [u, b.offsets, b.order, b.dout, b.dtable],
+      s.vocab * s.dim,
+    );
     if (b.dpos) {
       const posRows = s.posRows ?? s.positions!;
       this.k.need('dpos', b.dpos, posRows * s.dim);
-      this.k.dispatchElements(encoder, this.k.pipeline('positions', embeddingBackwardPositionsWgsl), [u, b.dout, b.dpos], posRows * s.dim);
+      this.k.dispatchElements(
+        encoder,
+        this.k.pipeline('positions', embeddingBackwardPositionsWgsl),
+        [u, b.dout, b.dpos],
+        posRows * s.dim,
+      );
     }
   }
 
   async runForward(s: EmbeddingShape, ids: Int32Array, table: Float32Array, pos?: Float32Array): Promise<Float32Array> {
     return withArrays(this.device, async (run) => {
       const out = run.output(s.rows * s.dim);
-      this.forward(run.encoder, s, { ids: run.upload(ids), table: run.upload(table), out, pos: pos && run.upload(pos) });
+      this.forward(run.encoder, s, {
+        ids: run.upload(ids),
+        table: run.upload(table),
+        out,
+        pos: pos && run.upload(pos),
+      });
       return (await run.finish([{ buffer: out, elements: s.rows * s.dim }]))[0];
     });
   }
@@ -177,7 +214,13 @@ export class Embedding {
       const dtable = run.output(s.vocab * s.dim);
       const posElems = withPositions ? (s.posRows ?? s.positions ?? 1) * s.dim : 0;
       const dpos = withPositions ? run.output(posElems) : undefined;
-      this.backward(run.encoder, s, { offsets: run.upload(offsets), order: run.upload(order), dout: run.upload(dout), dtable, dpos });
+      this.backward(run.encoder, s, {
+        offsets: run.upload(offsets),
+        order: run.upload(order),
+        dout: run.upload(dout),
+        dtable,
+        dpos,
+      });
       const outs = [{ buffer: dtable, elements: s.vocab * s.dim }];
       if (dpos) outs.push({ buffer: dpos, elements: posElems });
       const [dt, dp] = await run.finish(outs);

@@ -102,7 +102,11 @@ export class GradNorm {
   private scratch(count: number): GPUBuffer {
     if (!this.partials || this.partials.size < count * 4) {
       // Not destroyed: an earlier, unsubmitted encoder may still use it.
-      this.partials = this.device.createBuffer({ size: Math.max(16, count * 4), usage: GPUBufferUsage.STORAGE, label: 'gradient norm partials' });
+      this.partials = this.device.createBuffer({
+        size: Math.max(16, count * 4),
+        usage: GPUBufferUsage.STORAGE,
+        label: 'gradient norm partials',
+      });
     }
     return this.partials;
   }
@@ -121,7 +125,8 @@ export class GradNorm {
       positiveInt('gradient norm', `grads[${i}].n`, g.n);
       this.k.need(`grads[${i}]`, g.buffer, g.n);
       const b = Math.ceil(g.n / BLOCK);
-      if (b > maxGroups) throw new ShapeError(`gradient norm: grads[${i}] has ${g.n} values, over ${maxGroups * BLOCK}`);
+      if (b > maxGroups)
+        throw new ShapeError(`gradient norm: grads[${i}] has ${g.n} values, over ${maxGroups * BLOCK}`);
       count += b;
       return b;
     });
@@ -129,7 +134,12 @@ export class GradNorm {
     const p1 = this.k.pipeline('sum squares', sumSquaresWgsl);
     let offset = 0;
     grads.forEach((g, i) => {
-      this.k.dispatch(encoder, p1, [this.k.uniform([{ u32: g.n }, { u32: offset }]), g.buffer, partials], [blocks[i], 1]);
+      this.k.dispatch(
+        encoder,
+        p1,
+        [this.k.uniform([{ u32: g.n }, { u32: offset }]), g.buffer, partials],
+        [blocks[i], 1],
+      );
       offset += blocks[i];
     });
     const f32Max = 3.4028234663852886e38;
@@ -143,18 +153,30 @@ export class GradNorm {
     this.k.need('grad', grad.buffer, grad.n);
     this.k.need('result', result, GRAD_NORM_RESULT_VALUES);
     const groups = Math.ceil(grad.n / RWG);
-    if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) throw new ShapeError(`gradient norm: ${grad.n} values are too many to scale in one dispatch`);
-    this.k.dispatch(encoder, this.k.pipeline('scale', scaleWgsl), [this.k.uniform([{ u32: grad.n }]), result, grad.buffer], [groups, 1]);
+    if (groups > this.device.limits.maxComputeWorkgroupsPerDimension)
+      throw new ShapeError(`gradient norm: ${grad.n} values are too many to scale in one dispatch`);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('scale', scaleWgsl),
+      [this.k.uniform([{ u32: grad.n }]), result, grad.buffer],
+      [groups, 1],
+    );
   }
 
   /** Norm and clip of host arrays: returns the norm, the scale and the clipped gradients. */
-  async run(grads: Float32Array[], maxNorm = Infinity): Promise<{ sumSquares: number; norm: number; scale: number; clipped: Float32Array[] }> {
+  async run(
+    grads: Float32Array[],
+    maxNorm = Infinity,
+  ): Promise<{ sumSquares: number; norm: number; scale: number; clipped: Float32Array[] }> {
     return withArrays(this.device, async (run) => {
       const slices = grads.map((g) => ({ buffer: run.upload(g), n: g.length }));
       const result = run.output(GRAD_NORM_RESULT_VALUES);
       this.norm(run.encoder, slices, result, maxNorm);
       for (const s of slices) this.scale(run.encoder, s, result);
-      const [res, ...clipped] = await run.finish([{ buffer: result, elements: 4 }, ...slices.map((s) => ({ buffer: s.buffer, elements: s.n }))]);
+      const [res, ...clipped] = await run.finish([
+        { buffer: result, elements: 4 },
+        ...slices.map((s) => ({ buffer: s.buffer, elements: s.n })),
+      ]);
       return { sumSquares: res[0], norm: res[1], scale: res[2], clipped };
     });
   }

@@ -91,23 +91,49 @@ export class HeadLayout {
 
   private prepare(s: HeadShape): { u: GPUBuffer; n: number } {
     for (const key of ['batch', 'seq', 'heads', 'headDim'] as const) positiveInt('head layout', key, s[key]);
-    return { u: this.k.uniform([{ u32: s.batch }, { u32: s.seq }, { u32: s.heads }, { u32: s.headDim }]), n: s.batch * s.seq * s.heads * s.headDim };
+    return {
+      u: this.k.uniform([{ u32: s.batch }, { u32: s.seq }, { u32: s.heads }, { u32: s.headDim }]),
+      n: s.batch * s.seq * s.heads * s.headDim,
+    };
   }
 
   /** qkv [B·T, 3·H·hd] → q, k, v [B, H, T, hd]. */
-  splitQkv(encoder: GPUCommandEncoder, s: HeadShape, b: { qkv: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer }): void {
+  splitQkv(
+    encoder: GPUCommandEncoder,
+    s: HeadShape,
+    b: { qkv: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer },
+  ): void {
     const { u, n } = this.prepare(s);
     this.k.need('qkv', b.qkv, 3 * n);
-    for (const [name, buf] of [['q', b.q], ['k', b.k], ['v', b.v]] as const) this.k.need(name, buf, n);
+    for (const [name, buf] of [
+      ['q', b.q],
+      ['k', b.k],
+      ['v', b.v],
+    ] as const)
+      this.k.need(name, buf, n);
     this.k.dispatchElements(encoder, this.k.pipeline('splitQkv', splitQkvWgsl), [u, b.qkv, b.q, b.k, b.v], n);
   }
 
   /** Backward of splitQkv: dq, dk, dv [B, H, T, hd] → dqkv [B·T, 3·H·hd]. */
-  mergeQkvGrad(encoder: GPUCommandEncoder, s: HeadShape, b: { dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; dqkv: GPUBuffer }): void {
+  mergeQkvGrad(
+    encoder: GPUCommandEncoder,
+    s: HeadShape,
+    b: { dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; dqkv: GPUBuffer },
+  ): void {
     const { u, n } = this.prepare(s);
-    for (const [name, buf] of [['dq', b.dq], ['dk', b.dk], ['dv', b.dv]] as const) this.k.need(name, buf, n);
+    for (const [name, buf] of [
+      ['dq', b.dq],
+      ['dk', b.dk],
+      ['dv', b.dv],
+    ] as const)
+      this.k.need(name, buf, n);
     this.k.need('dqkv', b.dqkv, 3 * n);
-    this.k.dispatchElements(encoder, this.k.pipeline('mergeQkvGrad', mergeQkvGradWgsl), [u, b.dq, b.dk, b.dv, b.dqkv], n);
+    this.k.dispatchElements(
+      encoder,
+      this.k.pipeline('mergeQkvGrad', mergeQkvGradWgsl),
+      [u, b.dq, b.dk, b.dv, b.dqkv],
+      n,
+    );
   }
 
   /** o [B, H, T, hd] → y [B·T, H·hd]. */

@@ -137,8 +137,15 @@ export class LayerNorm {
   forward(encoder: GPUCommandEncoder, s: LayerNormShape, b: LayerNormForwardBuffers): void {
     const u = this.uniform(s);
     const n = s.rows * s.dim;
-    for (const [name, buf, len] of [['x', b.x, n], ['gamma', b.gamma, s.dim], ['beta', b.beta, s.dim], ['y', b.y, n],
-      ['mean', b.mean, s.rows], ['rstd', b.rstd, s.rows]] as const) this.k.need(name, buf, len);
+    for (const [name, buf, len] of [
+      ['x', b.x, n],
+      ['gamma', b.gamma, s.dim],
+      ['beta', b.beta, s.dim],
+      ['y', b.y, n],
+      ['mean', b.mean, s.rows],
+      ['rstd', b.rstd, s.rows],
+    ] as const)
+      this.k.need(name, buf, len);
     const p = this.k.pipeline('forward', layerNormForwardWgsl);
     this.k.dispatch(encoder, p, [u, b.x, b.gamma, b.beta, b.y, b.mean, b.rstd], s.rows);
   }
@@ -146,17 +153,47 @@ export class LayerNorm {
   backward(encoder: GPUCommandEncoder, s: LayerNormShape, b: LayerNormBackwardBuffers): void {
     const u = this.uniform(s);
     const n = s.rows * s.dim;
-    for (const [name, buf, len] of [['x', b.x, n], ['gamma', b.gamma, s.dim], ['mean', b.mean, s.rows], ['rstd', b.rstd, s.rows],
-      ['dy', b.dy, n], ['dx', b.dx, n], ['dgamma', b.dgamma, s.dim], ['dbeta', b.dbeta, s.dim]] as const) this.k.need(name, buf, len);
-    this.k.dispatch(encoder, this.k.pipeline('dx', layerNormBackwardDxWgsl), [u, b.x, b.gamma, b.mean, b.rstd, b.dy, b.dx], s.rows);
-    this.k.dispatch(encoder, this.k.pipeline('params', layerNormBackwardParamsWgsl), [u, b.x, b.mean, b.rstd, b.dy, b.dgamma, b.dbeta], s.dim);
+    for (const [name, buf, len] of [
+      ['x', b.x, n],
+      ['gamma', b.gamma, s.dim],
+      ['mean', b.mean, s.rows],
+      ['rstd', b.rstd, s.rows],
+      ['dy', b.dy, n],
+      ['dx', b.dx, n],
+      ['dgamma', b.dgamma, s.dim],
+      ['dbeta', b.dbeta, s.dim],
+    ] as const)
+      this.k.need(name, buf, len);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('dx', layerNormBackwardDxWgsl),
+      [u, b.x, b.gamma, b.mean, b.rstd, b.dy, b.dx],
+      s.rows,
+    );
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('params', layerNormBackwardParamsWgsl),
+      [u, b.x, b.mean, b.rstd, b.dy, b.dgamma, b.dbeta],
+      s.dim,
+    );
   }
 
   async runForward(s: LayerNormShape, x: Float32Array, gamma: Float32Array, beta: Float32Array) {
     return withArrays(this.device, async (run) => {
       const [y, mean, rstd] = [run.output(s.rows * s.dim), run.output(s.rows), run.output(s.rows)];
-      this.forward(run.encoder, s, { x: run.upload(x), gamma: run.upload(gamma), beta: run.upload(beta), y, mean, rstd });
-      const out = await run.finish([{ buffer: y, elements: s.rows * s.dim }, { buffer: mean, elements: s.rows }, { buffer: rstd, elements: s.rows }]);
+      this.forward(run.encoder, s, {
+        x: run.upload(x),
+        gamma: run.upload(gamma),
+        beta: run.upload(beta),
+        y,
+        mean,
+        rstd,
+      });
+      const out = await run.finish([
+        { buffer: y, elements: s.rows * s.dim },
+        { buffer: mean, elements: s.rows },
+        { buffer: rstd, elements: s.rows },
+      ]);
       return { y: out[0], mean: out[1], rstd: out[2] };
     });
   }
@@ -169,7 +206,11 @@ export class LayerNorm {
       const [y, mean, rstd, dx, dgamma, dbeta] = [n, s.rows, s.rows, n, s.dim, s.dim].map((e) => run.output(e));
       this.forward(run.encoder, s, { x: gx, gamma: gg, beta: run.upload(beta), y, mean, rstd });
       this.backward(run.encoder, s, { x: gx, gamma: gg, mean, rstd, dy: run.upload(dy), dx, dgamma, dbeta });
-      const out = await run.finish([{ buffer: dx, elements: n }, { buffer: dgamma, elements: s.dim }, { buffer: dbeta, elements: s.dim }]);
+      const out = await run.finish([
+        { buffer: dx, elements: n },
+        { buffer: dgamma, elements: s.dim },
+        { buffer: dbeta, elements: s.dim },
+      ]);
       return { dx: out[0], dgamma: out[1], dbeta: out[2] };
     });
   }

@@ -51,7 +51,11 @@ export class OpKernel {
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: wgsl(), label: `${this.op} ${key}` });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${this.op} ${key}` });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: `${this.op} ${key}`,
+      });
       this.pipelines.set(key, p);
     }
     return p;
@@ -79,7 +83,9 @@ export class OpKernel {
   /** Throws a ShapeError when `buffer` is smaller than `elements` 4-byte values. */
   need(name: string, buffer: GPUBuffer, elements: number): void {
     if (buffer.size < elements * 4) {
-      throw new ShapeError(`${this.op}: ${name} holds ${buffer.size} bytes, needs ${elements * 4} (${elements} values)`);
+      throw new ShapeError(
+        `${this.op}: ${name} holds ${buffer.size} bytes, needs ${elements * 4} (${elements} values)`,
+      );
     }
     if (elements * 4 > this.device.limits.maxStorageBufferBindingSize) {
       throw new ShapeError(
@@ -90,19 +96,31 @@ export class OpKernel {
   }
 
   /** Records one dispatch of an element-wise program (ELEMENTWISE_MAIN) over `elements` indices. */
-  dispatchElements(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, buffers: GPUBuffer[], elements: number): void {
+  dispatchElements(
+    encoder: GPUCommandEncoder,
+    pipeline: GPUComputePipeline,
+    buffers: GPUBuffer[],
+    elements: number,
+  ): void {
     this.dispatch(encoder, pipeline, buffers, Math.ceil(elements / PER_INVOCATION));
   }
 
   /** Records one dispatch of `pipeline` with `buffers` bound at 0, 1, 2, … in order. */
-  dispatch(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, buffers: GPUBuffer[], groups: number | [number, number]): void {
+  dispatch(
+    encoder: GPUCommandEncoder,
+    pipeline: GPUComputePipeline,
+    buffers: GPUBuffer[],
+    groups: number | [number, number],
+  ): void {
     const [x, y] = typeof groups === 'number' ? grid(groups, this.device) : groups;
     if (x === 0 || y === 0) return;
     const bind = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    const pass = encoder.beginComputePass({ timestampWrites: activeProfiler()?.writes(`${this.op}: ${pipeline.label.slice(this.op.length + 1)}`) });
+    const pass = encoder.beginComputePass({
+      timestampWrites: activeProfiler()?.writes(`${this.op}: ${pipeline.label.slice(this.op.length + 1)}`),
+    });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(x, y);
@@ -175,7 +193,10 @@ export class ArrayRun {
   /** Submits what was encoded and reads `outputs` back as Float32Arrays, then frees every buffer. */
   async finish(outputs: { buffer: GPUBuffer; elements: number }[]): Promise<Float32Array[]> {
     const staging = outputs.map(({ elements }) =>
-      this.device.createBuffer({ size: Math.max(4, elements * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ }),
+      this.device.createBuffer({
+        size: Math.max(4, elements * 4),
+        usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+      }),
     );
     outputs.forEach(({ buffer, elements }, i) => {
       if (elements > 0) this.encoder.copyBufferToBuffer(buffer, 0, staging[i], 0, elements * 4);

@@ -24,9 +24,13 @@ export class PassProfiler {
     readonly device: GPUDevice,
     readonly capacity = 2048,
   ) {
-    if (!device.features.has('timestamp-query')) throw new Error('pass profiler: this device lacks the timestamp-query feature');
+    if (!device.features.has('timestamp-query'))
+      throw new Error('pass profiler: this device lacks the timestamp-query feature');
     this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
-    this.resolve = device.createBuffer({ size: capacity * 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.resolve = device.createBuffer({
+      size: capacity * 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
   }
 
   /** Starts recording (clears earlier records). */
@@ -52,7 +56,10 @@ export class PassProfiler {
     const n = this.labels.length;
     const out = new Map<string, PassTime>();
     if (n === 0) return out;
-    const staging = this.device.createBuffer({ size: n * 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const staging = this.device.createBuffer({
+      size: n * 16,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
     const enc = this.device.createCommandEncoder();
     enc.resolveQuerySet(this.querySet, 0, 2 * n, this.resolve, 0);
     enc.copyBufferToBuffer(this.resolve, 0, staging, 0, n * 16);

@@ -191,7 +191,8 @@ export function attentionHeadsRef(
       }
       let z = 0;
       for (let j = 0; j < end; j++) z += sc[j] = Math.exp(sc[j] - mx);
-      for (let j = 0; j < end; j++) for (let e = 0; e < D; e++) out[(h * seqQ + i) * D + e] += (sc[j] / z) * v[(h * seqK + j) * D + e];
+      for (let j = 0; j < end; j++)
+        for (let e = 0; e < D; e++) out[(h * seqQ + i) * D + e] += (sc[j] / z) * v[(h * seqK + j) * D + e];
       lse[h * seqQ + i] = mx + Math.log(z);
     }
   }

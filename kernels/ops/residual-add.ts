@@ -42,7 +42,8 @@ export class ResidualAdd {
     this.k.need('a', b.a, n);
     this.k.need('b', b.b, n);
     this.k.need('y', b.y, n);
-    if (b.y === b.a || b.y === b.b) throw new Error('residual add: y must differ from a and b; use accumulate() to add in place');
+    if (b.y === b.a || b.y === b.b)
+      throw new Error('residual add: y must differ from a and b; use accumulate() to add in place');
     this.k.dispatchElements(encoder, this.k.pipeline('add', addWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b, b.y], n);
   }
 
@@ -52,7 +53,12 @@ export class ResidualAdd {
     this.k.need('a', b.a, n);
     this.k.need('b', b.b, n);
     if (b.a === b.b) throw new Error('residual add: accumulate needs two different buffers');
-    this.k.dispatchElements(encoder, this.k.pipeline('accumulate', accumulateWgsl), [this.k.uniform([{ u32: n }]), b.a, b.b], n);
+    this.k.dispatchElements(
+      encoder,
+      this.k.pipeline('accumulate', accumulateWgsl),
+      [this.k.uniform([{ u32: n }]), b.a, b.b],
+      n,
+    );
   }
 
   async runAdd(a: Float32Array, b: Float32Array): Promise<Float32Array> {

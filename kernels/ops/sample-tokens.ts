@@ -54,22 +54,39 @@ export class SampleTokens {
    * ids[r] = the token picked from row r of logits: argmax when temperature is 0, else a
    * draw from softmax(logits / temperature) using uniforms[r] ∈ [0, 1).
    */
-  encode(encoder: GPUCommandEncoder, s: SampleShape, b: { logits: GPUBuffer; ids: GPUBuffer; uniforms?: GPUBuffer }, temperature = 0): void {
+  encode(
+    encoder: GPUCommandEncoder,
+    s: SampleShape,
+    b: { logits: GPUBuffer; ids: GPUBuffer; uniforms?: GPUBuffer },
+    temperature = 0,
+  ): void {
     positiveInt('sample tokens', 'rows', s.rows);
     positiveInt('sample tokens', 'vocab', s.vocab);
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`sample tokens: temperature must be finite and ≥ 0, got ${temperature}`);
-    if (temperature > 0 && !b.uniforms) throw new Error('sample tokens: sampling at a temperature needs one uniform number per row');
+    if (!(temperature >= 0) || !Number.isFinite(temperature))
+      throw new Error(`sample tokens: temperature must be finite and ≥ 0, got ${temperature}`);
+    if (temperature > 0 && !b.uniforms)
+      throw new Error('sample tokens: sampling at a temperature needs one uniform number per row');
     this.k.need('logits', b.logits, s.rows * s.vocab);
     this.k.need('ids', b.ids, s.rows);
     if (b.uniforms) this.k.need('uniforms', b.uniforms, s.rows);
     const u = this.k.uniform([{ u32: s.rows }, { u32: s.vocab }, { f32: temperature }]);
-    this.k.dispatch(encoder, this.k.pipeline('sample', sampleTokensWgsl), [u, b.logits, b.uniforms ?? this.zeros, b.ids], s.rows);
+    this.k.dispatch(
+      encoder,
+      this.k.pipeline('sample', sampleTokensWgsl),
+      [u, b.logits, b.uniforms ?? this.zeros, b.ids],
+      s.rows,
+    );
   }
 
   async run(s: SampleShape, logits: Float32Array, temperature = 0, uniforms?: Float32Array): Promise<Int32Array> {
     return withArrays(this.device, async (run) => {
       const ids = run.output(s.rows);
-      this.encode(run.encoder, s, { logits: run.upload(logits), ids, uniforms: uniforms && run.upload(uniforms) }, temperature);
+      this.encode(
+        run.encoder,
+        s,
+        { logits: run.upload(logits), ids, uniforms: uniforms && run.upload(uniforms) },
+        temperature,
+      );
       const [out] = await run.finish([{ buffer: ids, elements: s.rows }]);
       return new Int32Array(out.buffer, out.byteOffset, out.length);
     });

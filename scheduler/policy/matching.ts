@@ -29,9 +29,14 @@ function narrow(job: string[], allowed: string[]): string[] | null {
 /** The job's requirements within its tenant's allowed regions and vendors, or a reason it can never run. */
 export function effectiveRequirements(req: Requirements, tenant: TenantScope): Requirements | string {
   const regions = narrow(req.regions, tenant.regions);
-  if (!regions) return `requested regions [${req.regions}] are outside the tenant's allowed regions [${tenant.regions}]`;
-  const vendors = narrow(req.vendors.map((v) => v.toLowerCase()), tenant.vendors.map((v) => v.toLowerCase()));
-  if (!vendors) return `requested vendors [${req.vendors}] are outside the tenant's allowed vendors [${tenant.vendors}]`;
+  if (!regions)
+    return `requested regions [${req.regions}] are outside the tenant's allowed regions [${tenant.regions}]`;
+  const vendors = narrow(
+    req.vendors.map((v) => v.toLowerCase()),
+    tenant.vendors.map((v) => v.toLowerCase()),
+  );
+  if (!vendors)
+    return `requested vendors [${req.vendors}] are outside the tenant's allowed vendors [${tenant.vendors}]`;
   return {
     features: [...new Set(req.features)].sort(),
     minLimits: Object.fromEntries(Object.entries(req.minLimits).sort(([a], [b]) => a.localeCompare(b))),
@@ -48,7 +53,8 @@ export function mismatch(req: Requirements, caps: DeviceCaps): string | null {
     if (!((caps.limits[limit] ?? 0) >= min)) return `${limit} ${caps.limits[limit] ?? 'unknown'} < ${min}`;
   }
   if (req.regions.length && !req.regions.includes(caps.region)) return `region ${caps.region} not in [${req.regions}]`;
-  if (req.vendors.length && !req.vendors.includes(caps.vendor.toLowerCase())) return `vendor ${caps.vendor} not in [${req.vendors}]`;
+  if (req.vendors.length && !req.vendors.includes(caps.vendor.toLowerCase()))
+    return `vendor ${caps.vendor} not in [${req.vendors}]`;
   return null;
 }
 
@@ -59,7 +65,8 @@ export const matches = (req: Requirements, caps: DeviceCaps) => mismatch(req, ca
  * requirements share a queue per tenant, so a worker only fetches from queues it can serve.
  */
 export function requirementClass(req: Requirements): string {
-  const empty = !req.features.length && !Object.keys(req.minLimits).length && !req.regions.length && !req.vendors.length;
+  const empty =
+    !req.features.length && !Object.keys(req.minLimits).length && !req.regions.length && !req.vendors.length;
   if (empty) return 'any';
   return createHash('sha256').update(JSON.stringify(req)).digest('hex').slice(0, 12);
 }
@@ -95,9 +102,14 @@ export function admissionProblem(spec: JobSpec, req: Requirements, devices: Devi
   const needs = sizeNeeds(spec);
   const fits = candidates.some((d) => Object.entries(needs).every(([l, v]) => (d.limits[l] ?? Infinity) >= v));
   if (!fits) {
-    const need = Object.entries(needs).map(([l, v]) => `${l} ≥ ${v}`).join(', ');
+    const need = Object.entries(needs)
+      .map(([l, v]) => `${l} ≥ ${v}`)
+      .join(', ');
     const largest = Math.max(...candidates.map((d) => d.limits.maxStorageBufferBindingSize ?? 0));
-    return { reason: 'too_large', message: `job too large for every matching device: it needs ${need}; largest maxStorageBufferBindingSize is ${largest}` };
+    return {
+      reason: 'too_large',
+      message: `job too large for every matching device: it needs ${need}; largest maxStorageBufferBindingSize is ${largest}`,
+    };
   }
   return null;
 }

@@ -213,13 +213,23 @@ export class FairPuller {
     const loads: TenantLoad[] = [];
     for (const [name, c] of queuedHere) {
       const t = tenantsRaw[name] ? tenantSchema.parse(JSON.parse(tenantsRaw[name])) : { ...DEFAULT_TENANT, name };
-      loads.push({ name, weight: t.weight, maxRunning: t.maxRunning, queued: c.queued, running: running.get(name)?.running ?? 0, usage: usage.usage.get(name) ?? 0 });
+      loads.push({
+        name,
+        weight: t.weight,
+        maxRunning: t.maxRunning,
+        queued: c.queued,
+        running: running.get(name)?.running ?? 0,
+        usage: usage.usage.get(name) ?? 0,
+      });
     }
     const raised = new Map<string, number>();
     const picks: TenantLoad[] = [];
     for (let i = 0; i < free; i++) {
       const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
-      if (i === 0) this.front = plan.order[0] ? { tenant: plan.order[0].name, at: Date.now(), alone: plan.order.length === 1 } : null;
+      if (i === 0)
+        this.front = plan.order[0]
+          ? { tenant: plan.order[0].name, at: Date.now(), alone: plan.order.length === 1 }
+          : null;
       for (const [name, u] of plan.raised) {
         raised.set(name, u);
         loads.find((l) => l.name === name)!.usage = u;
@@ -244,7 +254,9 @@ export class FairPuller {
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
   private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
     // The tenant's priority queues first: their jobs go before its priority-0 jobs.
-    const candidates = mine.filter((q) => q.tenant === tenant.name).sort((a, b) => Number(!!b.prioritized) - Number(!!a.prioritized) || a.name.localeCompare(b.name));
+    const candidates = mine
+      .filter((q) => q.tenant === tenant.name)
+      .sort((a, b) => Number(!!b.prioritized) - Number(!!a.prioritized) || a.name.localeCompare(b.name));
     for (const q of candidates) {
       const token = randomUUID();
       const w = this.worker(q.name);
@@ -296,7 +308,12 @@ export class FairPuller {
   private async execute(job: Job<JobData>, signal: AbortSignal): Promise<unknown> {
     const { spec, tenant } = job.data;
     const started = Date.now();
-    this.accounting.event({ kind: 'started', tenant, type: spec.type, waitSeconds: Math.max(0, started - job.timestamp) / 1000 });
+    this.accounting.event({
+      kind: 'started',
+      tenant,
+      type: spec.type,
+      waitSeconds: Math.max(0, started - job.timestamp) / 1000,
+    });
     const timer = setTimeout(() => this.cancel(job.id!, 'timeout'), spec.timeoutSeconds * 1000);
     let flops = 0;
     let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' = 'failed';
@@ -310,7 +327,9 @@ export class FairPuller {
         const reason = String(signal.reason ?? CANCELLED_REASON);
         outcome = reason === 'timeout' ? 'failed' : 'cancelled';
         // Neither a cancel nor a timeout is retried.
-        throw new UnrecoverableError(reason === 'timeout' ? `timed out after ${spec.timeoutSeconds} s` : CANCELLED_REASON);
+        throw new UnrecoverableError(
+          reason === 'timeout' ? `timed out after ${spec.timeoutSeconds} s` : CANCELLED_REASON,
+        );
       }
       const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       outcome = final ? 'failed' : 'retry';
@@ -319,7 +338,15 @@ export class FairPuller {
       clearTimeout(timer);
       const seconds = (Date.now() - started) / 1000;
       this.accounting.charge(tenant, seconds, flops);
-      this.accounting.event({ kind: 'ended', tenant, type: spec.type, outcome, runSeconds: seconds, flops, joules: seconds * this.o.powerWatts });
+      this.accounting.event({
+        kind: 'ended',
+        tenant,
+        type: spec.type,
+        outcome,
+        runSeconds: seconds,
+        flops,
+        joules: seconds * this.o.powerWatts,
+      });
     }
   }
 

@@ -151,7 +151,10 @@ export class JobStore {
       );
     }
     // Tenant names; `!` marks a tenant's prioritized jobs (they end its chain of FIFO jobs).
-    await this.redis.publish(this.keys.wakeChannel, [...new Set(jobs.map((j) => j.queue.tenant + (j.queue.prioritized ? '!' : '')))].join(','));
+    await this.redis.publish(
+      this.keys.wakeChannel,
+      [...new Set(jobs.map((j) => j.queue.tenant + (j.queue.prioritized ? '!' : '')))].join(','),
+    );
   }
 
   /**
@@ -175,8 +178,15 @@ export class JobStore {
         if ((await this.redis.hdel(this.keys.pending, p.id)) === 1) released++;
         else await this.cancel(p.id); // cancelled while being released
       } else {
-        const why = v ? `dependency ${dep} ${v.state}${v.error ? `: ${v.error}` : ''}` : `dependency ${dep} no longer exists`;
-        const final: JobView = { ...pendingView(p, null), state: 'failed', error: why, finishedAt: new Date().toISOString() };
+        const why = v
+          ? `dependency ${dep} ${v.state}${v.error ? `: ${v.error}` : ''}`
+          : `dependency ${dep} no longer exists`;
+        const final: JobView = {
+          ...pendingView(p, null),
+          state: 'failed',
+          error: why,
+          finishedAt: new Date().toISOString(),
+        };
         // NX: a cancel's final view, written meanwhile, stays.
         await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds, 'NX');
         if ((await this.redis.hdel(this.keys.pending, p.id)) === 1) failed++;
@@ -224,7 +234,12 @@ export class JobStore {
       const held = await this.pending(id);
       if (!held) return this.get(id);
       // The final view first, then out of the held set: a reader finds the job at every moment.
-      const final: JobView = { ...pendingView(held, null), state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString() };
+      const final: JobView = {
+        ...pendingView(held, null),
+        state: 'cancelled',
+        error: CANCELLED_REASON,
+        finishedAt: new Date().toISOString(),
+      };
       await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
       if ((await this.redis.hdel(this.keys.pending, id)) === 1) return final;
       // Released meanwhile: in its queue now, cancel it there. (Failed meanwhile, for its
@@ -239,7 +254,13 @@ export class JobStore {
     if (state !== 'active') {
       try {
         await job.remove();
-        const final: JobView = { ...view, state: 'cancelled', error: CANCELLED_REASON, finishedAt: new Date().toISOString(), waitingFor: null };
+        const final: JobView = {
+          ...view,
+          state: 'cancelled',
+          error: CANCELLED_REASON,
+          finishedAt: new Date().toISOString(),
+          waitingFor: null,
+        };
         await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
         return final;
       } catch {
@@ -260,14 +281,18 @@ export class JobStore {
     const { job, queue, state } = found;
     const lines = (await this.queues.queue(queue).getJobLogs(id, 0, -1)).logs;
     if (state === 'completed' && job.finishedOn && job.processedOn) {
-      lines.push(`${iso(job.finishedOn)} attempt ${job.attemptsMade} on worker ${job.processedBy ?? '?'} succeeded after ${job.finishedOn - job.processedOn} ms`);
+      lines.push(
+        `${iso(job.finishedOn)} attempt ${job.attemptsMade} on worker ${job.processedBy ?? '?'} succeeded after ${job.finishedOn - job.processedOn} ms`,
+      );
     }
     return lines;
   }
 
   /** Newest first, over the given queues. */
   async list(queues: QueueInfo[], filter: { state?: JobState; type?: string; limit: number }): Promise<JobView[]> {
-    const types = filter.state ? LIST_STATES[filter.state] : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as BullListType[]);
+    const types = filter.state
+      ? LIST_STATES[filter.state]
+      : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as BullListType[]);
     const views: JobView[] = [];
     for (const info of queues) {
       const q = this.queues.queue(info.name);

@@ -7,7 +7,11 @@ import type { SchedulerContext } from '../context.ts';
 import type { ArtifactMeta } from '../../shared/artifact-store.ts';
 
 export function artifactRoutes(app: FastifyInstance, ctx: SchedulerContext, uploadLimit: number): void {
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: uploadLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: uploadLimit },
+    (_req, body, done) => done(null, body),
+  );
 
   async function visible(req: FastifyRequest, id: string): Promise<ArtifactMeta> {
     const meta = await ctx.artifacts.meta(id);
@@ -16,10 +20,14 @@ export function artifactRoutes(app: FastifyInstance, ctx: SchedulerContext, uplo
   }
 
   app.post<{ Querystring: { name?: string; tenant?: string } }>('/v1/artifacts', async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'unsupported_media_type', 'send the file as application/octet-stream');
+    if (!Buffer.isBuffer(req.body))
+      throw new ApiError(415, 'unsupported_media_type', 'send the file as application/octet-stream');
     const name = (req.query.name ?? 'upload').slice(0, 200);
     const tenant = actingTenant(req, req.query.tenant);
-    const meta = await ctx.artifacts.put({ tenant, name, contentType: 'application/octet-stream', kind: 'upload' }, req.body);
+    const meta = await ctx.artifacts.put(
+      { tenant, name, contentType: 'application/octet-stream', kind: 'upload' },
+      req.body,
+    );
     return reply.code(201).send(meta);
   });
 

@@ -22,7 +22,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const details = describeIssues(r.error);
-  throw new ApiError(400, what === 'spec' ? 'invalid_spec' : 'invalid_query', `invalid ${what}: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+  throw new ApiError(
+    400,
+    what === 'spec' ? 'invalid_spec' : 'invalid_query',
+    `invalid ${what}: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`,
+    details,
+  );
 }
 
 export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
@@ -93,7 +98,8 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => {
     await visible(req, req.params.id);
     const view = await ctx.store.cancel(req.params.id);
-    if (view?.state === 'cancelled') ctx.metrics.finished.inc({ tenant: view.tenant, type: view.type, outcome: 'cancelled' });
+    if (view?.state === 'cancelled')
+      ctx.metrics.finished.inc({ tenant: view.tenant, type: view.type, outcome: 'cancelled' });
     return view;
   });
 

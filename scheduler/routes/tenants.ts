@@ -25,7 +25,12 @@ export function tenantRoutes(app: FastifyInstance, ctx: SchedulerContext): void 
     const parsed = tenantSchema.safeParse(body);
     if (!parsed.success) {
       const details = describeIssues(parsed.error);
-      throw new ApiError(400, 'invalid_tenant', `invalid tenant: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+      throw new ApiError(
+        400,
+        'invalid_tenant',
+        `invalid tenant: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`,
+        details,
+      );
     }
     await ctx.tenants.put(parsed.data);
     ctx.metrics.zeroTenant(parsed.data.name);
@@ -34,7 +39,8 @@ export function tenantRoutes(app: FastifyInstance, ctx: SchedulerContext): void 
 
   app.delete<{ Params: { name: string } }>('/v1/tenants/:name', async (req, reply) => {
     requireAdmin(req);
-    if (!(await ctx.tenants.remove(req.params.name))) throw new ApiError(404, 'not_found', `no tenant ${req.params.name}`);
+    if (!(await ctx.tenants.remove(req.params.name)))
+      throw new ApiError(404, 'not_found', `no tenant ${req.params.name}`);
     return reply.code(204).send();
   });
 

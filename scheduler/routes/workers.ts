@@ -26,7 +26,8 @@ export function workerRoutes(app: FastifyInstance, ctx: SchedulerContext): void 
     if (!q.success) throw new ApiError(400, 'invalid_query', 'invalid query', describeIssues(q.error));
     const from = parseSince(q.data.since);
     const to = q.data.until ? parseSince(q.data.until) : Date.now();
-    if (from === null || to === null) throw new ApiError(400, 'invalid_query', 'since/until: a duration like 24h or 7d, or an ISO date');
+    if (from === null || to === null)
+      throw new ApiError(400, 'invalid_query', 'since/until: a duration like 24h or 7d, or an ISO date');
     let totals = await ctx.usage.totals(from, to);
     if (!req.caller.admin) totals = totals.filter((t) => t.tenant === req.caller.tenant!.name);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), granularity: 'hour', tenants: totals };

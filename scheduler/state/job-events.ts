@@ -51,7 +51,17 @@ export class JobEventSummaries {
     const key = `${e.tenant}\0${e.type}`;
     let s = this.bySeries.get(key);
     if (!s) {
-      s = { tenant: e.tenant, type: e.type, waits: [], runs: [], finished: { succeeded: 0, failed: 0, cancelled: 0 }, retries: 0, seconds: 0, flops: 0, joules: 0 };
+      s = {
+        tenant: e.tenant,
+        type: e.type,
+        waits: [],
+        runs: [],
+        finished: { succeeded: 0, failed: 0, cancelled: 0 },
+        retries: 0,
+        seconds: 0,
+        flops: 0,
+        joules: 0,
+      };
       this.bySeries.set(key, s);
     }
     if (e.kind === 'started') {
@@ -86,7 +96,12 @@ export function publishEvents(redis: Redis, keys: Keys, summaries: JobEventSumma
 }
 
 /** Reads summaries from now on, a worker's flush at a time, until `signal` aborts; `redis` must be a connection of its own (it blocks). */
-export async function followEvents(redis: Redis, keys: Keys, onEvents: (batch: JobEventSummary[]) => void, signal: AbortSignal): Promise<void> {
+export async function followEvents(
+  redis: Redis,
+  keys: Keys,
+  onEvents: (batch: JobEventSummary[]) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let last = '$';
   while (!signal.aborted) {
     const res = (await redis.xread('COUNT', 1000, 'BLOCK', 500, 'STREAMS', keys.events, last).catch((e) => {

@@ -61,7 +61,16 @@ export class UsageLedger {
     const hourKey = this.keys.usageHour(Math.floor(now / 3_600_000));
     await this.redis
       .multi()
-      .eval(ADD_USAGE, 1, this.keys.usage, tenant, String(seconds), String(now / 1000), String(this.halfLifeSeconds), String(jobs))
+      .eval(
+        ADD_USAGE,
+        1,
+        this.keys.usage,
+        tenant,
+        String(seconds),
+        String(now / 1000),
+        String(this.halfLifeSeconds),
+        String(jobs),
+      )
       .hincrbyfloat(hourKey, `${tenant}|seconds`, seconds)
       .hincrby(hourKey, `${tenant}|jobs`, jobs)
       .hincrbyfloat(hourKey, `${tenant}|flops`, flops)
@@ -71,7 +80,15 @@ export class UsageLedger {
 
   /** Raises a tenant's decayed usage to at least `usage` (the policy's bound on catch-up). */
   async raise(tenant: string, usage: number, now = Date.now()): Promise<void> {
-    await this.redis.eval(RAISE_USAGE, 1, this.keys.usage, tenant, String(usage), String(now / 1000), String(this.halfLifeSeconds));
+    await this.redis.eval(
+      RAISE_USAGE,
+      1,
+      this.keys.usage,
+      tenant,
+      String(usage),
+      String(now / 1000),
+      String(this.halfLifeSeconds),
+    );
   }
 
   /** Turns the raw hash (HGETALL of the usage key) into decayed figures as of `now`. */

@@ -50,7 +50,10 @@ export function encodeCheckpoint(s: CheckpointState): Uint8Array {
       const data = from.get(p.name);
       if (!data) throw new CheckpointError(`${what} ${p.name} is missing`);
       const n = p.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== n) throw new CheckpointError(`${what} ${p.name} has ${data.length} values, the config's shape [${p.shape}] needs ${n}`);
+      if (data.length !== n)
+        throw new CheckpointError(
+          `${what} ${p.name} has ${data.length} values, the config's shape [${p.shape}] needs ${n}`,
+        );
       tensors.set(prefix + p.name, { dtype: 'F32', shape: p.shape, data });
     }
   };
@@ -59,8 +62,10 @@ export function encodeCheckpoint(s: CheckpointState): Uint8Array {
     add(M, s.moments.m, 'AdamW first moment of');
     add(V, s.moments.v, 'AdamW second moment of');
   }
-  for (const k of Object.keys(s.extra ?? {})) if (RESERVED.includes(k)) throw new CheckpointError(`extra metadata may not use the reserved key ${k}`);
-  if (!Number.isSafeInteger(s.step) || s.step < 0) throw new CheckpointError(`step must be a non-negative integer, got ${s.step}`);
+  for (const k of Object.keys(s.extra ?? {}))
+    if (RESERVED.includes(k)) throw new CheckpointError(`extra metadata may not use the reserved key ${k}`);
+  if (!Number.isSafeInteger(s.step) || s.step < 0)
+    throw new CheckpointError(`step must be a non-negative integer, got ${s.step}`);
   return encodeSafetensors(tensors, {
     ...s.extra,
     format: CHECKPOINT_FORMAT,
@@ -84,21 +89,30 @@ export function decodeCheckpoint(file: Uint8Array, expected?: ModelConfig): Chec
     throw e;
   }
   const { tensors, metadata: md } = parsed;
-  if (md.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`not a ${CHECKPOINT_FORMAT} checkpoint (metadata format is ${JSON.stringify(md.format)})`);
+  if (md.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `not a ${CHECKPOINT_FORMAT} checkpoint (metadata format is ${JSON.stringify(md.format)})`,
+    );
   let config: ModelConfig;
   try {
     config = parseModelConfig(JSON.parse(md.config ?? 'null'));
   } catch (e) {
-    throw new CheckpointError(`checkpoint has a bad model config: ${e instanceof ModelConfigError ? e.message : String(e)}`);
+    throw new CheckpointError(
+      `checkpoint has a bad model config: ${e instanceof ModelConfigError ? e.message : String(e)}`,
+    );
   }
   if (expected && !sameConfig(config, expected)) {
-    const diff = (Object.keys(config) as (keyof ModelConfig)[]).filter((k) => config[k] !== expected[k]).map((k) => `${k} ${config[k]} (expected ${expected[k]})`);
+    const diff = (Object.keys(config) as (keyof ModelConfig)[])
+      .filter((k) => config[k] !== expected[k])
+      .map((k) => `${k} ${config[k]} (expected ${expected[k]})`);
     throw new CheckpointError(`checkpoint is of another model shape: ${diff.join(', ')}`);
   }
   const step = Number(md.step);
   const dataSeed = Number(md.data_seed);
-  if (!Number.isSafeInteger(step) || step < 0) throw new CheckpointError(`checkpoint has a bad step ${JSON.stringify(md.step)}`);
-  if (!Number.isSafeInteger(dataSeed)) throw new CheckpointError(`checkpoint has a bad data_seed ${JSON.stringify(md.data_seed)}`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new CheckpointError(`checkpoint has a bad step ${JSON.stringify(md.step)}`);
+  if (!Number.isSafeInteger(dataSeed))
+    throw new CheckpointError(`checkpoint has a bad data_seed ${JSON.stringify(md.data_seed)}`);
   let optimizer: OptimizerSettings;
   try {
     optimizer = { ...DEFAULT_ADAMW, name: 'adamw', ...JSON.parse(md.optimizer ?? '{}') };
@@ -113,7 +127,10 @@ export function decodeCheckpoint(file: Uint8Array, expected?: ModelConfig): Chec
       const t = tensors.get(prefix + p.name);
       if (!t) throw new CheckpointError(`checkpoint lacks tensor ${prefix + p.name}`);
       if (t.dtype !== 'F32') throw new CheckpointError(`tensor ${prefix + p.name} is ${t.dtype}, expected F32`);
-      if (!same(t.shape, p.shape)) throw new CheckpointError(`tensor ${prefix + p.name} has shape [${t.shape}], the model config needs [${p.shape}]`);
+      if (!same(t.shape, p.shape))
+        throw new CheckpointError(
+          `tensor ${prefix + p.name} has shape [${t.shape}], the model config needs [${p.shape}]`,
+        );
       out.set(p.name, t.data as Float32Array);
     }
     return out;

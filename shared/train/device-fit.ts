@@ -26,7 +26,10 @@ export function deviceFitProblems(c: ModelConfig, batchSize: number, seqLen: num
     ['MLP weight (dModel · dFF)', c.dModel * c.dFF],
   ];
   for (const [what, elements] of largest) {
-    if (elements * 4 > maxBinding) problems.push(`${what} needs ${elements * 4} bytes, over this device's ${maxBinding}-byte buffer limit; use a smaller batch or model`);
+    if (elements * 4 > maxBinding)
+      problems.push(
+        `${what} needs ${elements * 4} bytes, over this device's ${maxBinding}-byte buffer limit; use a smaller batch or model`,
+      );
   }
   return problems;
 }

@@ -27,12 +27,20 @@ export type TrainJobParams = z.output<typeof trainJobParams>;
 export const inferJobParams = z
   .object({
     /** A checkpoint artifact id, or the id of the training job whose final checkpoint to use. */
-    checkpoint: z.union([z.object({ artifact: z.string().min(1) }).strict(), z.object({ job: z.string().min(1) }).strict()]),
+    checkpoint: z.union([
+      z.object({ artifact: z.string().min(1) }).strict(),
+      z.object({ job: z.string().min(1) }).strict(),
+    ]),
     prompts: z.array(z.string().min(1)).min(1).max(1024),
     maxNewTokens: z.number().int().min(1).max(4096),
     /** 0 = greedy. */
     temperature: z.number().min(0).max(10).default(0),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(1),
   })
   .strict();
 export type InferJobParams = z.output<typeof inferJobParams>;
@@ -49,11 +57,13 @@ export function trainJobProblems(p: TrainJobParams, limits?: DeviceLimits): stri
   if (p.data.source === 'task') {
     const task = new SyntheticTask(p.data.task);
     seqLen = task.seqLen;
-    if (task.vocabSize > c.vocabSize) problems.push(`model.vocabSize ${c.vocabSize} is smaller than the task's vocabulary of ${task.vocabSize}`);
+    if (task.vocabSize > c.vocabSize)
+      problems.push(`model.vocabSize ${c.vocabSize} is smaller than the task's vocabulary of ${task.vocabSize}`);
   } else {
     seqLen = p.data.seqLen;
   }
-  if (seqLen > c.contextLength) problems.push(`the data's sequences of ${seqLen} tokens are longer than model.contextLength ${c.contextLength}`);
+  if (seqLen > c.contextLength)
+    problems.push(`the data's sequences of ${seqLen} tokens are longer than model.contextLength ${c.contextLength}`);
   if (limits) problems.push(...deviceFitProblems(c, p.batchSize, seqLen, limits));
   return problems;
 }
@@ -70,9 +80,10 @@ export function inferJobProblems(p: InferJobParams, c: ModelConfig, encode: (tex
       return;
     }
     if (n + p.maxNewTokens - 1 > c.contextLength) {
-      problems.push(`prompts[${i}] has ${n} tokens; with maxNewTokens ${p.maxNewTokens} it exceeds the model's context of ${c.contextLength}`);
+      problems.push(
+        `prompts[${i}] has ${n} tokens; with maxNewTokens ${p.maxNewTokens} it exceeds the model's context of ${c.contextLength}`,
+      );
     }
   });
   return problems;
 }
-

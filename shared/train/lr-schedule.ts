@@ -14,7 +14,8 @@ export type LrSchedule = z.output<typeof lrSchedule>;
 
 /** The learning rate of 1-based `step` out of `totalSteps`. */
 export function learningRate(s: LrSchedule, step: number, totalSteps: number): number {
-  if (!Number.isInteger(step) || step < 1) throw new Error(`learning rate: step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new Error(`learning rate: step must be a positive integer, got ${step}`);
   if (s.warmupSteps > 0 && step <= s.warmupSteps) return (s.lr * step) / s.warmupSteps;
   const decay = Math.max(1, totalSteps - s.warmupSteps);
   const progress = Math.min(1, (step - s.warmupSteps) / decay);

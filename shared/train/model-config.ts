@@ -6,7 +6,8 @@ import { InputError } from '../../kernels/errors.ts';
 /** Largest context a model may have: attention and position tables grow with it. */
 export const MAX_CONTEXT = 4096;
 
-const int = (min: number, max: number) => z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const int = (min: number, max: number) =>
+  z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
 export const modelConfig = z
   .object({
@@ -24,7 +25,11 @@ export const modelConfig = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.dModel % c.heads !== 0) {
-      ctx.addIssue({ code: 'custom', path: ['heads'], message: `must divide dModel: ${c.heads} heads do not divide dModel ${c.dModel}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heads'],
+        message: `must divide dModel: ${c.heads} heads do not divide dModel ${c.dModel}`,
+      });
     }
   });
 
@@ -39,7 +44,9 @@ export class ModelConfigError extends InputError {
 export function parseModelConfig(input: unknown): ModelConfig {
   const r = modelConfig.safeParse(input);
   if (!r.success) {
-    throw new ModelConfigError(`bad model config: ${r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`);
+    throw new ModelConfigError(
+      `bad model config: ${r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return r.data;
 }
@@ -51,10 +58,14 @@ export function headDim(c: ModelConfig): number {
 /** Throws when data with `vocabSize` tokens and sequences of `seqLen` does not fit the model. */
 export function checkDataFits(c: ModelConfig, data: { vocabSize: number; seqLen: number }): void {
   if (data.seqLen > c.contextLength) {
-    throw new ModelConfigError(`sequences of ${data.seqLen} tokens are longer than the model's context of ${c.contextLength}`);
+    throw new ModelConfigError(
+      `sequences of ${data.seqLen} tokens are longer than the model's context of ${c.contextLength}`,
+    );
   }
   if (data.vocabSize > c.vocabSize) {
-    throw new ModelConfigError(`the data has ${data.vocabSize} tokens, more than the model's vocabulary of ${c.vocabSize}`);
+    throw new ModelConfigError(
+      `the data has ${data.vocabSize} tokens, more than the model's vocabulary of ${c.vocabSize}`,
+    );
   }
 }
 

@@ -41,7 +41,8 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
   for (const [name, t] of tensors) {
     if (name === '__metadata__') throw new SafetensorsError('a tensor may not be named __metadata__');
     const n = elements(t.shape);
-    if (t.data.length !== n) throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] needs ${n} values, data has ${t.data.length}`);
+    if (t.data.length !== n)
+      throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] needs ${n} values, data has ${t.data.length}`);
     const bytes = n * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -67,12 +68,18 @@ function isNonNegInt(v: unknown): v is number {
 }
 
 /** Parses a safetensors file; throws SafetensorsError saying what is wrong with it. */
-export function decodeSafetensors(file: Uint8Array): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
-  if (file.length < 8) throw new SafetensorsError(`file is truncated: ${file.length} bytes, fewer than the 8-byte header length`);
+export function decodeSafetensors(file: Uint8Array): {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+} {
+  if (file.length < 8)
+    throw new SafetensorsError(`file is truncated: ${file.length} bytes, fewer than the 8-byte header length`);
   const n64 = new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) throw new SafetensorsError(`bad header: its length ${n64} is over the ${MAX_HEADER}-byte limit`);
+  if (n64 > BigInt(MAX_HEADER))
+    throw new SafetensorsError(`bad header: its length ${n64} is over the ${MAX_HEADER}-byte limit`);
   const n = Number(n64);
-  if (8 + n > file.length) throw new SafetensorsError(`file is truncated: the header needs ${n} bytes, ${file.length - 8} follow its length`);
+  if (8 + n > file.length)
+    throw new SafetensorsError(`file is truncated: the header needs ${n} bytes, ${file.length - 8} follow its length`);
   let header: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n));
@@ -81,7 +88,8 @@ export function decodeSafetensors(file: Uint8Array): { tensors: Map<string, Tens
   } catch (e) {
     throw new SafetensorsError(`bad header: not a UTF-8 JSON object (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('bad header: not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new SafetensorsError('bad header: not a JSON object');
 
   const dataStart = 8 + n;
   const dataLength = file.length - dataStart;
@@ -89,33 +97,50 @@ export function decodeSafetensors(file: Uint8Array): { tensors: Map<string, Tens
   const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SafetensorsError('bad header: __metadata__ must be an object of strings');
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new SafetensorsError('bad header: __metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`bad header: __metadata__.${k} must be a string, got ${typeof v}`);
+        if (typeof v !== 'string')
+          throw new SafetensorsError(`bad header: __metadata__.${k} must be a string, got ${typeof v}`);
         metadata[k] = v;
       }
       continue;
     }
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) throw new SafetensorsError(`bad header: tensor ${name} is not an object`);
-    if (t.dtype !== 'F32' && t.dtype !== 'I32') throw new SafetensorsError(`bad header: tensor ${name} has dtype ${JSON.stringify(t.dtype)}; supported: F32, I32`);
-    if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt)) throw new SafetensorsError(`bad header: tensor ${name} has shape ${JSON.stringify(t.shape)}, not a list of non-negative integers`);
+    if (t.dtype !== 'F32' && t.dtype !== 'I32')
+      throw new SafetensorsError(
+        `bad header: tensor ${name} has dtype ${JSON.stringify(t.dtype)}; supported: F32, I32`,
+      );
+    if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt))
+      throw new SafetensorsError(
+        `bad header: tensor ${name} has shape ${JSON.stringify(t.shape)}, not a list of non-negative integers`,
+      );
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt) || off[1] < off[0]) {
-      throw new SafetensorsError(`bad header: tensor ${name} has data_offsets ${JSON.stringify(off)}, not [begin, end] with begin ≤ end`);
+      throw new SafetensorsError(
+        `bad header: tensor ${name} has data_offsets ${JSON.stringify(off)}, not [begin, end] with begin ≤ end`,
+      );
     }
     const bytes = elements(t.shape) * BYTES[t.dtype];
-    if (off[1] - off[0] !== bytes) throw new SafetensorsError(`bad header: tensor ${name} of shape [${t.shape}] needs ${bytes} bytes, data_offsets span ${off[1] - off[0]}`);
+    if (off[1] - off[0] !== bytes)
+      throw new SafetensorsError(
+        `bad header: tensor ${name} of shape [${t.shape}] needs ${bytes} bytes, data_offsets span ${off[1] - off[0]}`,
+      );
     entries.push({ name, dtype: t.dtype, shape: t.shape, begin: off[0], end: off[1] });
   }
   // The tensors must tile the data exactly, in offset order.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.begin !== at) throw new SafetensorsError(`bad header: tensor ${e.name} starts at byte ${e.begin}, expected ${at} (gap or overlap)`);
+    if (e.begin !== at)
+      throw new SafetensorsError(
+        `bad header: tensor ${e.name} starts at byte ${e.begin}, expected ${at} (gap or overlap)`,
+      );
     at = e.end;
   }
-  if (at > dataLength) throw new SafetensorsError(`file is truncated: the tensors need ${at} data bytes, ${dataLength} follow the header`);
+  if (at > dataLength)
+    throw new SafetensorsError(`file is truncated: the tensors need ${at} data bytes, ${dataLength} follow the header`);
   if (at < dataLength) throw new SafetensorsError(`bad file: ${dataLength - at} bytes follow the last tensor`);
 
   const tensors = new Map<string, Tensor>();

@@ -84,7 +84,8 @@ export class SyntheticTask implements Dataset {
   /** The exact answer to a prompt, or an error if the prompt is not one of this task's. */
   solve(prompt: readonly number[]): number[] {
     const L = this.spec.length;
-    if (prompt.length !== this.promptLength) throw new Error(`${this.spec.kind}: prompt has ${prompt.length} tokens, expected ${this.promptLength}`);
+    if (prompt.length !== this.promptLength)
+      throw new Error(`${this.spec.kind}: prompt has ${prompt.length} tokens, expected ${this.promptLength}`);
     switch (this.spec.kind) {
       case 'sort':
         return [...prompt].sort((x, y) => x - y);
@@ -111,7 +112,9 @@ export class SyntheticTask implements Dataset {
       const prompt = this.randomPrompt(random);
       if (this.isHeldOut(prompt) === (split === 'heldOut')) return { prompt, answer: this.solve(prompt) };
     }
-    throw new Error(`${this.spec.kind}: no ${split} example found; heldOutFraction ${this.spec.heldOutFraction} leaves that split (nearly) empty`);
+    throw new Error(
+      `${this.spec.kind}: no ${split} example found; heldOutFraction ${this.spec.heldOutFraction} leaves that split (nearly) empty`,
+    );
   }
 
   /** `prompt = answer .` as token ids. */
@@ -120,7 +123,8 @@ export class SyntheticTask implements Dataset {
   }
 
   batch(random: () => number, batchSize: number, split: Split): Batch {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`batch size must be a positive integer, got ${batchSize}`);
     const T = this.seqLen;
     const inputs = new Int32Array(batchSize * T);
     const targets = new Int32Array(batchSize * T);
@@ -140,7 +144,8 @@ export class SyntheticTask implements Dataset {
     const seen = new Set<string>();
     const out: Example[] = [];
     for (let tries = 0; out.length < count; tries++) {
-      if (tries > count * 100 + 10_000) throw new Error(`${this.spec.kind}: could not find ${count} distinct ${split} examples`);
+      if (tries > count * 100 + 10_000)
+        throw new Error(`${this.spec.kind}: could not find ${count} distinct ${split} examples`);
       const e = this.example(random, split);
       const key = e.prompt.join(',');
       if (!seen.has(key)) {

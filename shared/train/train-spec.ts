@@ -11,7 +11,12 @@ export const trainSettings = z
     batchSize: z.number().int().min(1).max(4096),
     schedule: lrSchedule,
     /** Seeds the initial parameters and the data stream. */
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(1),
     /** Clip the global gradient norm to this (PyTorch's clip_grad_norm_). */
     maxGradNorm: z.number().gt(0).default(1),
     optimizer: z

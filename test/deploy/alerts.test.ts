@@ -37,10 +37,18 @@ describe('alert rules', () => {
     expect(r.code).toBe(0);
   });
 
-  it('cover the issue\'s cases, each with a severity, a summary and a unit test, on contract metrics only', () => {
-    const rules = (parse(fs.readFileSync(path.join(DIR, 'alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+  it("cover the issue's cases, each with a severity, a summary and a unit test, on contract metrics only", () => {
+    const rules = (
+      parse(fs.readFileSync(path.join(DIR, 'alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }
+    ).groups.flatMap((g) => g.rules);
     const names = rules.map((r) => r.alert);
-    for (const wanted of ['UsineWorkerDown', 'UsineQueueNotDraining', 'UsineJobFailureRateHigh', 'UsineDeviceLost', 'UsineTenantStarved']) {
+    for (const wanted of [
+      'UsineWorkerDown',
+      'UsineQueueNotDraining',
+      'UsineJobFailureRateHigh',
+      'UsineDeviceLost',
+      'UsineTenantStarved',
+    ]) {
       expect(names).toContain(wanted);
     }
     const tests = fs.readFileSync(path.join(DIR, 'alerts.test.yml'), 'utf8');
@@ -49,11 +57,14 @@ describe('alert rules', () => {
       expect(['critical', 'warning'], r.alert).toContain(r.labels?.severity);
       expect(r.annotations?.summary, r.alert).toBeTruthy();
       expect(r.annotations?.description, r.alert).toBeTruthy();
-      expect(tests, `${r.alert} has no unit test`).toContain(`alertname: ${r.alert}\n        exp_alerts:\n          - exp_labels`);
+      expect(tests, `${r.alert} has no unit test`).toContain(
+        `alertname: ${r.alert}\n        exp_alerts:\n          - exp_labels`,
+      );
       expect(parseErrors(r.expr), r.alert).toEqual([]);
       for (const m of selectedMetrics(r.expr)) {
         expect(known.has(m.name), `${r.alert}: unknown metric ${m.name}`).toBe(true);
-        if (m.name.endsWith('_total')) expect(m.inCounterFunction, `${r.alert}: ${m.name} outside rate/increase`).toBe(true);
+        if (m.name.endsWith('_total'))
+          expect(m.inCounterFunction, `${r.alert}: ${m.name} outside rate/increase`).toBe(true);
       }
     }
   });

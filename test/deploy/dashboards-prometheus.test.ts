@@ -32,7 +32,9 @@ async function scrapedAtLeast(jobs: string[], timeoutMs = 15_000): Promise<void>
     if (jobs.every((j) => up.some((s) => s.metric.job === j))) return;
     await sleep(200);
   }
-  throw new Error(`Prometheus has not scraped ${jobs.join(', ')}:\n${JSON.stringify(await prom.get('/api/v1/targets'))}`);
+  throw new Error(
+    `Prometheus has not scraped ${jobs.join(', ')}:\n${JSON.stringify(await prom.get('/api/v1/targets'))}`,
+  );
 }
 
 beforeAll(async () => {
@@ -49,12 +51,19 @@ beforeAll(async () => {
   await scrapedAtLeast(['usine-scheduler', 'usine-worker']);
   // A few jobs spread over a few scrapes, so rates and quantiles have samples on both sides.
   for (let round = 0; round < 3; round++) {
-    const ids = await Promise.all([submit(SMALL_MATMUL), submit({ ...SMALL_MATMUL, params: { m: 96, n: 80, k: 72, repeats: 2 } })]);
+    const ids = await Promise.all([
+      submit(SMALL_MATMUL),
+      submit({ ...SMALL_MATMUL, params: { m: 96, n: 80, k: 72, repeats: 2 } }),
+    ]);
     for (const id of ids) expect(await finalState(id)).toBe('succeeded');
     await sleep(1000);
   }
   // One refused submission (an invalid spec) so the refusal series exist.
-  const bad = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"matmul","params":{"m":0}}' });
+  const bad = await fetch(`${cluster.url}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"type":"matmul","params":{"m":0}}',
+  });
   expect(bad.status).toBe(400);
   await sleep(2500); // two more scrapes after the last job
 }, 90_000);
@@ -78,7 +87,9 @@ describe('dashboards on a real Prometheus', () => {
   });
 
   it('loads and evaluates the alert rules without errors, none firing on a healthy stack', async () => {
-    const rules = (await prom.get('/api/v1/rules')) as { groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[] };
+    const rules = (await prom.get('/api/v1/rules')) as {
+      groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[];
+    };
     const all = rules.groups.flatMap((g) => g.rules);
     expect(all.length).toBe(7);
     for (const r of all) {
@@ -103,7 +114,12 @@ describe('dashboards on a real Prometheus', () => {
     expect(await value('sum(usine_worker_transfer_bytes_total{direction="upload"})')).toBe(up);
     expect(await value('sum(usine_worker_transfer_bytes_total{direction="download"})')).toBe(down);
     expect(await value('sum(usine_job_refusals_total{reason="invalid_spec"})')).toBe(1);
-    const util = await prom.queryRange('rate(usine_worker_device_busy_seconds_total[30s])', Math.floor(startS), Math.ceil(Date.now() / 1000), 1);
+    const util = await prom.queryRange(
+      'rate(usine_worker_device_busy_seconds_total[30s])',
+      Math.floor(startS),
+      Math.ceil(Date.now() / 1000),
+      1,
+    );
     const points = util.flatMap((s) => s.values.map(([, v]) => Number(v)));
     expect(Math.max(...points)).toBeGreaterThan(0);
     expect(Math.max(...points)).toBeLessThanOrEqual(1);
@@ -124,10 +140,13 @@ describe('dashboards on a real Prometheus', () => {
           count++;
           const q = toPromql(t.expr!, subst);
           // Grafana runs instant targets once at the end of the range, the others over it.
-          const series = (t as { instant?: boolean }).instant ? await prom.query(q, endS) : await prom.queryRange(q, Math.floor(startS), Math.ceil(endS), 1);
+          const series = (t as { instant?: boolean }).instant
+            ? await prom.query(q, endS)
+            : await prom.queryRange(q, Math.floor(startS), Math.ceil(endS), 1);
           if (series.length === 0) {
             empty.push(`${d.title} › ${p.title} [${t.refId}]: ${q}`);
-            for (const m of selectedMetrics(q)) if ((await prom.query(`count({__name__="${m.name}"})`)).length === 0) absent.add(m.name);
+            for (const m of selectedMetrics(q))
+              if ((await prom.query(`count({__name__="${m.name}"})`)).length === 0) absent.add(m.name);
           }
         }
       }
@@ -135,7 +154,9 @@ describe('dashboards on a real Prometheus', () => {
     expect(count).toBeGreaterThan(30);
     if (empty.length) {
       console.log(`${empty.length} of ${count} panel queries returned nothing:\n  ${empty.join('\n  ')}`);
-      console.log(`metrics Prometheus never saw: ${[...absent].sort().join(', ') || '(none: the series exist but the queries filter them out)'}`);
+      console.log(
+        `metrics Prometheus never saw: ${[...absent].sort().join(', ') || '(none: the series exist but the queries filter them out)'}`,
+      );
     }
     expect(empty).toEqual([]);
   });
@@ -145,7 +166,11 @@ describe('alert expressions on the live stack', () => {
   // Runs last: it stops the worker. The `for:` durations are promtool's to test; this
   // checks that the expressions match how the scheduler and worker really report.
   it('UsineWorkerDown and UsineNoWorkersOnline hold once the only worker stops and a job waits', async () => {
-    const rules = (parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    const rules = (
+      parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
+        groups: { rules: { alert: string; expr: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
     const expr = (name: string) => rules.find((r) => r.alert === name)!.expr;
     expect(await prom.query(expr('UsineWorkerDown'))).toEqual([]);
     expect(await prom.query(expr('UsineNoWorkersOnline'))).toEqual([]);

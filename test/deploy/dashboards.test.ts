@@ -10,11 +10,17 @@ import { knownSeriesNames } from './support/metric-contract.ts';
 
 const DIR = path.join(ROOT, 'deploy/grafana/dashboards');
 const SUBST = { rateInterval: '1m', range: '1h' };
-const dashboards = DASHBOARDS.map(({ file, build }) => ({ file, json: JSON.parse(dashboardJson(build())) as DashboardJson }));
+const dashboards = DASHBOARDS.map(({ file, build }) => ({
+  file,
+  json: JSON.parse(dashboardJson(build())) as DashboardJson,
+}));
 
 describe('dashboards as code', () => {
   it('ships exactly the generated dashboards, byte for byte (run `npm run dashboards` after a change)', () => {
-    const committed = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+    const committed = fs
+      .readdirSync(DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(committed).toEqual(DASHBOARDS.map((d) => d.file).sort());
     for (const { file, build } of DASHBOARDS) {
       expect(fs.readFileSync(path.join(DIR, file), 'utf8'), file).toBe(dashboardJson(build()));
@@ -22,7 +28,11 @@ describe('dashboards as code', () => {
   });
 
   it('has the three dashboards with distinct uids', () => {
-    expect(dashboards.map((d) => d.json.title)).toEqual(['usine / Overview', 'usine / Tenants', 'usine / Kernels & devices']);
+    expect(dashboards.map((d) => d.json.title)).toEqual([
+      'usine / Overview',
+      'usine / Tenants',
+      'usine / Kernels & devices',
+    ]);
     expect(new Set(dashboards.map((d) => d.json.uid)).size).toBe(3);
   });
 
@@ -50,7 +60,8 @@ describe('dashboards as code', () => {
         expect(v).toMatchObject({ name: 'datasource', query: 'prometheus' });
         for (const p of panels) {
           expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
-          for (const t of p.targets ?? []) expect(t.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
+          for (const t of p.targets ?? [])
+            expect(t.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
         }
         for (const x of json.templating.list.filter((x) => x.type === 'query')) {
           expect((x as { datasource?: unknown }).datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
@@ -77,7 +88,8 @@ describe('dashboards as code', () => {
             expect(metrics.length, q).toBeGreaterThan(0);
             for (const m of metrics) {
               expect(known.has(m.name), `${p.title}: unknown metric ${m.name}`).toBe(true);
-              if (m.name.endsWith('_total')) expect(m.inCounterFunction, `${p.title}: ${m.name} outside rate/increase`).toBe(true);
+              if (m.name.endsWith('_total'))
+                expect(m.inCounterFunction, `${p.title}: ${m.name} outside rate/increase`).toBe(true);
             }
           }
         }
@@ -95,7 +107,9 @@ describe('dashboards as code', () => {
 
   it('catches what it claims to: a bad query, a bare counter, a foreign metric', () => {
     expect(parseErrors(toPromql('sum(rate(usine_jobs_finished_total[$__rate_interval])', SUBST))).not.toEqual([]);
-    expect(selectedMetrics('sum(usine_jobs_finished_total)')).toEqual([{ name: 'usine_jobs_finished_total', inCounterFunction: false }]);
+    expect(selectedMetrics('sum(usine_jobs_finished_total)')).toEqual([
+      { name: 'usine_jobs_finished_total', inCounterFunction: false },
+    ]);
     expect(selectedMetrics('sum(rate(usine_jobs_finished_total[1m]))')[0].inCounterFunction).toBe(true);
     expect(knownSeriesNames().has('usine_job_queue_wait_seconds_bucket')).toBe(true);
     expect(knownSeriesNames().has('usine_job_queue_wait_seconds')).toBe(false);

@@ -36,7 +36,11 @@ const obj = (x: unknown) => x as Obj;
 function yamlStrict(text: string, where: string): unknown {
   const docs = parseAllDocuments(text, { merge: true, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
-  for (const d of list) expect(d.errors.map((e) => e.message), where).toEqual([]);
+  for (const d of list)
+    expect(
+      d.errors.map((e) => e.message),
+      where,
+    ).toEqual([]);
   return list.length === 1 ? list[0].toJS() : list.map((d) => d.toJS());
 }
 
@@ -65,12 +69,33 @@ describe('deploy/compose', () => {
   const compose = obj(yamlStrict(read('compose/docker-compose.yml'), 'docker-compose.yml'));
   const services = obj(compose.services) as Record<string, Obj>;
   const SERVICE_KEYS = new Set([
-    'image', 'build', 'command', 'environment', 'ports', 'volumes', 'depends_on', 'healthcheck', 'restart',
-    'profiles', 'deploy', 'devices', 'group_add', 'networks', 'stop_grace_period',
+    'image',
+    'build',
+    'command',
+    'environment',
+    'ports',
+    'volumes',
+    'depends_on',
+    'healthcheck',
+    'restart',
+    'profiles',
+    'deploy',
+    'devices',
+    'group_add',
+    'networks',
+    'stop_grace_period',
   ]);
 
   it('has Redis with AOF, the scheduler, a worker per device kind, Prometheus and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['grafana', 'prometheus', 'redis', 'scheduler', 'worker-cpu', 'worker-dri', 'worker-nvidia']);
+    expect(Object.keys(services).sort()).toEqual([
+      'grafana',
+      'prometheus',
+      'redis',
+      'scheduler',
+      'worker-cpu',
+      'worker-dri',
+      'worker-nvidia',
+    ]);
     expect((services.redis.command as string[]).join(' ')).toMatch(/--appendonly yes/);
     expect((services.redis.command as string[]).join(' ')).toMatch(/--maxmemory-policy noeviction/);
     expect(JSON.stringify(services['worker-nvidia'].deploy)).toContain('"driver":"nvidia"');
@@ -98,10 +123,13 @@ describe('deploy/compose', () => {
     expect(copies.length).toBeGreaterThan(5);
     for (const src of copies) {
       expect(exists(path.join(ROOT, src)), `COPY ${src}`).toBe(true);
-      expect(ignore, `${src} is ignored by Dockerfile.dockerignore`).toMatch(new RegExp(`^!${src.replace('.', '\\.')}(/\\*\\*)?$`, 'm'));
+      expect(ignore, `${src} is ignored by Dockerfile.dockerignore`).toMatch(
+        new RegExp(`^!${src.replace('.', '\\.')}(/\\*\\*)?$`, 'm'),
+      );
     }
     const cmd = dockerfile.match(/^CMD (.+)$/m)![1];
-    for (const script of JSON.parse(cmd).filter((a: string) => a.endsWith('.ts'))) expect(exists(path.join(ROOT, script)), script).toBe(true);
+    for (const script of JSON.parse(cmd).filter((a: string) => a.endsWith('.ts')))
+      expect(exists(path.join(ROOT, script)), script).toBe(true);
   });
 
   it('mounts files that exist, and runs scripts that exist', () => {
@@ -150,7 +178,10 @@ describe('deploy/compose', () => {
     const ruleFile = (prom.rule_files as string[])[0];
     expect(services.prometheus.volumes).toContain(`../prometheus/alerts.yml:${ruleFile}:ro`);
     expect(services.prometheus.volumes).toContain('./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
-    const out = await promtoolConfigOk({ ...prom, rule_files: ['alerts.yml'] }, { 'alerts.yml': read('prometheus/alerts.yml') });
+    const out = await promtoolConfigOk(
+      { ...prom, rule_files: ['alerts.yml'] },
+      { 'alerts.yml': read('prometheus/alerts.yml') },
+    );
     expect(out).toMatch(/SUCCESS: 7 rules found/);
     expect(services.prometheus.ports).toContain('9090:9090');
   });
@@ -176,7 +207,8 @@ describe('deploy/k8s', () => {
     const parsed = yamlStrict(read(`k8s/${f}`), f);
     return (Array.isArray(parsed) ? parsed : [parsed]).map((d) => ({ file: f, doc: obj(d) }));
   });
-  const find = (kind: string, name: string) => docs.find((d) => d.doc.kind === kind && obj(d.doc.metadata).name === name)?.doc;
+  const find = (kind: string, name: string) =>
+    docs.find((d) => d.doc.kind === kind && obj(d.doc.metadata).name === name)?.doc;
   const config = obj(find('ConfigMap', 'usine-config')!.data);
 
   it('parses, and every object has apiVersion, kind, name and the usine namespace', () => {
@@ -223,7 +255,8 @@ describe('deploy/k8s', () => {
       expect(envFrom).toContain('"usine-config"');
       expect(envFrom).toContain('"usine-redis"');
       for (const e of (c.env ?? []) as { name: string }[]) expect(KNOWN_ENV.has(e.name), e.name).toBe(true);
-      for (const probe of [c.readinessProbe, c.livenessProbe]) expect(ports.map((p) => p.name)).toContain(obj(obj(probe).httpGet).port);
+      for (const probe of [c.readinessProbe, c.livenessProbe])
+        expect(ports.map((p) => p.name)).toContain(obj(obj(probe).httpGet).port);
       expect(exists(path.join(ROOT, (c.command as string[]).at(-1)!))).toBe(true);
     }
     const svc = obj(find('Service', 'usine-scheduler')!.spec);
@@ -257,8 +290,12 @@ describe('deploy/k8s', () => {
     expect(JSON.stringify(c.envFrom)).toContain('"usine-admin"');
     expect(String(obj(find('Secret', 'usine-admin')!.stringData).USINE_ADMIN_TOKEN).length).toBeGreaterThanOrEqual(16);
     const file = (c.env as { name: string; value: string }[]).find((e) => e.name === 'USINE_TENANTS_FILE')!.value;
-    const mount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => file.startsWith(m.mountPath + '/'))!;
-    const volume = (obj(tpl.spec).volumes as { name: string; secret: { secretName: string } }[]).find((v) => v.name === mount.name)!;
+    const mount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) =>
+      file.startsWith(m.mountPath + '/'),
+    )!;
+    const volume = (obj(tpl.spec).volumes as { name: string; secret: { secretName: string } }[]).find(
+      (v) => v.name === mount.name,
+    )!;
     const data = obj(find('Secret', volume.secret.secretName)!.stringData);
     const parsed = tenantsFileSchema.safeParse(parse(String(data[path.basename(file)])));
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
@@ -266,7 +303,12 @@ describe('deploy/k8s', () => {
     for (const kind of ['Deployment', 'DaemonSet']) {
       for (const w of docs.filter((d) => d.doc.kind === kind)) {
         for (const ref of JSON.stringify(w.doc).matchAll(/"(?:secretRef|configMapRef)":\{"name":"([^"]+)"\}/g)) {
-          expect(docs.some((d) => ['Secret', 'ConfigMap'].includes(String(d.doc.kind)) && obj(d.doc.metadata).name === ref[1]), ref[1]).toBe(true);
+          expect(
+            docs.some(
+              (d) => ['Secret', 'ConfigMap'].includes(String(d.doc.kind)) && obj(d.doc.metadata).name === ref[1],
+            ),
+            ref[1],
+          ).toBe(true);
         }
       }
     }
@@ -315,7 +357,8 @@ describe('deploy/systemd', () => {
       expect(exec).toMatch(/^\/usr\/bin\/node --import tsx \S+\.ts$/);
       expect(exists(path.join(ROOT, exec.split(' ').at(-1)!))).toBe(true);
       for (const [k, v] of s.Service.filter(([k]) => k === 'Environment')) {
-        for (const name of v.split(/\s+/).map((kv) => kv.split('=')[0])) expect(KNOWN_ENV.has(name), `${k} ${name}`).toBe(true);
+        for (const name of v.split(/\s+/).map((kv) => kv.split('=')[0]))
+          expect(KNOWN_ENV.has(name), `${k} ${name}`).toBe(true);
       }
     });
   }
@@ -328,7 +371,11 @@ describe('deploy/systemd', () => {
     try {
       fs.copyFileSync(path.join(DEPLOY, 'systemd/usine-scheduler.service'), path.join(dir, 'usine-scheduler.service'));
       fs.copyFileSync(path.join(DEPLOY, 'systemd/usine-worker@.service'), path.join(dir, 'usine-worker@0.service'));
-      const r = await promisify(execFile)('systemd-analyze', ['verify', path.join(dir, 'usine-scheduler.service'), path.join(dir, 'usine-worker@0.service')]);
+      const r = await promisify(execFile)('systemd-analyze', [
+        'verify',
+        path.join(dir, 'usine-scheduler.service'),
+        path.join(dir, 'usine-worker@0.service'),
+      ]);
       expect((r.stdout + r.stderr).trim()).toBe('');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -344,7 +391,10 @@ describe('deploy/systemd', () => {
     );
     for (const k of Object.keys(env)) expect(KNOWN_ENV.has(k), k).toBe(true);
     for (const f of ['worker-1.env', 'scheduler.env']) {
-      for (const l of read(`systemd/${f}`).split('\n').filter((l) => /^\w+=/.test(l))) expect(KNOWN_ENV.has(l.split('=')[0]), `${f}: ${l}`).toBe(true);
+      for (const l of read(`systemd/${f}`)
+        .split('\n')
+        .filter((l) => /^\w+=/.test(l)))
+        expect(KNOWN_ENV.has(l.split('=')[0]), `${f}: ${l}`).toBe(true);
     }
     // The operator token goes to the scheduler only.
     expect(read('systemd/scheduler.env')).toMatch(/^USINE_ADMIN_TOKEN=/m);

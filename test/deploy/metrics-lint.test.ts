@@ -19,7 +19,8 @@ const ACCEPTED = new Set(['bullmq_job_count non-histogram and non-summary metric
 beforeAll(async () => {
   await cluster.start();
   const jobs = await Promise.all([client.submit(SMALL_MATMUL), client.submit(SMALL_MATMUL)]);
-  for (const { id } of jobs) expect((await client.wait(id, { intervalMs: 50, timeoutMs: 30_000 })).state).toBe('succeeded');
+  for (const { id } of jobs)
+    expect((await client.wait(id, { intervalMs: 50, timeoutMs: 30_000 })).state).toBe('succeeded');
 });
 afterAll(async () => {
   await cluster.stop();
@@ -42,7 +43,8 @@ describe('metrics exposition', () => {
 
   it('the worker counts transfer bytes, busy time and estimated energy for the jobs it ran', async () => {
     const text = await (await fetch(cluster.workerMetricsUrl(0))).text();
-    const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
+    const value = (series: string) =>
+      Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
     // Two 64×64×64 f32 matmuls: 2 × (A + B) up, 2 × C down.
     expect(value('usine_worker_transfer_bytes_total{direction="upload"}')).toBe(2 * 2 * 64 * 64 * 4);
     expect(value('usine_worker_transfer_bytes_total{direction="download"}')).toBe(2 * 64 * 64 * 4);
@@ -55,9 +57,10 @@ describe('metrics exposition', () => {
     expect(value('usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(2 * 2 * 64 * 64 * 64);
   });
 
-  it("the scheduler counts the jobs the worker ran: starts, waits, run times, outcomes, device time and FLOPs", async () => {
+  it('the scheduler counts the jobs the worker ran: starts, waits, run times, outcomes, device time and FLOPs', async () => {
     // Workers send their job events summed per flush; the scheduler applies them as they come.
-    const value = (text: string, series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
+    const value = (text: string, series: string) =>
+      Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1]);
     const labels = 'tenant="default",type="matmul"';
     let text = '';
     for (let i = 0; i < 100 && value(text, `usine_job_run_seconds_count{${labels}}`) !== 2; i++) {
@@ -70,14 +73,16 @@ describe('metrics exposition', () => {
     expect(value(text, `usine_jobs_finished_total{${labels},outcome="succeeded"}`)).toBe(2);
     expect(value(text, `usine_jobs_finished_total{${labels},outcome="failed"}`)).toBe(0);
     expect(value(text, `usine_job_retries_total{${labels}}`)).toBe(0);
-    expect(value(text, 'usine_tenant_device_seconds_total{tenant="default"}')).toBeCloseTo(value(text, `usine_job_run_seconds_sum{${labels}}`), 6);
+    expect(value(text, 'usine_tenant_device_seconds_total{tenant="default"}')).toBeCloseTo(
+      value(text, `usine_job_run_seconds_sum{${labels}}`),
+      6,
+    );
     expect(value(text, 'usine_tenant_flops_total{tenant="default"}')).toBe(2 * 2 * 64 * 64 * 64);
   });
 
   it("the worker's job log lines carry job id, tenant and worker name", async () => {
     const jobLinesNow = () =>
-      cluster.workers[0]!
-        .output()
+      cluster.workers[0]!.output()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>)

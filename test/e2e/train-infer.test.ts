@@ -16,7 +16,18 @@ const task = { kind: 'sort' as const, length: 4 };
 const model = { vocabSize: 13, contextLength: 12, layers: 1, dModel: 32, heads: 2, dFF: 64 };
 const train = (steps: number, extra: object = {}): JobSpecInput => ({
   type: 'train',
-  params: { model, data: { source: 'task', task }, steps, batchSize: 16, schedule: { lr: 0.01, warmupSteps: 3 }, seed: 7, evalEvery: 10, evalExamples: 64, checkpointEvery: 10, ...extra },
+  params: {
+    model,
+    data: { source: 'task', task },
+    steps,
+    batchSize: 16,
+    schedule: { lr: 0.01, warmupSteps: 3 },
+    seed: 7,
+    evalEvery: 10,
+    evalExamples: 64,
+    checkpointEvery: 10,
+    ...extra,
+  },
 });
 
 const until = (id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000) => jobUntil(c(), id, pred, timeoutMs);
@@ -40,7 +51,11 @@ describe('train and infer jobs', () => {
     expect(waiting.waitingFor).toMatch(new RegExp(`waiting for job ${t.id}`));
 
     const figures: number[] = [];
-    const v = await c().wait(t.id, { intervalMs: 50, timeoutMs: 120_000, onUpdate: (u) => typeof u.progress?.step === 'number' && figures.push(u.progress.step as number) });
+    const v = await c().wait(t.id, {
+      intervalMs: 50,
+      timeoutMs: 120_000,
+      onUpdate: (u) => typeof u.progress?.step === 'number' && figures.push(u.progress.step as number),
+    });
     expect(v.state).toBe('succeeded');
     expect(figures.length).toBeGreaterThan(2); // progress was live, not only at the end
     const r = v.result as TrainResult;
@@ -54,13 +69,20 @@ describe('train and infer jobs', () => {
 
     const inf = await c().wait(i.id, { timeoutMs: 60_000 });
     expect(inf.state).toBe('succeeded');
-    const out = inf.result as { checkpoint: string; outputs: { prompt: string; text: string }[]; tokensPerSecond: number };
+    const out = inf.result as {
+      checkpoint: string;
+      outputs: { prompt: string; text: string }[];
+      tokensPerSecond: number;
+    };
     expect(out.checkpoint).toBe(r.checkpoint);
     expect(out.outputs.map((o) => o.prompt)).toEqual(prompts);
     for (const o of out.outputs) expect(o.text).toMatch(/^[0-9+=.]{1,5}$/);
     expect(out.tokensPerSecond).toBeGreaterThan(0);
     // Greedy decoding is deterministic: the same request gives the same answers.
-    const again = await c().submit({ type: 'infer', params: { checkpoint: { artifact: r.checkpoint }, prompts, maxNewTokens: 5 } });
+    const again = await c().submit({
+      type: 'infer',
+      params: { checkpoint: { artifact: r.checkpoint }, prompts, maxNewTokens: 5 },
+    });
     expect(((await c().wait(again.id, { timeoutMs: 60_000 })).result as typeof out).outputs).toEqual(out.outputs);
   });
 
@@ -87,15 +109,41 @@ describe('train and infer jobs', () => {
 
   it('refuses bad configs at submit with the reason', async () => {
     const bad: [JobSpecInput, RegExp][] = [
-      [{ ...train(5), params: { ...(train(5).params as object), model: { ...model, heads: 3 } } } as JobSpecInput, /heads/],
-      [{ ...train(5), params: { ...(train(5).params as object), model: { ...model, contextLength: 6 } } } as JobSpecInput, /longer than model.contextLength/],
-      [{ ...train(5), params: { ...(train(5).params as object), data: { source: 'text', artifact: 'nope', seqLen: 8 } } } as JobSpecInput, /no artifact nope/],
-      [{ type: 'infer', params: { checkpoint: { artifact: '00000000-0000-4000-8000-000000000000' }, prompts: ['1='], maxNewTokens: 2 } }, /no checkpoint artifact/],
+      [
+        { ...train(5), params: { ...(train(5).params as object), model: { ...model, heads: 3 } } } as JobSpecInput,
+        /heads/,
+      ],
+      [
+        {
+          ...train(5),
+          params: { ...(train(5).params as object), model: { ...model, contextLength: 6 } },
+        } as JobSpecInput,
+        /longer than model.contextLength/,
+      ],
+      [
+        {
+          ...train(5),
+          params: { ...(train(5).params as object), data: { source: 'text', artifact: 'nope', seqLen: 8 } },
+        } as JobSpecInput,
+        /no artifact nope/,
+      ],
+      [
+        {
+          type: 'infer',
+          params: {
+            checkpoint: { artifact: '00000000-0000-4000-8000-000000000000' },
+            prompts: ['1='],
+            maxNewTokens: 2,
+          },
+        },
+        /no checkpoint artifact/,
+      ],
       [{ type: 'noop', params: {}, dependsOn: 'no-such-job' }, /dependsOn: no job/],
     ];
     for (const [spec, why] of bad) await expect(c().submit(spec)).rejects.toMatchObject({ status: 400, message: why });
     const m = await c().submit({ type: 'matmul', params: { m: 4, n: 4, k: 4 } });
-    await expect(c().submit({ type: 'infer', params: { checkpoint: { job: m.id }, prompts: ['1='], maxNewTokens: 2 } })).rejects.toMatchObject({ status: 400, message: /not a train job/ });
+    await expect(
+      c().submit({ type: 'infer', params: { checkpoint: { job: m.id }, prompts: ['1='], maxNewTokens: 2 } }),
+    ).rejects.toMatchObject({ status: 400, message: /not a train job/ });
   });
-
 });

@@ -34,7 +34,11 @@ describe('walking skeleton', () => {
     // Enough repeats that the running state is visible to a 50 ms poll.
     const { id, state } = await client.submit({ type: 'matmul', params: { m: 192, n: 160, k: 130, repeats: 30 } });
     expect(state).toBe('queued');
-    const v = await client.wait(id, { intervalMs: 50, timeoutMs: 60_000, onUpdate: (u) => seen.at(-1) !== u.state && seen.push(u.state) });
+    const v = await client.wait(id, {
+      intervalMs: 50,
+      timeoutMs: 60_000,
+      onUpdate: (u) => seen.at(-1) !== u.state && seen.push(u.state),
+    });
     expect(v.state).toBe('succeeded');
     expect(seen).toContain('running');
     expect(seen.indexOf('running')).toBeLessThan(seen.indexOf('succeeded'));
@@ -56,7 +60,7 @@ describe('walking skeleton', () => {
     const run = async (seed: number) => {
       const { id } = await client.submit({ type: 'matmul', params: { m: 33, n: 17, k: 9, seed } });
       const v = await client.wait(id, { timeoutMs: 30_000 });
-      expect(v.state, JSON.stringify(v)).toBe("succeeded");
+      expect(v.state, JSON.stringify(v)).toBe('succeeded');
       return (v.result as MatmulResult).checksum;
     };
     const [a, b, c] = [await run(7), await run(7), await run(8)];
@@ -78,7 +82,9 @@ describe('walking skeleton', () => {
 
   // The API's refusals themselves (status, code, details) are tested in process: test/scheduler/routes/jobs.test.ts.
   it('refuses a bad spec through the client and the CLI, naming the field, and an unknown id with 404', async () => {
-    await expect(client.submit({ type: 'nope', params: {} } as unknown as JobSpecInput)).rejects.toMatchObject({ status: 400 });
+    await expect(client.submit({ type: 'nope', params: {} } as unknown as JobSpecInput)).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(client.get('does-not-exist')).rejects.toBeInstanceOf(UsineApiError);
     await expect(client.get('does-not-exist')).rejects.toMatchObject({ status: 404 });
     const cli = await runCli(['--url', url, 'submit', 'matmul', '--m', '-3', '--n', '1', '--k', '1']);
@@ -115,7 +121,11 @@ describe('walking skeleton', () => {
     expect(s).toMatch(/^bullmq_job_count\{queue="t.default.any", ?state="completed"\} 6$/m);
     expect(sample(w, 'usine_worker_jobs_finished_total{type="matmul",outcome="succeeded"}')).toBe(6);
     // FLOPs: 30 repeats of 2·192·160·130, plus 3 × 2·33·17·9, plus 2·64³, plus 2·37·29·11.
-    expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3 + 2 * 37 * 29 * 11);
-    expect(w).toMatch(/^usine_worker_adapter_info\{vendor="[^"]+",architecture="[^"]+",device="[^"]+",backend="[^"]+"\} 1$/m);
+    expect(sample(w, 'usine_worker_flops_total{kernel="matmul",dtype="f32"}')).toBe(
+      30 * 2 * 192 * 160 * 130 + 3 * 2 * 33 * 17 * 9 + 2 * 64 ** 3 + 2 * 37 * 29 * 11,
+    );
+    expect(w).toMatch(
+      /^usine_worker_adapter_info\{vendor="[^"]+",architecture="[^"]+",device="[^"]+",backend="[^"]+"\} 1$/m,
+    );
   });
 });

@@ -30,7 +30,14 @@ function inputs(s: AttentionShape, seed: number, qScale = 1) {
 }
 
 /** Max |gpu − ref| over O, and over the finite LSE entries (−∞ must match exactly). */
-function compare(s: AttentionShape, causal: boolean, seed: number, dtype: 'f32' | 'f16' = 'f32', qScale = 1, impl = att) {
+function compare(
+  s: AttentionShape,
+  causal: boolean,
+  seed: number,
+  dtype: 'f32' | 'f16' = 'f32',
+  qScale = 1,
+  impl = att,
+) {
   const { q, k, v } = inputs(s, seed, qScale);
   return impl.run(s, q, k, v, { causal, lse: true, dtype }).then((got) => {
     const ref = attentionRef(s, q, k, v, { causal });
@@ -71,11 +78,14 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
         expect(lseErr).toBeLessThanOrEqual(F32_LSE);
       });
       // Head dims past 80 unrolled take lavapipe 20–80 s to compile; the policy uses subgroup tiles up to 64.
-      it.runIf(hasSubgroups8 && s.headDim <= 80)(`${name}${causal ? ', causal' : ''} (K/V by subgroup broadcast)`, async () => {
-        const { outErr, lseErr } = await compare(s, causal, s.seqQ + s.headDim, 'f32', 1, sg);
-        expect(outErr).toBeLessThanOrEqual(F32_OUT);
-        expect(lseErr).toBeLessThanOrEqual(F32_LSE);
-      });
+      it.runIf(hasSubgroups8 && s.headDim <= 80)(
+        `${name}${causal ? ', causal' : ''} (K/V by subgroup broadcast)`,
+        async () => {
+          const { outErr, lseErr } = await compare(s, causal, s.seqQ + s.headDim, 'f32', 1, sg);
+          expect(outErr).toBeLessThanOrEqual(F32_OUT);
+          expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+        },
+      );
     }
   }
 
@@ -91,12 +101,16 @@ describe('fused attention (f32) against the f64 CPU reference', () => {
   }, 600_000);
 
   // The tuned pick for head dims 65–128 (on lavapipe: subgroup rows 4 × key tile 2, ~16 s cold compile at d 80).
-  it.runIf(hasSubgroups8)('the tuned program for head dim 80 (subgroup rows 4 × key tile 2), seqQ ≠ seqK, causal', async () => {
-    const s = { batch: 1, heads: 2, seqQ: 130, seqK: 201, headDim: 80 };
-    const { outErr, lseErr } = await compare(s, true, 13, 'f32', 1, tuned);
-    expect(outErr).toBeLessThanOrEqual(F32_OUT);
-    expect(lseErr).toBeLessThanOrEqual(F32_LSE);
-  }, 600_000);
+  it.runIf(hasSubgroups8)(
+    'the tuned program for head dim 80 (subgroup rows 4 × key tile 2), seqQ ≠ seqK, causal',
+    async () => {
+      const s = { batch: 1, heads: 2, seqQ: 130, seqK: 201, headDim: 80 };
+      const { outErr, lseErr } = await compare(s, true, 13, 'f32', 1, tuned);
+      expect(outErr).toBeLessThanOrEqual(F32_OUT);
+      expect(lseErr).toBeLessThanOrEqual(F32_LSE);
+    },
+    600_000,
+  );
 
   it('stays finite and exact with large logits (Q·K ~ 1e3)', async () => {
     // |q| ≤ 300 over 64 dims with scale 1/8: scaled scores up to ~1e3; a naive exp overflows.
@@ -166,7 +180,9 @@ describe('attention refuses bad input with clear errors', () => {
     await expect(att.run(ok, new Float32Array(31), x, x)).rejects.toThrow(/Q has 31 elements, needs 32/);
   });
   it('sizes past the device limits', () => {
-    expect(() => att.check({ batch: 64, heads: 64, seqQ: 4096, seqK: 4096, headDim: 64 })).toThrow(/storage binding limit/);
+    expect(() => att.check({ batch: 64, heads: 64, seqQ: 4096, seqK: 4096, headDim: 64 })).toThrow(
+      /storage binding limit/,
+    );
   });
   it('GPU buffers too small, without STORAGE usage, or aliased', () => {
     const dev = gpu.device;
@@ -174,7 +190,9 @@ describe('attention refuses bad input with clear errors', () => {
     const big = dev.createBuffer({ size: 128, usage: GPUBufferUsage.STORAGE });
     const noStorage = dev.createBuffer({ size: 128, usage: GPUBufferUsage.COPY_DST });
     const enc = dev.createCommandEncoder();
-    expect(() => att.encode(enc, ok, { q: small, k: big, v: big, out: big })).toThrow(/buffer q has 64 bytes, needs 128/);
+    expect(() => att.encode(enc, ok, { q: small, k: big, v: big, out: big })).toThrow(
+      /buffer q has 64 bytes, needs 128/,
+    );
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: noStorage })).toThrow(/lacks STORAGE/);
     expect(() => att.encode(enc, ok, { q: big, k: big, v: big, out: big })).toThrow(/must not alias/);
     for (const b of [small, big, noStorage]) b.destroy();

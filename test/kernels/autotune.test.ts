@@ -82,7 +82,13 @@ describe('matmul autotuner', () => {
     expect(await viaFile.ensure(spec)).toEqual(winner);
     expect(viaFile.tunings).toBe(0);
     // A different adapter does not see it.
-    const other = new MatmulTuner(new Matmul(gpu.device), { dir: tmpDir(), redis, space, adapter: `${adapter}-other`, repeats: 1 });
+    const other = new MatmulTuner(new Matmul(gpu.device), {
+      dir: tmpDir(),
+      redis,
+      space,
+      adapter: `${adapter}-other`,
+      repeats: 1,
+    });
     await other.ensure(spec);
     expect(other.tunings).toBe(1);
     await redis.del(redisKey('matmul', `${adapter}-other`));

@@ -17,7 +17,19 @@ describe('npm run bench', () => {
     const json = path.join(dir, 'out.json');
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'kernels/bench/main.ts', '--sizes', '32,17x9x13', '--repeats', '2', '--json', json, '--tuning-dir', dir],
+      [
+        '--import',
+        'tsx',
+        'kernels/bench/main.ts',
+        '--sizes',
+        '32,17x9x13',
+        '--repeats',
+        '2',
+        '--json',
+        json,
+        '--tuning-dir',
+        dir,
+      ],
       { env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' }, timeout: 110_000 },
     );
     expect(stdout).toMatch(/adapter: /);
@@ -26,8 +38,13 @@ describe('npm run bench', () => {
     for (const k of ['vendor', 'architecture', 'device', 'backend']) expect(typeof out.adapter[k]).toBe('string');
     expect(out.skipped).toEqual([]);
     for (const impl of ['usine', 'naive', 'ort', 'tfjs']) {
-      for (const shape of [{ m: 32, n: 32, k: 32 }, { m: 17, n: 9, k: 13 }]) {
-        const rows = out.results.filter((r: { impl: string; shape: object }) => r.impl === impl && JSON.stringify(r.shape) === JSON.stringify(shape));
+      for (const shape of [
+        { m: 32, n: 32, k: 32 },
+        { m: 17, n: 9, k: 13 },
+      ]) {
+        const rows = out.results.filter(
+          (r: { impl: string; shape: object }) => r.impl === impl && JSON.stringify(r.shape) === JSON.stringify(shape),
+        );
         expect(rows.length, `${impl} ${JSON.stringify(shape)}`).toBeGreaterThan(0);
         for (const r of rows) {
           expect(r).toMatchObject({ kernel: 'matmul', dtype: 'f32' });
@@ -40,6 +57,7 @@ describe('npm run bench', () => {
 
   it('--help explains the options', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'kernels/bench/main.ts', '--help']);
-    for (const opt of ['--kernel', '--sizes', '--dtype', '--repeats', '--json', '--tune']) expect(stdout).toContain(opt);
+    for (const opt of ['--kernel', '--sizes', '--dtype', '--repeats', '--json', '--tune'])
+      expect(stdout).toContain(opt);
   });
 });

@@ -31,7 +31,9 @@ describe('tiled matmul (f32) against the CPU reference', () => {
 
   it('refuses bad shapes with a clear error', async () => {
     await expect(mm.run({ m: 0, n: 1, k: 1 }, new Float32Array(1), new Float32Array(1))).rejects.toThrow(ShapeError);
-    await expect(mm.run({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4))).rejects.toThrow(/A has 3 elements/);
+    await expect(mm.run({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4))).rejects.toThrow(
+      /A has 3 elements/,
+    );
     expect(() => mm.check({ m: 1 << 20, n: 1 << 20, k: 1 })).toThrow(/maxStorageBufferBindingSize/);
   });
 });

@@ -8,7 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import { Matmul, type MatmulSpec } from '../../kernels/matmul/matmul.ts';
 import { ShapeError } from '../../kernels/errors.ts';
-import { HARDWARE_DEFAULT, SOFTWARE_DEFAULT, SOFTWARE_SUBGROUP_DEFAULT, TUNING_SPACE, fitsDevice } from '../../kernels/matmul/matmul-configs.ts';
+import {
+  HARDWARE_DEFAULT,
+  SOFTWARE_DEFAULT,
+  SOFTWARE_SUBGROUP_DEFAULT,
+  TUNING_SPACE,
+  fitsDevice,
+} from '../../kernels/matmul/matmul-configs.ts';
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
 import { roundToHalf } from '../../kernels/f16.ts';
 import { operandSizes, resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
@@ -47,7 +53,10 @@ async function check(spec: MatmulSpec, config?: MatmulConfig, samples?: number) 
   try {
     await checkInner(spec, config, samples);
   } finally {
-    if (process.env.MATMUL_TEST_TIMES) console.log(`${(performance.now() - t0).toFixed(0)} ms ${JSON.stringify(spec)} ${config ? configKey(config) : ""}`);
+    if (process.env.MATMUL_TEST_TIMES)
+      console.log(
+        `${(performance.now() - t0).toFixed(0)} ms ${JSON.stringify(spec)} ${config ? configKey(config) : ''}`,
+      );
   }
 }
 
@@ -65,13 +74,15 @@ async function checkInner(spec: MatmulSpec, config?: MatmulConfig, samples?: num
     const i = Math.floor((idx % (r.m * r.n)) / r.n);
     const j = idx % r.n;
     const ref = matmulEntryGeneral(spec, a, b, bias, bt, i, j);
-    if (!(Math.abs(c[idx] - ref) <= tolerance(spec, ref)) && bad.length < 5) bad.push(`C[${bt}][${i}][${j}] = ${c[idx]}, expected ${ref}`);
+    if (!(Math.abs(c[idx] - ref) <= tolerance(spec, ref)) && bad.length < 5)
+      bad.push(`C[${bt}][${i}][${j}] = ${c[idx]}, expected ${ref}`);
   };
-  if (samples) for (let s = 0; s < samples; s++) at(Math.floor(((s * 2654435761) % 2 ** 32) / 2 ** 32 * c.length));
+  if (samples) for (let s = 0; s < samples; s++) at(Math.floor((((s * 2654435761) % 2 ** 32) / 2 ** 32) * c.length));
   else {
     const ref = matmulRefGeneral(spec, a, b, bias);
     for (let idx = 0; idx < c.length; idx++) {
-      if (!(Math.abs(c[idx] - ref[idx]) <= tolerance(spec, ref[idx])) && bad.length < 5) bad.push(`C[${idx}] = ${c[idx]}, expected ${ref[idx]}`);
+      if (!(Math.abs(c[idx] - ref[idx]) <= tolerance(spec, ref[idx])) && bad.length < 5)
+        bad.push(`C[${idx}] = ${c[idx]}, expected ${ref[idx]}`);
     }
   }
   expect(bad, `${JSON.stringify(spec)} with ${config ? configKey(config) : 'default'}`).toEqual([]);
@@ -118,7 +129,10 @@ describe('matmul against the f64 reference (f32)', () => {
   // it); generous timeout for a busy machine.
   it('every config of the tuning space on a ragged case with everything on', { timeout: 300_000 }, async () => {
     for (const cfg of TUNING_SPACE.filter((c) => fitsDevice(c, device))) {
-      await check({ m: 37, n: 45, k: 29, transA: true, transB: true, batch: 2, broadcastA: true, bias: true, activation: 'relu' }, cfg);
+      await check(
+        { m: 37, n: 45, k: 29, transA: true, transB: true, batch: 2, broadcastA: true, bias: true, activation: 'relu' },
+        cfg,
+      );
     }
   });
 
@@ -148,7 +162,10 @@ describe.runIf(hasF16)('matmul f16 (inputs and outputs f16, f32 accumulation)', 
       await check({ m: 17, n: 33, k: 65, dtype: 'f16' }, cfg);
       await check({ m: 16, n: 20, k: 24, dtype: 'f16' }, cfg);
       await check({ m: 19, n: 21, k: 23, dtype: 'f16', transA: true, transB: true }, cfg);
-      await check({ m: 12, n: 16, k: 8, dtype: 'f16', transB: true, batch: 3, broadcastB: true, bias: true, activation: 'gelu' }, cfg);
+      await check(
+        { m: 12, n: 16, k: 8, dtype: 'f16', transB: true, batch: 3, broadcastB: true, bias: true, activation: 'gelu' },
+        cfg,
+      );
     });
   }
 });
@@ -162,20 +179,32 @@ describe('bad calls are clear ShapeErrors', () => {
     expect(() => mm.check({ m: 2, n: 2, k: 2, broadcastA: true, broadcastB: true })).toThrow(/broadcast one operand/);
   });
   it('host arrays and GPU buffers too small', async () => {
-    await expect(mm.run({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4))).rejects.toThrow(/A has 3 elements/);
-    await expect(mm.run({ m: 2, n: 2, k: 2, batch: 2 }, new Float32Array(8), new Float32Array(4))).rejects.toThrow(/B has 4 elements/);
-    await expect(mm.run({ m: 2, n: 2, k: 2, bias: true }, new Float32Array(4), new Float32Array(4))).rejects.toThrow(/bias/);
+    await expect(mm.run({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4))).rejects.toThrow(
+      /A has 3 elements/,
+    );
+    await expect(mm.run({ m: 2, n: 2, k: 2, batch: 2 }, new Float32Array(8), new Float32Array(4))).rejects.toThrow(
+      /B has 4 elements/,
+    );
+    await expect(mm.run({ m: 2, n: 2, k: 2, bias: true }, new Float32Array(4), new Float32Array(4))).rejects.toThrow(
+      /bias/,
+    );
     const small = mm.output(4);
     const big = mm.output(1024);
     const enc = device.createCommandEncoder();
-    expect(() => mm.encode(enc, { m: 16, n: 16, k: 16 }, { a: small, b: big, c: big })).toThrow(/buffer a has 16 bytes, needs 1024/);
-    expect(() => mm.encode(enc, { m: 4, n: 4, k: 4, bias: true }, { a: big, b: big, c: big })).toThrow(/buffer bias is missing/);
+    expect(() => mm.encode(enc, { m: 16, n: 16, k: 16 }, { a: small, b: big, c: big })).toThrow(
+      /buffer a has 16 bytes, needs 1024/,
+    );
+    expect(() => mm.encode(enc, { m: 4, n: 4, k: 4, bias: true }, { a: big, b: big, c: big })).toThrow(
+      /buffer bias is missing/,
+    );
     enc.finish();
     small.destroy();
     big.destroy();
   });
   it('sizes past the device limits', () => {
     expect(() => mm.check({ m: 1 << 20, n: 1 << 20, k: 1 })).toThrow(/maxStorageBufferBindingSize/);
-    expect(() => mm.check({ m: 1, n: 1, k: 1, batch: device.limits.maxComputeWorkgroupsPerDimension + 1 })).toThrow(/workgroups/);
+    expect(() => mm.check({ m: 1, n: 1, k: 1, batch: device.limits.maxComputeWorkgroupsPerDimension + 1 })).toThrow(
+      /workgroups/,
+    );
   });
 });

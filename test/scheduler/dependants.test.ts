@@ -11,7 +11,13 @@ import { Keys } from '../../scheduler/state/keys.ts';
 
 const redis = connectRedis(inject('redisUrl'));
 const readerConn = connectRedis(inject('redisUrl'));
-const queue: QueueInfo = { name: queueName('a', 'any'), tenant: 'a', cls: 'any', requirements: requirements.parse({}), prioritized: false };
+const queue: QueueInfo = {
+  name: queueName('a', 'any'),
+  tenant: 'a',
+  cls: 'any',
+  requirements: requirements.parse({}),
+  prioritized: false,
+};
 let run = 0;
 const stores: TenantQueues[] = [];
 const workers: Worker[] = [];
@@ -74,7 +80,10 @@ describe('releasing dependants', () => {
       const token = `t${round}`;
       await (await worker.getNextJob(token))!.moveToCompleted({}, token, false);
       // The cancel starts a little later each round, to land at different steps of the release.
-      await Promise.all([store.releaseDependants(), new Promise((r) => setTimeout(r, round % 4)).then(() => reader.cancel(held))]);
+      await Promise.all([
+        store.releaseDependants(),
+        new Promise((r) => setTimeout(r, round % 4)).then(() => reader.cancel(held)),
+      ]);
       expect((await reader.get(held))?.state, `round ${round}`).toBe('cancelled');
       expect(await worker.getNextJob(`n${round}`), `round ${round}: nothing left to run`).toBeUndefined();
     }

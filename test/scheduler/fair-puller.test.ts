@@ -15,9 +15,22 @@ import type { DeviceCaps } from '../../scheduler/policy/matching.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
-const caps: DeviceCaps = { vendor: 'test', architecture: '', device: '', backend: 'vulkan', features: [], limits: {}, region: 'local' };
+const caps: DeviceCaps = {
+  vendor: 'test',
+  architecture: '',
+  device: '',
+  backend: 'vulkan',
+  features: [],
+  limits: {},
+  region: 'local',
+};
 let run = 0;
-const queueInfo = (tenant: string): QueueInfo => ({ name: queueName(tenant, 'any'), tenant, cls: 'any', requirements: requirements.parse({}) });
+const queueInfo = (tenant: string): QueueInfo => ({
+  name: queueName(tenant, 'any'),
+  tenant,
+  cls: 'any',
+  requirements: requirements.parse({}),
+});
 let pullers: FairPuller[] = [];
 
 function setup() {
@@ -25,7 +38,13 @@ function setup() {
   const keys = new Keys(prefix);
   const queues = new TenantQueues(admin, keys, prefix);
   const store = new JobStore(admin, keys, queues, 3600);
-  const submit = (tenant: string, n = 1, sleepMs = 0) => store.add(Array.from({ length: n }, () => ({ spec: jobSpec.parse({ type: 'noop', params: { sleepMs } }), queue: queueInfo(tenant) })));
+  const submit = (tenant: string, n = 1, sleepMs = 0) =>
+    store.add(
+      Array.from({ length: n }, () => ({
+        spec: jobSpec.parse({ type: 'noop', params: { sleepMs } }),
+        queue: queueInfo(tenant),
+      })),
+    );
   const start = async (concurrency: number, process: Processor) => {
     const p = new FairPuller({
       redis: connectRedis(url, { enableAutoPipelining: true }),
@@ -102,7 +121,9 @@ describe('fair puller wake-ups', () => {
     // b's only job waits in BullMQ's delayed set (as a retry in backoff does): counted as
     // queued, never takeable before the test ends.
     await queues.register(queueInfo('b'));
-    await queues.queue(queueInfo('b').name).add('noop', { spec: queuedSpec(jobSpec.parse({ type: 'noop', params: {} })), tenant: 'b' }, { delay: 600_000 });
+    await queues
+      .queue(queueInfo('b').name)
+      .add('noop', { spec: queuedSpec(jobSpec.parse({ type: 'noop', params: {} })), tenant: 'b' }, { delay: 600_000 });
     let done = 0;
     await start(2, async () => {
       await sleep(20);

@@ -7,7 +7,13 @@ function load(name: string, weight: number, extra: Partial<TenantLoad> = {}): Te
 }
 
 /** Simulates `slots` slots running unit jobs for `steps` rounds; returns device time per tenant. */
-function simulate(tenants: TenantLoad[], slots: number, steps: number, jobSeconds = 1, arrive: Record<string, number> = {}) {
+function simulate(
+  tenants: TenantLoad[],
+  slots: number,
+  steps: number,
+  jobSeconds = 1,
+  arrive: Record<string, number> = {},
+) {
   const used = new Map(tenants.map((t) => [t.name, 0]));
   for (let step = 0; step < steps; step++) {
     const present = tenants.filter((t) => (arrive[t.name] ?? 0) <= step);
@@ -40,12 +46,23 @@ describe('fair-share policy', () => {
   });
 
   it('serves the tenant with the least usage per weight first', () => {
-    const order = dispatchOrder([load('a', 1, { usage: 10 }), load('b', 2, { usage: 10 }), load('c', 1, { usage: 30 })], 1);
+    const order = dispatchOrder(
+      [load('a', 1, { usage: 10 }), load('b', 2, { usage: 10 }), load('c', 1, { usage: 30 })],
+      1,
+    );
     expect(order.map((t) => t.name)).toEqual(['b', 'a', 'c']);
   });
 
   it('counts running jobs, skips tenants without work or at their running limit', () => {
-    const order = dispatchOrder([load('a', 1, { running: 3 }), load('b', 1, { queued: 0 }), load('c', 1, { running: 2, maxRunning: 2 }), load('d', 1, { running: 1 })], 1);
+    const order = dispatchOrder(
+      [
+        load('a', 1, { running: 3 }),
+        load('b', 1, { queued: 0 }),
+        load('c', 1, { running: 2, maxRunning: 2 }),
+        load('d', 1, { running: 1 }),
+      ],
+      1,
+    );
     expect(order.map((t) => t.name)).toEqual(['d', 'a']);
   });
 
@@ -78,7 +95,11 @@ describe('fair-share policy', () => {
   });
 
   it('reports target and actual shares', () => {
-    const s = shares([load('a', 1, { usage: 30 }), load('b', 3, { usage: 10 }), load('idle', 5, { queued: 0, usage: 0 })]);
+    const s = shares([
+      load('a', 1, { usage: 30 }),
+      load('b', 3, { usage: 10 }),
+      load('idle', 5, { queued: 0, usage: 0 }),
+    ]);
     expect(s.get('a')).toEqual({ weightShare: 0.25, usageShare: 0.75 });
     expect(s.get('b')).toEqual({ weightShare: 0.75, usageShare: 0.25 });
     expect(s.get('idle')!.weightShare).toBe(0);

@@ -49,7 +49,11 @@ describe('fair share between tenants', () => {
     const jobs = (await admin().list({ state: 'succeeded', limit: 1000 })).jobs;
     const queued = (await admin().list({ state: 'queued', limit: 1000 })).jobs;
     // Everyone still had work queued when we measured (otherwise shares are not defined).
-    for (const t of ['a', 'b', 'c']) expect(queued.some((j) => j.tenant === t), `tenant ${t} still has work`).toBe(true);
+    for (const t of ['a', 'b', 'c'])
+      expect(
+        queued.some((j) => j.tenant === t),
+        `tenant ${t} still has work`,
+      ).toBe(true);
 
     // Before c: a and b share evenly.
     const early = deviceTime(jobs, cArrives - 2500, cArrives);
@@ -60,7 +64,9 @@ describe('fair share between tenants', () => {
     const late = deviceTime(jobs, cArrives + 1000, end);
     const total = [...late.values()].reduce((s, v) => s + v, 0);
     const share = (t: string) => (late.get(t) ?? 0) / total;
-    console.log(`device-time shares after c arrived: a ${share('a').toFixed(3)}, b ${share('b').toFixed(3)}, c ${share('c').toFixed(3)} over ${total.toFixed(1)} s`);
+    console.log(
+      `device-time shares after c arrived: a ${share('a').toFixed(3)}, b ${share('b').toFixed(3)}, c ${share('c').toFixed(3)} over ${total.toFixed(1)} s`,
+    );
     expect(total).toBeGreaterThan(2 * 7 * 0.8); // both workers busy nearly all the time
     expect(share('a')).toBeGreaterThan(0.25 * 0.9);
     expect(share('a')).toBeLessThan(0.25 * 1.1);

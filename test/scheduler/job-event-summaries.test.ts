@@ -5,8 +5,12 @@ import { JobEventSummaries } from '../../scheduler/state/job-events.ts';
 describe('JobEventSummaries', () => {
   it('sums starts, retries and final outcomes per tenant and type, then starts over', () => {
     const s = new JobEventSummaries();
-    const ended = (tenant: string, type: string, outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry', runSeconds: number) =>
-      s.add({ kind: 'ended', tenant, type, outcome, runSeconds, flops: 10, joules: runSeconds * 100 });
+    const ended = (
+      tenant: string,
+      type: string,
+      outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry',
+      runSeconds: number,
+    ) => s.add({ kind: 'ended', tenant, type, outcome, runSeconds, flops: 10, joules: runSeconds * 100 });
     s.add({ kind: 'started', tenant: 'a', type: 'matmul', waitSeconds: 0.5 });
     ended('a', 'matmul', 'retry', 1);
     s.add({ kind: 'started', tenant: 'a', type: 'matmul', waitSeconds: 2 });
@@ -15,8 +19,26 @@ describe('JobEventSummaries', () => {
     ended('b', 'noop', 'cancelled', 0.25);
     s.add({ kind: 'started', tenant: 'b', type: 'matmul', waitSeconds: 1 });
     const [a, b, b2] = s.take();
-    expect(a).toEqual({ tenant: 'a', type: 'matmul', waits: [0.5, 2], runs: [3], finished: { succeeded: 1, failed: 0, cancelled: 0 }, retries: 1, seconds: 4, flops: 20, joules: 400 });
-    expect(b).toMatchObject({ tenant: 'b', type: 'noop', waits: [0], runs: [0.25], finished: { succeeded: 0, failed: 0, cancelled: 1 }, retries: 0, seconds: 0.25 });
+    expect(a).toEqual({
+      tenant: 'a',
+      type: 'matmul',
+      waits: [0.5, 2],
+      runs: [3],
+      finished: { succeeded: 1, failed: 0, cancelled: 0 },
+      retries: 1,
+      seconds: 4,
+      flops: 20,
+      joules: 400,
+    });
+    expect(b).toMatchObject({
+      tenant: 'b',
+      type: 'noop',
+      waits: [0],
+      runs: [0.25],
+      finished: { succeeded: 0, failed: 0, cancelled: 1 },
+      retries: 0,
+      seconds: 0.25,
+    });
     expect(b2).toMatchObject({ tenant: 'b', type: 'matmul', waits: [1], runs: [], seconds: 0 });
     expect(s.size).toBe(0);
     expect(s.take()).toEqual([]);

@@ -8,11 +8,7 @@ import { Cluster, jobUntil } from '../support/cluster.ts';
 
 const cluster = new Cluster({
   port: 8800,
-  tenants: [
-    { name: 'a' },
-    { name: 'euonly', regions: ['eu'] },
-    { name: 'q', maxQueued: 3, maxRunning: 1 },
-  ],
+  tenants: [{ name: 'a' }, { name: 'euonly', regions: ['eu'] }, { name: 'q', maxQueued: 3, maxRunning: 1 }],
   // w0: region eu, all its features; w1: region us, reporting no optional features.
   workers: [{ USINE_WORKER_REGION: 'eu' }, { USINE_WORKER_REGION: 'us', USINE_WORKER_FEATURES: 'none' }],
   env: { USINE_WORKER_LOCK_SECONDS: '2', USINE_WORKER_TIMEOUT_SECONDS: '3' },
@@ -24,9 +20,14 @@ const a = as('a');
 beforeAll(() => cluster.start());
 afterAll(() => cluster.stop());
 
-const long = (repeats: number, extra: object = {}) => ({ type: 'matmul' as const, params: { m: 128, n: 128, k: 128, repeats }, ...extra });
+const long = (repeats: number, extra: object = {}) => ({
+  type: 'matmul' as const,
+  params: { m: 128, n: 128, k: 128, repeats },
+  ...extra,
+});
 
-const until = (id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000, client = a) => jobUntil(client, id, pred, timeoutMs);
+const until = (id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000, client = a) =>
+  jobUntil(client, id, pred, timeoutMs);
 
 describe('tenants and tokens', () => {
   it('runs the jobs of a tenant created at run time, with the token minted for it', async () => {
@@ -47,7 +48,11 @@ describe('matching jobs to devices', () => {
     ];
     for (const s of specs) {
       for (let i = 0; i < 3; i++) {
-        const { id } = await a.submit({ type: 'noop', params: {}, requirements: { regions: s.region ?? [], features: s.features ?? [] } });
+        const { id } = await a.submit({
+          type: 'noop',
+          params: {},
+          requirements: { regions: s.region ?? [], features: s.features ?? [] },
+        });
         expect((await a.wait(id, { timeoutMs: 20_000 })).worker).toBe(s.worker);
       }
     }
@@ -57,7 +62,9 @@ describe('matching jobs to devices', () => {
     const { id } = await a.submit({ type: 'noop', params: {}, requirements: { regions: ['us'] } });
     const v = await a.wait(id, { timeoutMs: 20_000 });
     const { logs } = await a.logs(id);
-    expect(logs).toEqual([`${v.finishedAt} attempt 1 on worker w1 succeeded after ${Date.parse(v.finishedAt!) - Date.parse(v.startedAt!)} ms`]);
+    expect(logs).toEqual([
+      `${v.finishedAt} attempt 1 on worker w1 succeeded after ${Date.parse(v.finishedAt!) - Date.parse(v.startedAt!)} ms`,
+    ]);
   });
 
   it("inherits the tenant's allowed regions", async () => {
@@ -108,11 +115,13 @@ describe('job lifecycle', () => {
 
   it('fails invalid input at once, without retries', async () => {
     // Passes admission (a device class has room) but the kernel's own check refuses it.
-    const { id } = await a.submit({ type: 'matmul', params: { m: 70_000, n: 70_000, k: 1 }, requirements: { regions: ['eu'] } }).catch((e) => {
-      // Admission may already catch it; either way it never runs.
-      expect(e).toBeInstanceOf(UsineApiError);
-      return { id: '' };
-    });
+    const { id } = await a
+      .submit({ type: 'matmul', params: { m: 70_000, n: 70_000, k: 1 }, requirements: { regions: ['eu'] } })
+      .catch((e) => {
+        // Admission may already catch it; either way it never runs.
+        expect(e).toBeInstanceOf(UsineApiError);
+        return { id: '' };
+      });
     if (id) {
       const v = await until(id, (x) => x.state === 'failed');
       expect(v.attempts).toBe(1);

@@ -27,10 +27,12 @@ describe('priority within a tenant', () => {
     expect(started.slice(2).map((v) => v.id)).toEqual([ids[0], ids[1], ids[2], late.id]);
   });
 
-  it('a prioritized job submitted while the worker runs through the same tenant\'s priority-0 jobs goes next', async () => {
+  it("a prioritized job submitted while the worker runs through the same tenant's priority-0 jobs goes next", async () => {
     // The worker chains a tenant's FIFO jobs while that tenant alone has work; a prioritized
     // submit must end the chain, not wait behind it.
-    const { ids } = await a().submitBatch(Array.from({ length: 40 }, () => ({ type: 'noop' as const, params: { sleepMs: 10 } })));
+    const { ids } = await a().submitBatch(
+      Array.from({ length: 40 }, () => ({ type: 'noop' as const, params: { sleepMs: 10 } })),
+    );
     await until(ids[2], (v) => v.state !== 'queued');
     const urgent = await a().submit({ type: 'noop', params: { sleepMs: 0 }, priority: 5 });
     const before = (await Promise.all(ids.map((id) => a().get(id)))).filter((v) => v.state !== 'queued').length;

@@ -115,7 +115,12 @@ export class Cluster {
 }
 
 /** Polls a job through the API until `pred` holds; throws with the last view after `timeoutMs`. */
-export async function jobUntil(client: UsineClient, id: string, pred: (v: JobView) => boolean, timeoutMs = 60_000): Promise<JobView> {
+export async function jobUntil(
+  client: UsineClient,
+  id: string,
+  pred: (v: JobView) => boolean,
+  timeoutMs = 60_000,
+): Promise<JobView> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await client.get(id);

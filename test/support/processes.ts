@@ -16,7 +16,13 @@ export interface Child {
  * Starts `node --import tsx <script>` and resolves once a line matching `ready` is printed.
  * `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
  */
-export async function startTs(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Child> {
+export async function startTs(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<Child> {
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
     // Tests must not wait for a first-use matmul tuning (test/kernels/autotune.test.ts covers it).
@@ -67,12 +73,19 @@ export async function startTs(script: string, env: Record<string, string>, ready
 }
 
 /** Runs the `usine` CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/usine.mjs'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, 'bin/usine.mjs'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };

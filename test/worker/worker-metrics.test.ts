@@ -5,7 +5,17 @@ import { powerWatts, DEFAULT_POWER_WATTS } from '../../worker/power.ts';
 import type { AdapterDescription } from '../../kernels/device.ts';
 
 function adapter(o: Partial<AdapterDescription>): AdapterDescription {
-  return { vendor: 'unknown', architecture: 'unknown', device: 'unknown', description: '', backend: 'vulkan', software: false, features: [], limits: {}, ...o };
+  return {
+    vendor: 'unknown',
+    architecture: 'unknown',
+    device: 'unknown',
+    description: '',
+    backend: 'vulkan',
+    software: false,
+    features: [],
+    limits: {},
+    ...o,
+  };
 }
 
 describe('worker metrics', () => {
@@ -37,7 +47,10 @@ describe('worker metrics', () => {
 
   it('prefers the configured power figure, else a default by adapter kind', () => {
     expect(powerWatts(adapter({ vendor: 'nvidia' }), 410)).toEqual({ watts: 410, source: 'configured' });
-    expect(powerWatts(adapter({ vendor: 'nvidia' }))).toEqual({ watts: DEFAULT_POWER_WATTS.nvidia, source: 'estimate' });
+    expect(powerWatts(adapter({ vendor: 'nvidia' }))).toEqual({
+      watts: DEFAULT_POWER_WATTS.nvidia,
+      source: 'estimate',
+    });
     expect(powerWatts(adapter({ vendor: 'amd' })).watts).toBe(DEFAULT_POWER_WATTS.amd);
     expect(powerWatts(adapter({ vendor: 'intel' })).watts).toBe(DEFAULT_POWER_WATTS.intel);
     expect(powerWatts(adapter({ vendor: 'mesa', software: true })).watts).toBe(DEFAULT_POWER_WATTS.software);

@@ -19,15 +19,28 @@ export class ArtifactCheckpoints implements CheckpointStore {
 
   async save(step: number, bytes: Uint8Array, final: boolean): Promise<void> {
     this.lastSaved = await this.artifacts.put(
-      { tenant: this.tenant, job: this.job, name: `checkpoint-step-${step}.safetensors`, contentType: 'application/octet-stream', kind: 'checkpoint', info: { step, final } },
+      {
+        tenant: this.tenant,
+        job: this.job,
+        name: `checkpoint-step-${step}.safetensors`,
+        contentType: 'application/octet-stream',
+        kind: 'checkpoint',
+        info: { step, final },
+      },
       bytes,
     );
   }
 }
 
 /** The newest checkpoint artifact of a job (by step), or null. */
-export async function newestCheckpoint(artifacts: ArtifactStore, job: string, finalOnly = false): Promise<ArtifactMeta | null> {
-  const all = (await artifacts.forJob(job)).filter((a) => a.kind === 'checkpoint' && (!finalOnly || a.info?.final === true));
+export async function newestCheckpoint(
+  artifacts: ArtifactStore,
+  job: string,
+  finalOnly = false,
+): Promise<ArtifactMeta | null> {
+  const all = (await artifacts.forJob(job)).filter(
+    (a) => a.kind === 'checkpoint' && (!finalOnly || a.info?.final === true),
+  );
   all.sort((a, b) => Number(a.info?.step ?? 0) - Number(b.info?.step ?? 0));
   return all.at(-1) ?? null;
 }

@@ -19,8 +19,13 @@ export async function runInferJob(p: InferJobParams, ctx: JobContext) {
     id = found.id;
   }
   const meta = await ctx.artifacts.meta(id);
-  if (!meta || meta.tenant !== ctx.tenant || meta.kind !== 'checkpoint') throw new MissingCheckpointError(`no checkpoint artifact ${id}`);
+  if (!meta || meta.tenant !== ctx.tenant || meta.kind !== 'checkpoint')
+    throw new MissingCheckpointError(`no checkpoint artifact ${id}`);
   await ctx.progress({ percent: 10, message: 'decoding' });
   const r = await runInference({ device: ctx.gpu.device, params: p, checkpoint: await ctx.artifacts.read(id) });
-  return { checkpoint: id, tokensPerSecond: r.tokensPerSecond, outputs: r.outputs.map((o) => ({ prompt: o.prompt, text: o.text })) };
+  return {
+    checkpoint: id,
+    tokensPerSecond: r.tokensPerSecond,
+    outputs: r.outputs.map((o) => ({ prompt: o.prompt, text: o.text })),
+  };
 }

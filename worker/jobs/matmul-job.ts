@@ -13,7 +13,11 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
   const { m, n, k } = p;
   const { device, matmul } = ctx.gpu;
   // Checks the shape, and tunes its bucket first when the worker attached an autotuner.
-  if (matmul.mayTune({ m, n, k })) await ctx.progress({ percent: 0, message: 'tuning the kernel for this shape class (once per adapter; later jobs of the class reuse it)' });
+  if (matmul.mayTune({ m, n, k }))
+    await ctx.progress({
+      percent: 0,
+      message: 'tuning the kernel for this shape class (once per adapter; later jobs of the class reuse it)',
+    });
   await matmul.prepare({ m, n, k });
   const a = randomMatrix(m * k, p.seed);
   const b = randomMatrix(k * n, p.seed + 1);
@@ -55,7 +59,14 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
     }
     const output = p.saveOutput
       ? await ctx.artifacts.put(
-          { tenant: ctx.tenant, job: ctx.jobId, name: `C-${m}x${n}.f32`, contentType: 'application/octet-stream', kind: 'output', info: { shape: [m, n], dtype: 'f32', layout: 'row-major little-endian' } },
+          {
+            tenant: ctx.tenant,
+            job: ctx.jobId,
+            name: `C-${m}x${n}.f32`,
+            contentType: 'application/octet-stream',
+            kind: 'output',
+            info: { shape: [m, n], dtype: 'f32', layout: 'row-major little-endian' },
+          },
           new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
         )
       : null;
@@ -68,7 +79,9 @@ export async function runMatmulJob(p: MatmulParams, ctx: JobContext): Promise<Ma
       gflops: (2 * m * n * k) / median / 1e9,
       checksum,
       check: { samples, maxAbsError, tolerance, passed: maxAbsError <= tolerance },
-      ...(output ? { output: { artifact: output.id, bytes: output.bytes, format: 'f32 row-major little-endian' } } : {}),
+      ...(output
+        ? { output: { artifact: output.id, bytes: output.bytes, format: 'f32 row-major little-endian' } }
+        : {}),
     };
   } finally {
     ga.destroy();

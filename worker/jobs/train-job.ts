@@ -20,7 +20,9 @@ export async function runTrainJob(p: TrainJobParams, ctx: JobContext) {
         step: g.step,
         loss: g.loss,
         tokensPerSecond: Math.round(g.tokensPerSecond),
-        ...(g.evaluation ? { evalExactMatch: g.evaluation.exactMatch, evalTokenAccuracy: g.evaluation.tokenAccuracy } : {}),
+        ...(g.evaluation
+          ? { evalExactMatch: g.evaluation.exactMatch, evalTokenAccuracy: g.evaluation.tokenAccuracy }
+          : {}),
       }),
   });
   const r = run.result;

@@ -23,7 +23,9 @@ export async function generate(model: GpuModel, prompts: number[][], o: Generate
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`generate: prompt ${i} is empty`);
     if (p.length + o.maxNewTokens - 1 > model.config.contextLength) {
-      throw new Error(`generate: prompt ${i} (${p.length} tokens) plus ${o.maxNewTokens} new tokens exceeds the model's context of ${model.config.contextLength}`);
+      throw new Error(
+        `generate: prompt ${i} (${p.length} tokens) plus ${o.maxNewTokens} new tokens exceeds the model's context of ${model.config.contextLength}`,
+      );
     }
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
@@ -35,7 +37,10 @@ export async function generate(model: GpuModel, prompts: number[][], o: Generate
       const B = seqs.length;
       const inputs = Int32Array.from(seqs.flat());
       const uniforms = temperature > 0 ? Float32Array.from({ length: B * T }, () => rnd()) : new Float32Array(0);
-      const { predictions } = await model.predict({ batchSize: B, seqLen: T, inputs, targets: new Int32Array(B * T).fill(-1) }, { temperature, uniforms });
+      const { predictions } = await model.predict(
+        { batchSize: B, seqLen: T, inputs, targets: new Int32Array(B * T).fill(-1) },
+        { temperature, uniforms },
+      );
       seqs.forEach((s, b) => {
         const next = predictions[b * T + T - 1];
         s.push(next);

@@ -78,8 +78,21 @@ class Activations {
   /** xs[l]: input of block l; xs[layers]: input of the final LayerNorm. */
   readonly xs: GPUBuffer[];
   readonly blocks: {
-    ln1: GPUBuffer; mean1: GPUBuffer; rstd1: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; lse: GPUBuffer;
-    att: GPUBuffer; xMid: GPUBuffer; ln2: GPUBuffer; mean2: GPUBuffer; rstd2: GPUBuffer; h1: GPUBuffer; g: GPUBuffer;
+    ln1: GPUBuffer;
+    mean1: GPUBuffer;
+    rstd1: GPUBuffer;
+    q: GPUBuffer;
+    k: GPUBuffer;
+    v: GPUBuffer;
+    o: GPUBuffer;
+    lse: GPUBuffer;
+    att: GPUBuffer;
+    xMid: GPUBuffer;
+    ln2: GPUBuffer;
+    mean2: GPUBuffer;
+    rstd2: GPUBuffer;
+    h1: GPUBuffer;
+    g: GPUBuffer;
   }[];
   readonly lnf: GPUBuffer;
   readonly meanf: GPUBuffer;
@@ -125,10 +138,21 @@ class Activations {
     this.order = buf(N, 'token order');
     this.xs = Array.from({ length: c.layers + 1 }, (_, l) => buf(N * d, `x${l}`));
     this.blocks = Array.from({ length: c.layers }, (_, l) => ({
-      ln1: buf(N * d, `h.${l}.ln1`), mean1: buf(N, 'mean1'), rstd1: buf(N, 'rstd1'),
-      q: buf(N * d, 'q'), k: buf(N * d, 'k'), v: buf(N * d, 'v'), o: buf(N * d, 'o'), lse: buf(rowsH, 'attn lse'),
-      att: buf(N * d, 'att'), xMid: buf(N * d, 'xMid'), ln2: buf(N * d, 'ln2'), mean2: buf(N, 'mean2'), rstd2: buf(N, 'rstd2'),
-      h1: buf(N * c.dFF, 'h1'), g: buf(N * c.dFF, 'g'),
+      ln1: buf(N * d, `h.${l}.ln1`),
+      mean1: buf(N, 'mean1'),
+      rstd1: buf(N, 'rstd1'),
+      q: buf(N * d, 'q'),
+      k: buf(N * d, 'k'),
+      v: buf(N * d, 'v'),
+      o: buf(N * d, 'o'),
+      lse: buf(rowsH, 'attn lse'),
+      att: buf(N * d, 'att'),
+      xMid: buf(N * d, 'xMid'),
+      ln2: buf(N * d, 'ln2'),
+      mean2: buf(N, 'mean2'),
+      rstd2: buf(N, 'rstd2'),
+      h1: buf(N * c.dFF, 'h1'),
+      g: buf(N * c.dFF, 'g'),
     }));
     this.lnf = buf(N * d, 'lnf');
     this.meanf = buf(N, 'meanf');
@@ -182,7 +206,8 @@ export class GpuModel {
     for (const p of this.layout) {
       const data = initial.get(p.name);
       const n = p.shape.reduce((a, b) => a * b, 1);
-      if (!data || data.length !== n) throw new Error(`gpu model: parameter ${p.name} needs ${n} values, got ${data?.length ?? 'none'}`);
+      if (!data || data.length !== n)
+        throw new Error(`gpu model: parameter ${p.name} needs ${n} values, got ${data?.length ?? 'none'}`);
       const make = (label: string) => device.createBuffer({ size: Math.max(16, n * 4), usage: storage(), label });
       const pb = make(p.name);
       device.queue.writeBuffer(pb, 0, data.buffer, data.byteOffset, data.byteLength);
@@ -191,7 +216,11 @@ export class GpuModel {
       this.m.set(p.name, make(`m ${p.name}`)); // created zeroed
       this.v.set(p.name, make(`v ${p.name}`));
     }
-    this.normResult = device.createBuffer({ size: GRAD_NORM_RESULT_VALUES * 4, usage: storage(), label: 'grad norm result' });
+    this.normResult = device.createBuffer({
+      size: GRAD_NORM_RESULT_VALUES * 4,
+      usage: storage(),
+      label: 'grad norm result',
+    });
   }
 
   private p(name: string): GPUBuffer {
@@ -202,7 +231,8 @@ export class GpuModel {
   }
 
   private activations(batchSize: number, seqLen: number): Activations {
-    if (seqLen > this.config.contextLength) throw new Error(`gpu model: sequences of ${seqLen} tokens exceed the context of ${this.config.contextLength}`);
+    if (seqLen > this.config.contextLength)
+      throw new Error(`gpu model: sequences of ${seqLen} tokens exceed the context of ${this.config.contextLength}`);
     const key = `${batchSize}x${seqLen}`;
     let a = this.acts.get(key);
     if (!a) {
@@ -215,11 +245,13 @@ export class GpuModel {
   /** Writes a batch's ids, targets and inverse token index; returns its activations. */
   private upload(batch: DeviceBatch): Activations {
     const N = batch.batchSize * batch.seqLen;
-    if (batch.inputs.length !== N || batch.targets.length !== N) throw new Error(`gpu model: inputs and targets need batchSize·seqLen = ${N} values`);
+    if (batch.inputs.length !== N || batch.targets.length !== N)
+      throw new Error(`gpu model: inputs and targets need batchSize·seqLen = ${N} values`);
     const a = this.activations(batch.batchSize, batch.seqLen);
     const { offsets, order } = tokenIndex(batch.inputs, this.config.vocabSize);
     for (let i = 0; i < N; i++) {
-      if (batch.targets[i] >= this.config.vocabSize) throw new Error(`gpu model: targets[${i}] = ${batch.targets[i]} is outside the vocabulary`);
+      if (batch.targets[i] >= this.config.vocabSize)
+        throw new Error(`gpu model: targets[${i}] = ${batch.targets[i]} is outside the vocabulary`);
     }
     const q = this.device.queue;
     q.writeBuffer(a.ids, 0, batch.inputs.buffer, batch.inputs.byteOffset, N * 4);
@@ -238,22 +270,39 @@ export class GpuModel {
     const hd = headDim(c);
     const o = this.ops;
     const eps = c.lnEps;
-    o.embedding.forward(enc, { rows: N, dim: d, vocab: c.vocabSize, positions: T, posRows: c.contextLength }, { ids: a.ids, table: this.p('wte'), out: a.xs[0], pos: this.p('wpe') });
+    o.embedding.forward(
+      enc,
+      { rows: N, dim: d, vocab: c.vocabSize, positions: T, posRows: c.contextLength },
+      { ids: a.ids, table: this.p('wte'), out: a.xs[0], pos: this.p('wpe') },
+    );
     for (let l = 0; l < c.layers; l++) {
       const k = a.blocks[l];
       const w = (s: string) => this.p(`h.${l}.${s}`);
-      o.layerNorm.forward(enc, { rows: N, dim: d, eps }, { x: a.xs[l], gamma: w('ln1.weight'), beta: w('ln1.bias'), y: k.ln1, mean: k.mean1, rstd: k.rstd1 });
+      o.layerNorm.forward(
+        enc,
+        { rows: N, dim: d, eps },
+        { x: a.xs[l], gamma: w('ln1.weight'), beta: w('ln1.bias'), y: k.ln1, mean: k.mean1, rstd: k.rstd1 },
+      );
       o.gemm.nn(enc, N, d, 3 * d, k.ln1, w('attn.wqkv'), a.qkv);
       o.bias.add(enc, { rows: N, cols: 3 * d }, { bias: w('attn.bqkv'), y: a.qkv });
       const hs = { batch: B, seq: T, heads: H, headDim: hd };
       o.heads.splitQkv(enc, hs, { qkv: a.qkv, q: k.q, k: k.k, v: k.v });
       // Fused, causal, saving the log-sum-exp that the backward pass reads.
-      o.flash.encode(enc, { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd }, { q: k.q, k: k.k, v: k.v, out: k.o, lse: k.lse }, { causal: true });
+      o.flash.encode(
+        enc,
+        { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd },
+        { q: k.q, k: k.k, v: k.v, out: k.o, lse: k.lse },
+        { causal: true },
+      );
       o.heads.mergeHeads(enc, hs, { o: k.o, y: k.att });
       o.gemm.nn(enc, N, d, d, k.att, w('attn.wo'), a.proj);
       o.bias.add(enc, { rows: N, cols: d }, { bias: w('attn.bo'), y: a.proj });
       o.add.add(enc, N * d, { a: a.xs[l], b: a.proj, y: k.xMid });
-      o.layerNorm.forward(enc, { rows: N, dim: d, eps }, { x: k.xMid, gamma: w('ln2.weight'), beta: w('ln2.bias'), y: k.ln2, mean: k.mean2, rstd: k.rstd2 });
+      o.layerNorm.forward(
+        enc,
+        { rows: N, dim: d, eps },
+        { x: k.xMid, gamma: w('ln2.weight'), beta: w('ln2.bias'), y: k.ln2, mean: k.mean2, rstd: k.rstd2 },
+      );
       o.gemm.nn(enc, N, d, c.dFF, k.ln2, w('mlp.w1'), k.h1);
       o.bias.add(enc, { rows: N, cols: c.dFF }, { bias: w('mlp.b1'), y: k.h1 });
       o.gelu.forward(enc, N * c.dFF, { x: k.h1, y: k.g });
@@ -261,9 +310,24 @@ export class GpuModel {
       o.bias.add(enc, { rows: N, cols: d }, { bias: w('mlp.b2'), y: a.proj });
       o.add.add(enc, N * d, { a: k.xMid, b: a.proj, y: a.xs[l + 1] });
     }
-    o.layerNorm.forward(enc, { rows: N, dim: d, eps }, { x: a.xs[c.layers], gamma: this.p('lnf.weight'), beta: this.p('lnf.bias'), y: a.lnf, mean: a.meanf, rstd: a.rstdf });
+    o.layerNorm.forward(
+      enc,
+      { rows: N, dim: d, eps },
+      {
+        x: a.xs[c.layers],
+        gamma: this.p('lnf.weight'),
+        beta: this.p('lnf.bias'),
+        y: a.lnf,
+        mean: a.meanf,
+        rstd: a.rstdf,
+      },
+    );
     o.gemm.nn(enc, N, d, c.vocabSize, a.lnf, this.p('head.w'), a.logits);
-    o.crossEntropy.forward(enc, { rows: N, vocab: c.vocabSize }, { logits: a.logits, targets: a.targets, rowLoss: a.rowLoss, lse: a.ceLse, result: a.result });
+    o.crossEntropy.forward(
+      enc,
+      { rows: N, vocab: c.vocabSize },
+      { logits: a.logits, targets: a.targets, rowLoss: a.rowLoss, lse: a.ceLse, result: a.result },
+    );
   }
 
   private encodeBackward(enc: GPUCommandEncoder, a: Activations): void {
@@ -277,12 +341,27 @@ export class GpuModel {
     const hd = headDim(c);
     const o = this.ops;
     const eps = c.lnEps;
-    o.crossEntropy.backward(enc, { rows: N, vocab: V }, { logits: a.logits, targets: a.targets, lse: a.ceLse, result: a.result, dlogits: a.dlogits });
+    o.crossEntropy.backward(
+      enc,
+      { rows: N, vocab: V },
+      { logits: a.logits, targets: a.targets, lse: a.ceLse, result: a.result, dlogits: a.dlogits },
+    );
     o.gemm.tn(enc, d, N, V, a.lnf, a.dlogits, this.gr('head.w'));
     o.gemm.nt(enc, N, V, d, a.dlogits, this.p('head.w'), a.dA);
-    o.layerNorm.backward(enc, { rows: N, dim: d, eps }, {
-      x: a.xs[c.layers], gamma: this.p('lnf.weight'), mean: a.meanf, rstd: a.rstdf, dy: a.dA, dx: a.dX, dgamma: this.gr('lnf.weight'), dbeta: this.gr('lnf.bias'),
-    });
+    o.layerNorm.backward(
+      enc,
+      { rows: N, dim: d, eps },
+      {
+        x: a.xs[c.layers],
+        gamma: this.p('lnf.weight'),
+        mean: a.meanf,
+        rstd: a.rstdf,
+        dy: a.dA,
+        dx: a.dX,
+        dgamma: this.gr('lnf.weight'),
+        dbeta: this.gr('lnf.bias'),
+      },
+    );
     for (let l = c.layers - 1; l >= 0; l--) {
       const k = a.blocks[l];
       const w = (s: string) => this.p(`h.${l}.${s}`);
@@ -295,9 +374,20 @@ export class GpuModel {
       o.bias.grad(enc, { rows: N, cols: F }, { dy: a.dH1, db: g('mlp.b1') });
       o.gemm.tn(enc, d, N, F, k.ln2, a.dH1, g('mlp.w1'));
       o.gemm.nt(enc, N, F, d, a.dH1, w('mlp.w1'), a.dA);
-      o.layerNorm.backward(enc, { rows: N, dim: d, eps }, {
-        x: k.xMid, gamma: w('ln2.weight'), mean: k.mean2, rstd: k.rstd2, dy: a.dA, dx: a.dB, dgamma: g('ln2.weight'), dbeta: g('ln2.bias'),
-      });
+      o.layerNorm.backward(
+        enc,
+        { rows: N, dim: d, eps },
+        {
+          x: k.xMid,
+          gamma: w('ln2.weight'),
+          mean: k.mean2,
+          rstd: k.rstd2,
+          dy: a.dA,
+          dx: a.dB,
+          dgamma: g('ln2.weight'),
+          dbeta: g('ln2.bias'),
+        },
+      );
       o.add.accumulate(enc, N * d, { a: a.dB, b: a.dX }); // dB = d(xMid)
       // Attention branch.
       o.bias.grad(enc, { rows: N, cols: d }, { dy: a.dB, db: g('attn.bo') });
@@ -305,27 +395,65 @@ export class GpuModel {
       o.gemm.nt(enc, N, d, d, a.dB, w('attn.wo'), a.dA);
       const hs = { batch: B, seq: T, heads: H, headDim: hd };
       o.heads.splitHeads(enc, hs, { y: a.dA, o: a.dO });
-      o.attentionBackward.encode(enc, { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd }, {
-        q: k.q, k: k.k, v: k.v, o: k.o, lse: k.lse, dO: a.dO, delta: a.delta, dq: a.dq, dk: a.dk, dv: a.dv,
-      });
+      o.attentionBackward.encode(
+        enc,
+        { batch: B, heads: H, seqQ: T, seqK: T, headDim: hd },
+        {
+          q: k.q,
+          k: k.k,
+          v: k.v,
+          o: k.o,
+          lse: k.lse,
+          dO: a.dO,
+          delta: a.delta,
+          dq: a.dq,
+          dk: a.dk,
+          dv: a.dv,
+        },
+      );
       o.heads.mergeQkvGrad(enc, hs, { dq: a.dq, dk: a.dk, dv: a.dv, dqkv: a.dQKV });
       o.bias.grad(enc, { rows: N, cols: 3 * d }, { dy: a.dQKV, db: g('attn.bqkv') });
       o.gemm.tn(enc, d, N, 3 * d, k.ln1, a.dQKV, g('attn.wqkv'));
       o.gemm.nt(enc, N, 3 * d, d, a.dQKV, w('attn.wqkv'), a.dA);
-      o.layerNorm.backward(enc, { rows: N, dim: d, eps }, {
-        x: a.xs[l], gamma: w('ln1.weight'), mean: k.mean1, rstd: k.rstd1, dy: a.dA, dx: a.dX, dgamma: g('ln1.weight'), dbeta: g('ln1.bias'),
-      });
+      o.layerNorm.backward(
+        enc,
+        { rows: N, dim: d, eps },
+        {
+          x: a.xs[l],
+          gamma: w('ln1.weight'),
+          mean: k.mean1,
+          rstd: k.rstd1,
+          dy: a.dA,
+          dx: a.dX,
+          dgamma: g('ln1.weight'),
+          dbeta: g('ln1.bias'),
+        },
+      );
       o.add.accumulate(enc, N * d, { a: a.dX, b: a.dB }); // dX = d(xs[l])
     }
-    o.embedding.backward(enc, { rows: N, dim: d, vocab: V, positions: T, posRows: c.contextLength }, {
-      offsets: a.offsets, order: a.order, dout: a.dX, dtable: this.gr('wte'), dpos: this.gr('wpe'),
-    });
+    o.embedding.backward(
+      enc,
+      { rows: N, dim: d, vocab: V, positions: T, posRows: c.contextLength },
+      {
+        offsets: a.offsets,
+        order: a.order,
+        dout: a.dX,
+        dtable: this.gr('wte'),
+        dpos: this.gr('wpe'),
+      },
+    );
   }
 
   /** Reads `elements` f32 values of each buffer back (one submit, one wait). */
-  private async read(parts: { buffer: GPUBuffer; elements: number }[], enc = this.device.createCommandEncoder()): Promise<Float32Array[]> {
+  private async read(
+    parts: { buffer: GPUBuffer; elements: number }[],
+    enc = this.device.createCommandEncoder(),
+  ): Promise<Float32Array[]> {
     const total = parts.reduce((s, p) => s + p.elements, 0);
-    const staging = this.device.createBuffer({ size: Math.max(16, total * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const staging = this.device.createBuffer({
+      size: Math.max(16, total * 4),
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
     let at = 0;
     for (const p of parts) {
       enc.copyBufferToBuffer(p.buffer, 0, staging, at * 4, p.elements * 4);
@@ -354,15 +482,23 @@ export class GpuModel {
   }
 
   /** Forward and backward without an update: the loss, and (for checks) every gradient and the logits. */
-  async gradients(batch: DeviceBatch): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array> }> {
+  async gradients(
+    batch: DeviceBatch,
+  ): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array> }> {
     const a = this.upload(batch);
     const enc = this.device.createCommandEncoder();
     this.encodeForward(enc, a);
     this.encodeBackward(enc, a);
     const N = batch.batchSize * batch.seqLen;
     const sizes = this.layout.map((p) => p.shape.reduce((x, y) => x * y, 1));
-    const out = await this.read([{ buffer: a.result, elements: 2 }, { buffer: a.logits, elements: N * this.config.vocabSize },
-      ...this.layout.map((p, i) => ({ buffer: this.gr(p.name), elements: sizes[i] }))], enc);
+    const out = await this.read(
+      [
+        { buffer: a.result, elements: 2 },
+        { buffer: a.logits, elements: N * this.config.vocabSize },
+        ...this.layout.map((p, i) => ({ buffer: this.gr(p.name), elements: sizes[i] })),
+      ],
+      enc,
+    );
     return { loss: out[0][0], logits: out[1], grads: new Map(this.layout.map((p, i) => [p.name, out[i + 2]])) };
   }
 
@@ -379,9 +515,26 @@ export class GpuModel {
     this.ops.gradNorm.norm(enc, slices, this.normResult, maxGradNorm);
     this.adamw.setStep(step, lr);
     this.layout.forEach((p, i) => {
-      this.adamw.update(enc, slices[i].n, { param: this.p(p.name), grad: slices[i].buffer, m: this.m.get(p.name)!, v: this.v.get(p.name)!, clip: this.normResult }, p.decay);
+      this.adamw.update(
+        enc,
+        slices[i].n,
+        {
+          param: this.p(p.name),
+          grad: slices[i].buffer,
+          m: this.m.get(p.name)!,
+          v: this.v.get(p.name)!,
+          clip: this.normResult,
+        },
+        p.decay,
+      );
     });
-    const [r, nr] = await this.read([{ buffer: a.result, elements: 2 }, { buffer: this.normResult, elements: 2 }], enc);
+    const [r, nr] = await this.read(
+      [
+        { buffer: a.result, elements: 2 },
+        { buffer: this.normResult, elements: 2 },
+      ],
+      enc,
+    );
     return { loss: r[0], gradNorm: nr[1] };
   }
 
@@ -389,19 +542,34 @@ export class GpuModel {
    * The next token at every position of a batch (teacher forcing), and the loss: greedy, or
    * at a temperature with one uniform number per position.
    */
-  async predict(batch: DeviceBatch, sampling: { temperature: number; uniforms: Float32Array } = { temperature: 0, uniforms: new Float32Array(0) }): Promise<{ predictions: Int32Array; loss: number }> {
+  async predict(
+    batch: DeviceBatch,
+    sampling: { temperature: number; uniforms: Float32Array } = { temperature: 0, uniforms: new Float32Array(0) },
+  ): Promise<{ predictions: Int32Array; loss: number }> {
     const a = this.upload(batch);
     const enc = this.device.createCommandEncoder();
     this.encodeForward(enc, a);
     const N = batch.batchSize * batch.seqLen;
     let uniforms: GPUBuffer | undefined;
     if (sampling.temperature > 0) {
-      if (sampling.uniforms.length !== N) throw new Error(`gpu model: sampling needs ${N} uniform numbers, got ${sampling.uniforms.length}`);
+      if (sampling.uniforms.length !== N)
+        throw new Error(`gpu model: sampling needs ${N} uniform numbers, got ${sampling.uniforms.length}`);
       uniforms = this.device.createBuffer({ size: N * 4, usage: storage() });
       this.device.queue.writeBuffer(uniforms, 0, sampling.uniforms);
     }
-    this.ops.sample.encode(enc, { rows: N, vocab: this.config.vocabSize }, { logits: a.logits, ids: a.predictions, uniforms }, sampling.temperature);
-    const [r, p] = await this.read([{ buffer: a.result, elements: 2 }, { buffer: a.predictions, elements: N }], enc);
+    this.ops.sample.encode(
+      enc,
+      { rows: N, vocab: this.config.vocabSize },
+      { logits: a.logits, ids: a.predictions, uniforms },
+      sampling.temperature,
+    );
+    const [r, p] = await this.read(
+      [
+        { buffer: a.result, elements: 2 },
+        { buffer: a.predictions, elements: N },
+      ],
+      enc,
+    );
     uniforms?.destroy();
     return { predictions: new Int32Array(p.buffer, p.byteOffset, N), loss: r[0] };
   }
@@ -409,7 +577,9 @@ export class GpuModel {
   /** Parameters (and AdamW moments) back on the host, for a checkpoint. */
   async readState(): Promise<{ params: Parameters; moments: { m: Parameters; v: Parameters } }> {
     const sizes = this.layout.map((p) => p.shape.reduce((x, y) => x * y, 1));
-    const parts = [this.params, this.m, this.v].flatMap((map) => this.layout.map((p, i) => ({ buffer: map.get(p.name)!, elements: sizes[i] })));
+    const parts = [this.params, this.m, this.v].flatMap((map) =>
+      this.layout.map((p, i) => ({ buffer: map.get(p.name)!, elements: sizes[i] })),
+    );
     const out = await this.read(parts);
     const L = this.layout.length;
     const pick = (k: number): Parameters => new Map(this.layout.map((p, i) => [p.name, out[k * L + i]]));
@@ -419,7 +589,10 @@ export class GpuModel {
   /** Restores AdamW moments (resuming from a checkpoint). */
   loadMoments(moments: { m: Parameters; v: Parameters }): void {
     for (const p of this.layout) {
-      for (const [map, src] of [[this.m, moments.m], [this.v, moments.v]] as const) {
+      for (const [map, src] of [
+        [this.m, moments.m],
+        [this.v, moments.v],
+      ] as const) {
         const data = src.get(p.name);
         if (!data) throw new Error(`gpu model: moment of ${p.name} is missing`);
         this.device.queue.writeBuffer(map.get(p.name)!, 0, data.buffer, data.byteOffset, data.byteLength);

@@ -19,10 +19,15 @@ export interface InferOutput {
   tokens: number[];
 }
 
-export async function runInference(o: { device: GPUDevice; params: InferJobParams; checkpoint: Uint8Array }): Promise<{ outputs: InferOutput[]; tokensPerSecond: number }> {
+export async function runInference(o: {
+  device: GPUDevice;
+  params: InferJobParams;
+  checkpoint: Uint8Array;
+}): Promise<{ outputs: InferOutput[]; tokensPerSecond: number }> {
   const ckpt = decodeCheckpoint(o.checkpoint);
   const tokens = ckpt.extra?.vocabulary;
-  if (!tokens) throw new InferJobError('the checkpoint has no vocabulary in its metadata; it was not written by a train job');
+  if (!tokens)
+    throw new InferJobError('the checkpoint has no vocabulary in its metadata; it was not written by a train job');
   const vocab = new Vocabulary(JSON.parse(tokens) as string[]);
   const problems = inferJobProblems(o.params, ckpt.config, (t) => vocab.encode(t));
   if (problems.length) throw new InferJobError(problems.join('; '));
@@ -33,7 +38,12 @@ export async function runInference(o: { device: GPUDevice; params: InferJobParam
   const decoder = new KvDecoder(model);
   try {
     const prompts = o.params.prompts.map((t) => vocab.encode(t));
-    const r = await decoder.decode(prompts, { maxNewTokens: o.params.maxNewTokens, temperature: o.params.temperature, seed: o.params.seed, stopToken });
+    const r = await decoder.decode(prompts, {
+      maxNewTokens: o.params.maxNewTokens,
+      temperature: o.params.temperature,
+      seed: o.params.seed,
+      stopToken,
+    });
     return {
       outputs: o.params.prompts.map((prompt, i) => ({ prompt, text: vocab.decode(r.tokens[i]), tokens: r.tokens[i] })),
       tokensPerSecond: r.tokensPerSecond,

@@ -32,7 +32,14 @@ Example:
 withUsageErrors(program).parse();
 const a = program.opts<{ d: number; layers: number; heads: number; ff: number; batch: number; length: number }>();
 const task = new SyntheticTask({ kind: 'sort', length: Number(a.length) });
-const config = parseModelConfig({ vocabSize: task.vocabSize, contextLength: task.seqLen, layers: Number(a.layers), dModel: Number(a.d), heads: Number(a.heads), dFF: Number(a.ff) });
+const config = parseModelConfig({
+  vocabSize: task.vocabSize,
+  contextLength: task.seqLen,
+  layers: Number(a.layers),
+  dModel: Number(a.d),
+  heads: Number(a.heads),
+  dFF: Number(a.ff),
+});
 const gpu = await openDevice();
 const model = new GpuModel(gpu.device, config, initParameters(config, 1));
 const profiler = new PassProfiler(gpu.device);
@@ -48,8 +55,11 @@ try {
   const times = [...(await profiler.read())].sort((x, y) => y[1].ms - x[1].ms);
   const timed = times.reduce((s, [, t]) => s + t.ms, 0);
   console.log(`${adapterLabel(gpu.info)}; model ${JSON.stringify(config)}, batch ${a.batch} × ${task.seqLen} tokens`);
-  console.log(`step wall time ${wall.toFixed(1)} ms; training ops ${timed.toFixed(1)} ms GPU; not attributed (matmul + overhead) ${(wall - timed).toFixed(1)} ms`);
-  for (const [label, t] of times) console.log(`${label.padEnd(36)} ${String(t.passes).padStart(4)} passes ${t.ms.toFixed(2).padStart(9)} ms`);
+  console.log(
+    `step wall time ${wall.toFixed(1)} ms; training ops ${timed.toFixed(1)} ms GPU; not attributed (matmul + overhead) ${(wall - timed).toFixed(1)} ms`,
+  );
+  for (const [label, t] of times)
+    console.log(`${label.padEnd(36)} ${String(t.passes).padStart(4)} passes ${t.ms.toFixed(2).padStart(9)} ms`);
 } finally {
   profiler.destroy();
   model.destroy();

@@ -72,7 +72,13 @@ function addInto(a: Float64Array, b: Vec): void {
  * Causal multi-head attention over qkv [B·T, 3d] (q, k, v side by side, head h in columns
  * h·hd … (h+1)·hd of each): out [B·T, d] and the softmax probabilities [B, H, T, T].
  */
-export function causalAttentionRef(qkv: Vec, B: number, T: number, d: number, heads: number): { out: Float64Array; probs: Float64Array } {
+export function causalAttentionRef(
+  qkv: Vec,
+  B: number,
+  T: number,
+  d: number,
+  heads: number,
+): { out: Float64Array; probs: Float64Array } {
   const hd = d / heads;
   const scale = 1 / Math.sqrt(hd);
   const out = new Float64Array(B * T * d);
@@ -107,7 +113,15 @@ export function causalAttentionRef(qkv: Vec, B: number, T: number, d: number, he
 }
 
 /** d(qkv) from d(out), given qkv and the forward's probabilities. */
-function causalAttentionBackward(qkv: Vec, probs: Vec, dout: Vec, B: number, T: number, d: number, heads: number): Float64Array {
+function causalAttentionBackward(
+  qkv: Vec,
+  probs: Vec,
+  dout: Vec,
+  B: number,
+  T: number,
+  d: number,
+  heads: number,
+): Float64Array {
   const hd = d / heads;
   const scale = 1 / Math.sqrt(hd);
   const row = 3 * d;
@@ -210,10 +224,13 @@ function param(p: RefParameters, name: string): Vec {
 function checkBatch(c: ModelConfig, batch: RefBatch): void {
   const { batchSize: B, seqLen: T } = batch;
   if (T > c.contextLength) throw new Error(`reference model: seqLen ${T} exceeds the context ${c.contextLength}`);
-  if (batch.inputs.length !== B * T || batch.targets.length !== B * T) throw new Error(`reference model: inputs and targets need batchSize·seqLen = ${B * T} values`);
+  if (batch.inputs.length !== B * T || batch.targets.length !== B * T)
+    throw new Error(`reference model: inputs and targets need batchSize·seqLen = ${B * T} values`);
   for (let i = 0; i < B * T; i++) {
-    if (!(batch.inputs[i] >= 0 && batch.inputs[i] < c.vocabSize)) throw new Error(`reference model: inputs[${i}] = ${batch.inputs[i]} is outside the vocabulary`);
-    if (batch.targets[i] >= c.vocabSize) throw new Error(`reference model: targets[${i}] = ${batch.targets[i]} is outside the vocabulary`);
+    if (!(batch.inputs[i] >= 0 && batch.inputs[i] < c.vocabSize))
+      throw new Error(`reference model: inputs[${i}] = ${batch.inputs[i]} is outside the vocabulary`);
+    if (batch.targets[i] >= c.vocabSize)
+      throw new Error(`reference model: targets[${i}] = ${batch.targets[i]} is outside the vocabulary`);
   }
 }
 
@@ -254,7 +271,11 @@ export function referenceForward(c: ModelConfig, p: RefParameters, batch: RefBat
 }
 
 /** The loss and d(loss)/d(every parameter), by parameter name. */
-export function referenceGradients(c: ModelConfig, p: RefParameters, batch: RefBatch): { loss: number; grads: Map<string, Float64Array> } {
+export function referenceGradients(
+  c: ModelConfig,
+  p: RefParameters,
+  batch: RefBatch,
+): { loss: number; grads: Map<string, Float64Array> } {
   const f = referenceForward(c, p, batch);
   const { batchSize: B, seqLen: T } = batch;
   const N = B * T;
@@ -271,7 +292,8 @@ export function referenceGradients(c: ModelConfig, p: RefParameters, batch: RefB
     for (let v = 0; v < V; v++) mx = Math.max(mx, f.logits[r * V + v]);
     let z = 0;
     for (let v = 0; v < V; v++) z += Math.exp(f.logits[r * V + v] - mx);
-    for (let v = 0; v < V; v++) dlogits[r * V + v] = (Math.exp(f.logits[r * V + v] - mx) / z - (v === t ? 1 : 0)) / f.count;
+    for (let v = 0; v < V; v++)
+      dlogits[r * V + v] = (Math.exp(f.logits[r * V + v] - mx) / z - (v === t ? 1 : 0)) / f.count;
   }
   grads.set('head.w', matmulAT(f.cache.lnf.y, dlogits, N, d, V));
   const dlnf = matmulBT(dlogits, param(p, 'head.w'), N, d, V);
@@ -330,4 +352,3 @@ export function referenceGradients(c: ModelConfig, p: RefParameters, batch: RefB
   for (const s of parameterLayout(c)) ordered.set(s.name, grads.get(s.name)!);
   return { loss: f.loss, grads: ordered };
 }
-

@@ -53,7 +53,14 @@ const a = program.opts<{
 }>();
 const task = new SyntheticTask({ kind: a.task as TaskKind, length: Number(a.length) });
 const settings = trainSettings.parse({
-  model: { vocabSize: task.vocabSize, contextLength: task.seqLen, layers: Number(a.layers), dModel: Number(a.d), heads: Number(a.heads), dFF: Number(a.ff) },
+  model: {
+    vocabSize: task.vocabSize,
+    contextLength: task.seqLen,
+    layers: Number(a.layers),
+    dModel: Number(a.d),
+    heads: Number(a.heads),
+    dFF: Number(a.ff),
+  },
   steps: Number(a.steps),
   batchSize: Number(a.batch),
   schedule: { lr: Number(a.lr), warmupSteps: Number(a.warmup) },
@@ -62,7 +69,9 @@ const settings = trainSettings.parse({
   evalExamples: Number(a.evalExamples),
 });
 const gpu = await openDevice();
-console.log(`${adapterLabel(gpu.info)}; ${a.task}-${a.length}, model ${JSON.stringify(settings.model)}, batch ${settings.batchSize}`);
+console.log(
+  `${adapterLabel(gpu.info)}; ${a.task}-${a.length}, model ${JSON.stringify(settings.model)}, batch ${settings.batchSize}`,
+);
 try {
   const r = await train({
     device: gpu.device,
@@ -70,13 +79,25 @@ try {
     data: task,
     onProgress: (p) => {
       if (p.step % 50 === 0 || p.evaluation) {
-        const e = p.evaluation ? `  held-out: loss ${p.evaluation.loss.toFixed(4)}, token acc ${(p.evaluation.tokenAccuracy * 100).toFixed(1)}%, exact ${(p.evaluation.exactMatch * 100).toFixed(1)}%` : '';
-        console.log(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} |g| ${p.gradNorm.toFixed(3)} lr ${p.lr.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s${e}`);
+        const e = p.evaluation
+          ? `  held-out: loss ${p.evaluation.loss.toFixed(4)}, token acc ${(p.evaluation.tokenAccuracy * 100).toFixed(1)}%, exact ${(p.evaluation.exactMatch * 100).toFixed(1)}%`
+          : '';
+        console.log(
+          `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} |g| ${p.gradNorm.toFixed(3)} lr ${p.lr.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s${e}`,
+        );
       }
     },
   });
   const last = r.evaluations.at(-1)!;
-  console.log(JSON.stringify({ task: `${a.task}-${a.length}`, steps: r.step, seconds: Math.round(r.seconds), tokensPerSecond: Math.round(r.tokensPerSecond), heldOutExactMatch: last.exactMatch }));
+  console.log(
+    JSON.stringify({
+      task: `${a.task}-${a.length}`,
+      steps: r.step,
+      seconds: Math.round(r.seconds),
+      tokensPerSecond: Math.round(r.tokensPerSecond),
+      heldOutExactMatch: last.exactMatch,
+    }),
+  );
 } finally {
   gpu.close();
 }

@@ -30,13 +30,19 @@ export interface TrainRun {
   resumedFrom: number;
 }
 
-export async function buildDataset(p: TrainJobParams, texts?: TextSource): Promise<{ data: Dataset; vocabulary: readonly string[] }> {
+export async function buildDataset(
+  p: TrainJobParams,
+  texts?: TextSource,
+): Promise<{ data: Dataset; vocabulary: readonly string[] }> {
   if (p.data.source === 'task') {
     const task = new SyntheticTask(p.data.task);
     return { data: task, vocabulary: task.vocab.tokens };
   }
   if (!texts) throw new TrainJobError('text data needs a text source (the artifact store)');
-  const ds = new CharDataset(await texts.read(p.data.artifact), { seqLen: p.data.seqLen, heldOutFraction: p.data.heldOutFraction });
+  const ds = new CharDataset(await texts.read(p.data.artifact), {
+    seqLen: p.data.seqLen,
+    heldOutFraction: p.data.heldOutFraction,
+  });
   return { data: ds, vocabulary: ds.vocab.tokens };
 }
 
@@ -52,13 +58,20 @@ export async function runTraining(o: {
   const problems = trainJobProblems(p, o.device.limits);
   if (problems.length) throw new TrainJobError(problems.join('; '));
   const { data, vocabulary } = await buildDataset(p, o.texts);
-  if (data.vocabSize > p.model.vocabSize) throw new TrainJobError(`the text has ${data.vocabSize} distinct characters, more than model.vocabSize ${p.model.vocabSize}`);
+  if (data.vocabSize > p.model.vocabSize)
+    throw new TrainJobError(
+      `the text has ${data.vocabSize} distinct characters, more than model.vocabSize ${p.model.vocabSize}`,
+    );
   let resume: CheckpointState | undefined;
   const bytes = await o.store.latest();
   if (bytes) {
     resume = decodeCheckpoint(bytes, p.model);
-    if (resume.dataSeed !== p.seed) throw new TrainJobError(`the stored checkpoint is of another run (data seed ${resume.dataSeed}, this job's seed is ${p.seed})`);
-    if (resume.step > p.steps) throw new TrainJobError(`the stored checkpoint is at step ${resume.step}, past this job's ${p.steps} steps`);
+    if (resume.dataSeed !== p.seed)
+      throw new TrainJobError(
+        `the stored checkpoint is of another run (data seed ${resume.dataSeed}, this job's seed is ${p.seed})`,
+      );
+    if (resume.step > p.steps)
+      throw new TrainJobError(`the stored checkpoint is at step ${resume.step}, past this job's ${p.steps} steps`);
   }
   const result = await train({
     device: o.device,

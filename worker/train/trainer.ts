@@ -59,11 +59,16 @@ export interface TrainOptions {
 
 /** A per-step generator: the batch of step s depends only on (seed, s). */
 function stepRandom(seed: number, step: number, stream: number): () => number {
-  return seededRandom((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35) ^ Math.imul(stream, 0x27d4eb2f)) >>> 0);
+  return seededRandom(
+    (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35) ^ Math.imul(stream, 0x27d4eb2f)) >>> 0,
+  );
 }
 
 /** The held-out batches of a run's evaluations: the same at every evaluation (stream 1). */
-export function evaluationBatches(data: Dataset, settings: Pick<TrainSettings, 'evalExamples' | 'batchSize' | 'seed'>): Batch[] {
+export function evaluationBatches(
+  data: Dataset,
+  settings: Pick<TrainSettings, 'evalExamples' | 'batchSize' | 'seed'>,
+): Batch[] {
   const batchSize = Math.min(settings.evalExamples, settings.batchSize * 4);
   const out: Batch[] = [];
   for (let done = 0, i = 0; done < settings.evalExamples; i++) {
@@ -75,7 +80,12 @@ export function evaluationBatches(data: Dataset, settings: Pick<TrainSettings, '
 }
 
 /** Held-out evaluation by teacher-forced greedy prediction. */
-export async function evaluate(model: GpuModel, data: Dataset, settings: TrainSettings, step: number): Promise<Evaluation> {
+export async function evaluate(
+  model: GpuModel,
+  data: Dataset,
+  settings: TrainSettings,
+  step: number,
+): Promise<Evaluation> {
   let loss = 0;
   let tokens = 0;
   let right = 0;
@@ -101,7 +111,12 @@ export async function evaluate(model: GpuModel, data: Dataset, settings: TrainSe
     tokens += counted;
     sequences += n;
   }
-  return { step, loss: loss / Math.max(1, tokens), tokenAccuracy: right / Math.max(1, tokens), exactMatch: exact / sequences };
+  return {
+    step,
+    loss: loss / Math.max(1, tokens),
+    tokenAccuracy: right / Math.max(1, tokens),
+    exactMatch: exact / sequences,
+  };
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -110,9 +125,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   checkDataFits(config, data);
   const problems = deviceFitProblems(config, settings.batchSize, data.seqLen, device.limits);
   if (problems.length) throw new InputError(`the model does not fit this device: ${problems.join('; ')}`);
-  if (o.resume && !sameConfig(o.resume.config, config)) throw new InputError('resume: the checkpoint is of another model config');
+  if (o.resume && !sameConfig(o.resume.config, config))
+    throw new InputError('resume: the checkpoint is of another model config');
   const start = o.resume?.step ?? 0;
-  const model = new GpuModel(device, config, o.resume?.params ?? initParameters(config, settings.seed), settings.optimizer);
+  const model = new GpuModel(
+    device,
+    config,
+    o.resume?.params ?? initParameters(config, settings.seed),
+    settings.optimizer,
+  );
   try {
     if (o.resume?.moments) model.loadMoments(o.resume.moments);
     const checkpoint = async (step: number) => {
@@ -137,7 +158,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const batch = data.batch(stepRandom(settings.seed, step, 0), settings.batchSize, 'train');
       const lr = learningRate(settings.schedule, step, settings.steps);
       const r = await model.step(batch, step, lr, settings.maxGradNorm);
-      if (!Number.isFinite(r.loss)) throw new InputError(`training diverged at step ${step}: loss ${r.loss}; lower the learning rate`);
+      if (!Number.isFinite(r.loss))
+        throw new InputError(`training diverged at step ${step}: loss ${r.loss}; lower the learning rate`);
       losses.push(r.loss);
       tokens += batch.batchSize * batch.seqLen;
       const last = step === settings.steps;
@@ -147,7 +169,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         evaluations.push(evaluation);
       }
       const seconds = (performance.now() - t0) / 1000;
-      await o.onProgress?.({ step, steps: settings.steps, loss: r.loss, gradNorm: r.gradNorm, lr, tokensPerSecond: tokens / seconds, evaluation });
+      await o.onProgress?.({
+        step,
+        steps: settings.steps,
+        loss: r.loss,
+        gradNorm: r.gradNorm,
+        lr,
+        tokensPerSecond: tokens / seconds,
+        evaluation,
+      });
       if (last || (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0)) await checkpoint(step);
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -156,4 +186,3 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     model.destroy();
   }
 }
-

@@ -9,9 +9,11 @@ const I = 'instance=~"$instance"';
 const ADAPTER = '* on (job, instance) group_left (vendor, architecture, device, backend) usine_worker_adapter_info';
 
 export function kernelsDashboard(): DashboardBuilder {
-  const d = usineDashboard('usine-kernels', 'usine / Kernels & devices', 'What the devices do: throughput per adapter, kernel and dtype, utilisation, transfers, device losses, kernel durations and estimated power.').withVariable(
-    labelVariable('instance', 'Worker', 'usine_worker_adapter_info'),
-  );
+  const d = usineDashboard(
+    'usine-kernels',
+    'usine / Kernels & devices',
+    'What the devices do: throughput per adapter, kernel and dtype, utilisation, transfers, device losses, kernel durations and estimated power.',
+  ).withVariable(labelVariable('instance', 'Worker', 'usine_worker_adapter_info'));
   return layout(
     [
       {
@@ -20,7 +22,8 @@ export function kernelsDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'FLOP/s by adapter, kernel and dtype',
-              description: 'Floating-point operations per second executed by kernels (rate of usine_worker_flops_total), summed per adapter model, kernel and dtype.',
+              description:
+                'Floating-point operations per second executed by kernels (rate of usine_worker_flops_total), summed per adapter model, kernel and dtype.',
               unit: 'flops',
               min: 0,
               queries: [
@@ -34,11 +37,17 @@ export function kernelsDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'Device utilisation',
-              description: 'Share of wall time each worker\'s device spent running kernels (rate of usine_worker_device_busy_seconds_total).',
+              description:
+                "Share of wall time each worker's device spent running kernels (rate of usine_worker_device_busy_seconds_total).",
               unit: 'percentunit',
               min: 0,
               max: 1,
-              queries: [{ expr: `rate(usine_worker_device_busy_seconds_total{${I}}[${RI}]) ${ADAPTER}`, legend: '{{instance}} {{device}}' }],
+              queries: [
+                {
+                  expr: `rate(usine_worker_device_busy_seconds_total{${I}}[${RI}]) ${ADAPTER}`,
+                  legend: '{{instance}} {{device}}',
+                },
+              ],
             }),
           },
         ],
@@ -53,17 +62,28 @@ export function kernelsDashboard(): DashboardBuilder {
               description: 'Bytes per second copied from host to device (upload) and back (download), per worker.',
               unit: 'Bps',
               min: 0,
-              queries: [{ expr: `sum by (instance, direction) (rate(usine_worker_transfer_bytes_total{${I}}[${RI}]))`, legend: '{{instance}} {{direction}}' }],
+              queries: [
+                {
+                  expr: `sum by (instance, direction) (rate(usine_worker_transfer_bytes_total{${I}}[${RI}]))`,
+                  legend: '{{instance}} {{direction}}',
+                },
+              ],
             }),
           },
           {
             w: 8,
             panel: timeseriesPanel({
               title: 'Device-lost events',
-              description: 'Times a worker lost its WebGPU device (driver reset, GPU fell off the bus). The worker exits and its supervisor restarts it.',
+              description:
+                'Times a worker lost its WebGPU device (driver reset, GPU fell off the bus). The worker exits and its supervisor restarts it.',
               unit: 'short',
               min: 0,
-              queries: [{ expr: `sum by (instance) (increase(usine_worker_device_lost_total{${I}}[${RI}]))`, legend: '{{instance}}' }],
+              queries: [
+                {
+                  expr: `sum by (instance) (increase(usine_worker_device_lost_total{${I}}[${RI}]))`,
+                  legend: '{{instance}}',
+                },
+              ],
             }),
           },
           {
@@ -73,7 +93,12 @@ export function kernelsDashboard(): DashboardBuilder {
               description: 'Jobs finished per second on the workers, by type and outcome.',
               unit: 'ops',
               min: 0,
-              queries: [{ expr: `sum by (type, outcome) (rate(usine_worker_jobs_finished_total{${I}}[${RI}]))`, legend: '{{type}} {{outcome}}' }],
+              queries: [
+                {
+                  expr: `sum by (type, outcome) (rate(usine_worker_jobs_finished_total{${I}}[${RI}]))`,
+                  legend: '{{type}} {{outcome}}',
+                },
+              ],
             }),
           },
         ],
@@ -84,10 +109,16 @@ export function kernelsDashboard(): DashboardBuilder {
           {
             panel: heatmapPanel({
               title: 'Kernel duration heatmap',
-              description: 'Kernel dispatches per duration bucket over time (usine_worker_kernel_duration_seconds), all kernels of the selected workers.',
+              description:
+                'Kernel dispatches per duration bucket over time (usine_worker_kernel_duration_seconds), all kernels of the selected workers.',
               unit: 'short',
               yUnit: 's',
-              queries: [{ expr: `sum by (le) (increase(usine_worker_kernel_duration_seconds_bucket{${I}}[${RI}]))`, legend: '{{le}}' }],
+              queries: [
+                {
+                  expr: `sum by (le) (increase(usine_worker_kernel_duration_seconds_bucket{${I}}[${RI}]))`,
+                  legend: '{{le}}',
+                },
+              ],
             }),
           },
           {
@@ -116,7 +147,8 @@ export function kernelsDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'Estimated power draw',
-              description: 'Estimated watts per worker: rate of usine_worker_energy_joules_total (configured power figure × busy time), with the configured figure as the ceiling. Estimates, not measurements.',
+              description:
+                'Estimated watts per worker: rate of usine_worker_energy_joules_total (configured power figure × busy time), with the configured figure as the ceiling. Estimates, not measurements.',
               unit: 'watt',
               min: 0,
               queries: [
@@ -128,7 +160,8 @@ export function kernelsDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'Job duration p95 on workers',
-              description: 'Wall time of a job on a worker (usine_worker_job_duration_seconds), 95th percentile by type.',
+              description:
+                'Wall time of a job on a worker (usine_worker_job_duration_seconds), 95th percentile by type.',
               unit: 's',
               min: 0,
               queries: [

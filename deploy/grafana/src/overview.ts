@@ -15,7 +15,11 @@ const runQuantile = (q: number) => ({
 });
 
 export function overviewDashboard(): DashboardBuilder {
-  const d = usineDashboard('usine-overview', 'usine / Overview', 'Is work flowing through usine? Throughput, queues, waits, failures and workers.');
+  const d = usineDashboard(
+    'usine-overview',
+    'usine / Overview',
+    'Is work flowing through usine? Throughput, queues, waits, failures and workers.',
+  );
   return layout(
     [
       {
@@ -26,7 +30,8 @@ export function overviewDashboard(): DashboardBuilder {
             h: 5,
             panel: statPanel({
               title: 'Workers online',
-              description: 'Workers the scheduler sees connected (usine_workers_online, all adapters). Its series vanish with the last worker, hence the 0 fallback.',
+              description:
+                'Workers the scheduler sees connected (usine_workers_online, all adapters). Its series vanish with the last worker, hence the 0 fallback.',
               unit: 'short',
               queries: [{ expr: 'sum(usine_workers_online) or vector(0)', legend: 'workers' }],
             }),
@@ -36,7 +41,8 @@ export function overviewDashboard(): DashboardBuilder {
             h: 5,
             panel: statPanel({
               title: 'Worker targets up',
-              description: 'Worker /metrics endpoints Prometheus scrapes successfully (scrape job "usine-worker"). Fewer than expected: a worker is down or unreachable.',
+              description:
+                'Worker /metrics endpoints Prometheus scrapes successfully (scrape job "usine-worker"). Fewer than expected: a worker is down or unreachable.',
               unit: 'short',
               queries: [{ expr: 'sum(up{job="usine-worker"})', legend: 'up' }],
             }),
@@ -56,9 +62,15 @@ export function overviewDashboard(): DashboardBuilder {
             h: 5,
             panel: statPanel({
               title: 'Time to drain',
-              description: 'Queued jobs divided by the current completion rate: how long the queue would take to empty if nothing more arrived. +Inf when nothing completes.',
+              description:
+                'Queued jobs divided by the current completion rate: how long the queue would take to empty if nothing more arrived. +Inf when nothing completes.',
               unit: 's',
-              queries: [{ expr: `sum(usine_tenant_jobs{state="queued"}) / sum(rate(usine_jobs_finished_total[${RI}]))`, legend: 'drain time' }],
+              queries: [
+                {
+                  expr: `sum(usine_tenant_jobs{state="queued"}) / sum(rate(usine_jobs_finished_total[${RI}]))`,
+                  legend: 'drain time',
+                },
+              ],
             }),
           },
         ],
@@ -90,7 +102,8 @@ export function overviewDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'Time to drain by tenant',
-              description: "A tenant's queued jobs divided by its completion rate: how long its queue would take to empty at the current pace.",
+              description:
+                "A tenant's queued jobs divided by its completion rate: how long its queue would take to empty at the current pace.",
               unit: 's',
               min: 0,
               queries: [
@@ -104,7 +117,8 @@ export function overviewDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'BullMQ queue jobs by state',
-              description: "BullMQ's own job counts per queue and state (bullmq_job_count), exported once by the scheduler.",
+              description:
+                "BullMQ's own job counts per queue and state (bullmq_job_count), exported once by the scheduler.",
               unit: 'short',
               min: 0,
               queries: [{ expr: 'sum by (queue, state) (bullmq_job_count)', legend: '{{queue}} {{state}}' }],
@@ -118,7 +132,8 @@ export function overviewDashboard(): DashboardBuilder {
           {
             panel: timeseriesPanel({
               title: 'Queue wait p50 / p95 / p99',
-              description: 'Time from submission to start, all tenants, from the usine_job_queue_wait_seconds histogram.',
+              description:
+                'Time from submission to start, all tenants, from the usine_job_queue_wait_seconds histogram.',
               unit: 's',
               min: 0,
               queries: [waitQuantile(0.5), waitQuantile(0.95), waitQuantile(0.99)],
@@ -142,7 +157,8 @@ export function overviewDashboard(): DashboardBuilder {
             w: 8,
             panel: capacityPanel({
               title: 'Running jobs against worker slots',
-              description: 'Busy worker slots (used) against all slots (maximum, dashed). Used at the maximum with a growing queue: add workers.',
+              description:
+                'Busy worker slots (used) against all slots (maximum, dashed). Used at the maximum with a growing queue: add workers.',
               unit: 'short',
               min: 0,
               queries: [
@@ -181,10 +197,16 @@ export function overviewDashboard(): DashboardBuilder {
             w: 12,
             panel: timeseriesPanel({
               title: 'Workers online by adapter',
-              description: 'Workers connected to the scheduler, by WebGPU adapter (vendor, architecture, device, backend).',
+              description:
+                'Workers connected to the scheduler, by WebGPU adapter (vendor, architecture, device, backend).',
               unit: 'short',
               min: 0,
-              queries: [{ expr: 'sum by (vendor, architecture, device, backend) (usine_workers_online)', legend: '{{vendor}} {{architecture}} {{device}} ({{backend}})' }],
+              queries: [
+                {
+                  expr: 'sum by (vendor, architecture, device, backend) (usine_workers_online)',
+                  legend: '{{vendor}} {{architecture}} {{device}} ({{backend}})',
+                },
+              ],
             }),
           },
           {

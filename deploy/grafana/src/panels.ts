@@ -69,7 +69,13 @@ export function timeseriesPanel(spec: PanelSpec): timeseries.PanelBuilder {
     .unit(spec.unit)
     .targets(targets(spec))
     .fillOpacity(10)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Bottom).calcs(['lastNotNull', 'max']));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Bottom)
+        .calcs(['lastNotNull', 'max']),
+    );
   if (spec.min !== undefined) p.min(spec.min);
   if (spec.max !== undefined) p.max(spec.max);
   return p;
@@ -117,7 +123,10 @@ export function heatmapPanel(spec: PanelSpec & { yUnit: string }): heatmap.Panel
 type AnyPanel = timeseries.PanelBuilder | stat.PanelBuilder | heatmap.PanelBuilder;
 
 /** Places panels left to right, wrapping at the grid's 24 columns. */
-export function layout(rows: { title: string; panels: { panel: AnyPanel; w?: number; h?: number }[] }[], d: dashboard.DashboardBuilder): dashboard.DashboardBuilder {
+export function layout(
+  rows: { title: string; panels: { panel: AnyPanel; w?: number; h?: number }[] }[],
+  d: dashboard.DashboardBuilder,
+): dashboard.DashboardBuilder {
   let y = 0;
   let id = 0;
   for (const row of rows) {

@@ -6,9 +6,11 @@ const RI = '$__rate_interval';
 const T = 'tenant=~"$tenant"';
 
 export function tenantsDashboard(): DashboardBuilder {
-  const d = usineDashboard('usine-tenants', 'usine / Tenants', "Each tenant's usage against its fair share and quotas, device time, FLOPs, estimated energy and refusals.").withVariable(
-    labelVariable('tenant', 'Tenant', 'usine_tenant_jobs'),
-  );
+  const d = usineDashboard(
+    'usine-tenants',
+    'usine / Tenants',
+    "Each tenant's usage against its fair share and quotas, device time, FLOPs, estimated energy and refusals.",
+  ).withVariable(labelVariable('tenant', 'Tenant', 'usine_tenant_jobs'));
   return layout(
     [
       {
@@ -17,7 +19,8 @@ export function tenantsDashboard(): DashboardBuilder {
           {
             panel: capacityPanel({
               title: 'Usage share against fair share',
-              description: "A tenant's decayed share of device time (used) against its weight-based fair share (target, dashed). Below target with jobs queued: the tenant is starved.",
+              description:
+                "A tenant's decayed share of device time (used) against its weight-based fair share (target, dashed). Below target with jobs queued: the tenant is starved.",
               unit: 'percentunit',
               min: 0,
               max: 1,
@@ -45,10 +48,16 @@ export function tenantsDashboard(): DashboardBuilder {
             w: 8,
             panel: timeseriesPanel({
               title: 'Device-seconds per second',
-              description: 'Device time charged to each tenant per second of wall time: the number of devices it keeps busy.',
+              description:
+                'Device time charged to each tenant per second of wall time: the number of devices it keeps busy.',
               unit: 'short',
               min: 0,
-              queries: [{ expr: `sum by (tenant) (rate(usine_tenant_device_seconds_total{${T}}[${RI}]))`, legend: '{{tenant}}' }],
+              queries: [
+                {
+                  expr: `sum by (tenant) (rate(usine_tenant_device_seconds_total{${T}}[${RI}]))`,
+                  legend: '{{tenant}}',
+                },
+              ],
             }),
           },
           {
@@ -58,28 +67,39 @@ export function tenantsDashboard(): DashboardBuilder {
               description: "Floating-point operations per second executed for each tenant's jobs.",
               unit: 'flops',
               min: 0,
-              queries: [{ expr: `sum by (tenant) (rate(usine_tenant_flops_total{${T}}[${RI}]))`, legend: '{{tenant}}' }],
+              queries: [
+                { expr: `sum by (tenant) (rate(usine_tenant_flops_total{${T}}[${RI}]))`, legend: '{{tenant}}' },
+              ],
             }),
           },
           {
             w: 8,
             panel: timeseriesPanel({
               title: 'Estimated power per tenant',
-              description: "Estimated energy per second (watts) charged to each tenant: each worker's configured power figure × the device time of the tenant's jobs. An estimate, not a measurement.",
+              description:
+                "Estimated energy per second (watts) charged to each tenant: each worker's configured power figure × the device time of the tenant's jobs. An estimate, not a measurement.",
               unit: 'watt',
               min: 0,
-              queries: [{ expr: `sum by (tenant) (rate(usine_tenant_energy_joules_total{${T}}[${RI}]))`, legend: '{{tenant}}' }],
+              queries: [
+                { expr: `sum by (tenant) (rate(usine_tenant_energy_joules_total{${T}}[${RI}]))`, legend: '{{tenant}}' },
+              ],
             }),
           },
           {
             w: 12,
             panel: statPanel({
               title: 'Estimated energy in the time range',
-              description: "Estimated energy (joules) charged to each tenant over the dashboard's time range. An estimate: each worker's power figure × the run time of the tenant's jobs.",
+              description:
+                "Estimated energy (joules) charged to each tenant over the dashboard's time range. An estimate: each worker's power figure × the run time of the tenant's jobs.",
               unit: 'joule',
               min: 0,
               instant: true,
-              queries: [{ expr: `sum by (tenant) (increase(usine_tenant_energy_joules_total{${T}}[$__range]))`, legend: '{{tenant}}' }],
+              queries: [
+                {
+                  expr: `sum by (tenant) (increase(usine_tenant_energy_joules_total{${T}}[$__range]))`,
+                  legend: '{{tenant}}',
+                },
+              ],
             }),
           },
           {
@@ -89,7 +109,12 @@ export function tenantsDashboard(): DashboardBuilder {
               description: 'Jobs admitted by the API per tenant and type.',
               unit: 'ops',
               min: 0,
-              queries: [{ expr: `sum by (tenant, type) (rate(usine_jobs_submitted_total{${T}}[${RI}]))`, legend: '{{tenant}} {{type}}' }],
+              queries: [
+                {
+                  expr: `sum by (tenant, type) (rate(usine_jobs_submitted_total{${T}}[${RI}]))`,
+                  legend: '{{tenant}} {{type}}',
+                },
+              ],
             }),
           },
         ],
@@ -106,7 +131,10 @@ export function tenantsDashboard(): DashboardBuilder {
               min: 0,
               queries: [
                 { expr: `sum by (tenant) (usine_tenant_jobs{state="running",${T}})`, legend: '{{tenant}} running' },
-                { expr: `sum by (tenant) (usine_tenant_quota_jobs{kind="max_running",${T}})`, legend: '{{tenant}} max running' },
+                {
+                  expr: `sum by (tenant) (usine_tenant_quota_jobs{kind="max_running",${T}})`,
+                  legend: '{{tenant}} max running',
+                },
               ],
             }),
           },
@@ -114,12 +142,16 @@ export function tenantsDashboard(): DashboardBuilder {
             w: 8,
             panel: capacityPanel({
               title: 'Queued jobs against quota',
-              description: "Each tenant's queued jobs (used) against its max_queued quota (maximum, dashed). At the maximum, new submissions are refused (quota_queued).",
+              description:
+                "Each tenant's queued jobs (used) against its max_queued quota (maximum, dashed). At the maximum, new submissions are refused (quota_queued).",
               unit: 'short',
               min: 0,
               queries: [
                 { expr: `sum by (tenant) (usine_tenant_jobs{state="queued",${T}})`, legend: '{{tenant}} queued' },
-                { expr: `sum by (tenant) (usine_tenant_quota_jobs{kind="max_queued",${T}})`, legend: '{{tenant}} max queued' },
+                {
+                  expr: `sum by (tenant) (usine_tenant_quota_jobs{kind="max_queued",${T}})`,
+                  legend: '{{tenant}} max queued',
+                },
               ],
             }),
           },
@@ -127,17 +159,24 @@ export function tenantsDashboard(): DashboardBuilder {
             w: 8,
             panel: timeseriesPanel({
               title: 'Refusals by reason',
-              description: 'Submissions refused per second, by tenant and reason (invalid_spec, quota_queued, quota_running, no_matching_worker_class, too_large, unauthorized, forbidden).',
+              description:
+                'Submissions refused per second, by tenant and reason (invalid_spec, quota_queued, quota_running, no_matching_worker_class, too_large, unauthorized, forbidden).',
               unit: 'ops',
               min: 0,
-              queries: [{ expr: `sum by (tenant, reason) (rate(usine_job_refusals_total{${T}}[${RI}]))`, legend: '{{tenant}} {{reason}}' }],
+              queries: [
+                {
+                  expr: `sum by (tenant, reason) (rate(usine_job_refusals_total{${T}}[${RI}]))`,
+                  legend: '{{tenant}} {{reason}}',
+                },
+              ],
             }),
           },
           {
             w: 24,
             panel: timeseriesPanel({
               title: 'Queue wait p95 by tenant',
-              description: "95th percentile of each tenant's time from submission to start. A tenant far above the others while below its fair share is starved.",
+              description:
+                "95th percentile of each tenant's time from submission to start. A tenant far above the others while below its fair share is starved.",
               unit: 's',
               min: 0,
               queries: [

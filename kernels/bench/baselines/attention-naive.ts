@@ -62,7 +62,8 @@ export class NaiveAttention {
     private readonly s: { bh: number; seqQ: number; seqK: number; headDim: number; causal: boolean },
   ) {
     const bytes = s.bh * s.seqQ * s.seqK * 4;
-    if (bytes > device.limits.maxStorageBufferBindingSize) throw new Error(`naive attention: the ${bytes}-byte score matrix is over the binding limit`);
+    if (bytes > device.limits.maxStorageBufferBindingSize)
+      throw new Error(`naive attention: the ${bytes}-byte score matrix is over the binding limit`);
     this.scores = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
     this.params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const buf = new ArrayBuffer(32);
@@ -71,11 +72,21 @@ export class NaiveAttention {
     new Int32Array(buf)[5] = s.seqK - s.seqQ;
     device.queue.writeBuffer(this.params, 0, buf);
     this.pipes = [scoresWgsl(s.causal), SOFTMAX, PV].map((code) =>
-      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } }),
+      device.createComputePipeline({
+        layout: 'auto',
+        compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+      }),
     );
   }
 
-  encode(enc: GPUCommandEncoder, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, o: GPUBuffer, tw?: GPUComputePassTimestampWrites): void {
+  encode(
+    enc: GPUCommandEncoder,
+    q: GPUBuffer,
+    k: GPUBuffer,
+    v: GPUBuffer,
+    o: GPUBuffer,
+    tw?: GPUComputePassTimestampWrites,
+  ): void {
     const { bh, seqQ, seqK, headDim } = this.s;
     const bind = (i: number, bufs: GPUBuffer[]) =>
       this.device.createBindGroup({

@@ -2,7 +2,10 @@
 // matMul · softmax · matMul on [heads, seq, d] tensors, with an additive mask when causal.
 import type { TfjsCore } from './tfjs-child.ts';
 
-export function build(tf: TfjsCore, s: { batch: number; heads: number; seqQ: number; seqK: number; headDim: number; causal: boolean }) {
+export function build(
+  tf: TfjsCore,
+  s: { batch: number; heads: number; seqQ: number; seqK: number; headDim: number; causal: boolean },
+) {
   const bh = s.batch * s.heads;
   const q = tf.randomUniform([bh, s.seqQ, s.headDim], -1, 1, 'float32', 1);
   const k = tf.randomUniform([bh, s.seqK, s.headDim], -1, 1, 'float32', 2);
@@ -11,7 +14,8 @@ export function build(tf: TfjsCore, s: { batch: number; heads: number; seqQ: num
   let mask: ReturnType<TfjsCore['tensor2d']> | undefined;
   if (s.causal) {
     const m = new Float32Array(s.seqQ * s.seqK);
-    for (let i = 0; i < s.seqQ; i++) for (let j = 0; j < s.seqK; j++) if (j > i + s.seqK - s.seqQ) m[i * s.seqK + j] = -1e9;
+    for (let i = 0; i < s.seqQ; i++)
+      for (let j = 0; j < s.seqK; j++) if (j > i + s.seqK - s.seqQ) m[i * s.seqK + j] = -1e9;
     mask = tf.tensor2d(m, [s.seqQ, s.seqK]);
   }
   return async () => {

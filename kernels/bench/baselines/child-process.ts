@@ -25,13 +25,22 @@ export function runChild(script: string, request: unknown, timeoutMs = 600_000):
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      const line = out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
       try {
         const r = JSON.parse(line ?? '') as ChildTimes & { error?: string };
         if (r.error) reject(new Error(r.error));
         else resolve(r);
       } catch {
-        const tail = err.trim().split('\n').filter((l) => !/^Warning:/.test(l)).slice(-3).join(' | ');
+        const tail = err
+          .trim()
+          .split('\n')
+          .filter((l) => !/^Warning:/.test(l))
+          .slice(-3)
+          .join(' | ');
         reject(new Error(`${script} exited with code ${code}${tail ? `: ${tail}` : ''}`));
       }
     });

@@ -37,7 +37,13 @@ export class NaiveMatmul {
     device.queue.writeBuffer(this.dims, 0, new Uint32Array([m, n, k, 0]));
   }
 
-  encode(enc: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, timestampWrites?: GPUComputePassTimestampWrites): void {
+  encode(
+    enc: GPUCommandEncoder,
+    a: GPUBuffer,
+    b: GPUBuffer,
+    c: GPUBuffer,
+    timestampWrites?: GPUComputePassTimestampWrites,
+  ): void {
     const bind = this.device.createBindGroup({
       layout: this.pipeline.getBindGroupLayout(0),
       entries: [this.dims, a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),

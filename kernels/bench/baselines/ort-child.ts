@@ -25,7 +25,8 @@ async function main() {
     const dims = i.dims.map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     const data = randomMatrix(n, seed++);
-    feeds[i.name] = i.type === 'float16' ? new ort.Tensor('float16', toHalf(data), dims) : new ort.Tensor('float32', data, dims);
+    feeds[i.name] =
+      i.type === 'float16' ? new ort.Tensor('float16', toHalf(data), dims) : new ort.Tensor('float32', data, dims);
   }
   const times: number[] = [];
   for (let r = 0; r < req.warmup + req.repeats; r++) {

@@ -16,14 +16,23 @@ export interface Prometheus {
   proc: ChildProcess;
   output(): string;
   /** Range query; resolves with the result's series (empty when nothing matched). */
-  queryRange(promql: string, startS: number, endS: number, stepS: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
+  queryRange(
+    promql: string,
+    startS: number,
+    endS: number,
+    stepS: number,
+  ): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
   /** Instant query at `timeS`. */
   query(promql: string, timeS?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   get(pathAndQuery: string): Promise<unknown>;
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(o: { port: number; jobs: ScrapeJob[]; ruleFiles?: string[] }): Promise<Prometheus> {
+export async function startPrometheus(o: {
+  port: number;
+  jobs: ScrapeJob[];
+  ruleFiles?: string[];
+}): Promise<Prometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-test-prometheus-'));
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
@@ -57,12 +66,19 @@ export async function startPrometheus(o: { port: number; jobs: ScrapeJob[]; rule
       proc.kill('SIGTERM');
     });
   const exited = new Promise<never>((_, reject) => {
-    proc.once('error', (e) => reject(new Error(`cannot start prometheus (${e.message}); install it: bash scripts/setup-system.sh --with-prometheus`)));
+    proc.once('error', (e) =>
+      reject(
+        new Error(`cannot start prometheus (${e.message}); install it: bash scripts/setup-system.sh --with-prometheus`),
+      ),
+    );
     proc.once('exit', (code) => reject(new Error(`prometheus exited (${code}) before it was ready:\n${out}`)));
   });
   const ready = (async () => {
     for (let i = 0; i < 150; i++) {
-      const ok = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -88,9 +104,17 @@ export async function startPrometheus(o: { port: number; jobs: ScrapeJob[]; rule
     output: () => out,
     get,
     queryRange: async (q, start, end, step) =>
-      ((await get(`/api/v1/query_range?${new URLSearchParams({ query: q, start: String(start), end: String(end), step: String(step) })}`)) as { result: never[] }).result,
+      (
+        (await get(
+          `/api/v1/query_range?${new URLSearchParams({ query: q, start: String(start), end: String(end), step: String(step) })}`,
+        )) as { result: never[] }
+      ).result,
     query: async (q, time) =>
-      ((await get(`/api/v1/query?${new URLSearchParams({ query: q, ...(time ? { time: String(time) } : {}) })}`)) as { result: never[] }).result,
+      (
+        (await get(`/api/v1/query?${new URLSearchParams({ query: q, ...(time ? { time: String(time) } : {}) })}`)) as {
+          result: never[];
+        }
+      ).result,
     stop,
   };
 }

@@ -15,7 +15,11 @@ export function promtool(args: string[], input?: string, cwd?: string): Promise<
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    p.once('error', (e) => reject(new Error(`cannot run promtool (${e.message}); install it: bash scripts/setup-system.sh --with-prometheus`)));
+    p.once('error', (e) =>
+      reject(
+        new Error(`cannot run promtool (${e.message}); install it: bash scripts/setup-system.sh --with-prometheus`),
+      ),
+    );
     p.once('close', (code) => resolve({ code, stdout, stderr }));
     p.stdin.end(input ?? '');
   });

@@ -28,13 +28,33 @@ describe('attention backward (from O and the log-sum-exp) against finite differe
       const v = uniform(nk, seed + 2);
       const dO = uniform(nq, seed + 3);
       const fwd = attentionHeadsRef(s, q, k, v, causal);
-      const got = await ab.run(s, { q, k, v, o: Float32Array.from(fwd.out), lse: Float32Array.from(fwd.lse), dO }, { causal });
-      const loss = (qq: ArrayLike<number>, kk: ArrayLike<number>, vv: ArrayLike<number>) => dot(dO, attentionHeadsRef(s, qq, kk, vv, causal).out);
+      const got = await ab.run(
+        s,
+        { q, k, v, o: Float32Array.from(fwd.out), lse: Float32Array.from(fwd.lse), dO },
+        { causal },
+      );
+      const loss = (qq: ArrayLike<number>, kk: ArrayLike<number>, vv: ArrayLike<number>) =>
+        dot(dO, attentionHeadsRef(s, qq, kk, vv, causal).out);
       // f32 over ≤ 17 keys of scores ≤ 8: exp(s − lse) to ~1e-6 relative; gradients O(1).
       const tol = { abs: 3e-5, rel: 1e-4 };
-      expectClose(got.dq, finiteDifferences((x) => loss(x, k, v), q), tol, 'dq');
-      expectClose(got.dk, finiteDifferences((x) => loss(q, x, v), k), tol, 'dk');
-      expectClose(got.dv, finiteDifferences((x) => loss(q, k, x), v), tol, 'dv');
+      expectClose(
+        got.dq,
+        finiteDifferences((x) => loss(x, k, v), q),
+        tol,
+        'dq',
+      );
+      expectClose(
+        got.dk,
+        finiteDifferences((x) => loss(q, x, v), k),
+        tol,
+        'dk',
+      );
+      expectClose(
+        got.dv,
+        finiteDifferences((x) => loss(q, k, x), v),
+        tol,
+        'dv',
+      );
     });
   }
 
@@ -53,7 +73,11 @@ describe('attention backward (from O and the log-sum-exp) against finite differe
   it('refuses bad shapes', async () => {
     const z = new Float32Array(4);
     const t = { q: z, k: z, v: z, o: z, lse: z, dO: z };
-    await expect(ab.run({ batch: 1, heads: 1, seqQ: 1, seqK: 1, headDim: 300 }, t)).rejects.toThrow(/headDim 300 is over 256/);
-    await expect(ab.run({ batch: 1, heads: 1, seqQ: 2, seqK: 1, headDim: 4 }, t)).rejects.toThrow(/q holds 16 bytes, needs 32/);
+    await expect(ab.run({ batch: 1, heads: 1, seqQ: 1, seqK: 1, headDim: 300 }, t)).rejects.toThrow(
+      /headDim 300 is over 256/,
+    );
+    await expect(ab.run({ batch: 1, heads: 1, seqQ: 2, seqK: 1, headDim: 4 }, t)).rejects.toThrow(
+      /q holds 16 bytes, needs 32/,
+    );
   });
 });

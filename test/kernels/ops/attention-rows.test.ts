@@ -8,7 +8,12 @@ const gpu = await testDevice();
 
 describe('row-per-invocation attention forward', () => {
   const attn = new AttentionRows(gpu.device);
-  for (const [batch, heads, seqQ, seqK, headDim, causal] of [[1, 1, 1, 1, 1, true], [2, 3, 9, 9, 8, true], [1, 2, 4, 7, 5, false], [1, 1, 6, 4, 3, true]] as const) {
+  for (const [batch, heads, seqQ, seqK, headDim, causal] of [
+    [1, 1, 1, 1, 1, true],
+    [2, 3, 9, 9, 8, true],
+    [1, 2, 4, 7, 5, false],
+    [1, 1, 6, 4, 3, true],
+  ] as const) {
     it(`${batch}×${heads} heads, ${seqQ}×${seqK}, head dim ${headDim}, ${causal ? 'causal' : 'full'}: O and LSE match f64`, async () => {
       const s = { batch, heads, seqQ, seqK, headDim };
       const [nq, nk] = [batch * heads * seqQ * headDim, batch * heads * seqK * headDim];
@@ -42,10 +47,17 @@ describe('decoding against a KV cache', () => {
     for (let t = 0; t < T; t++) {
       kc = await cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, t, row(k, t), kc);
       vc = await cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, t, row(v, t), vc);
-      const got = await attn.run({ batch: B, heads: H, seqQ: 1, seqK: t + 1, headDim: hd, kvRows: cap }, row(q, t), kc, vc);
+      const got = await attn.run(
+        { batch: B, heads: H, seqQ: 1, seqK: t + 1, headDim: hd, kvRows: cap },
+        row(q, t),
+        kc,
+        vc,
+      );
       // The new query's output equals row t of causal attention over the whole sequence.
       expectClose(got.o, Array.from(row(Float32Array.from(full.out), t)), { abs: 2e-6, rel: 1e-5 }, `o at ${t}`);
     }
-    await expect(cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, cap, row(k, 0), kc)).rejects.toThrow(/position 8 is outside the cache's 8 positions/);
+    await expect(
+      cacheOp.runWrite({ batch: B, heads: H, headDim: hd, capacity: cap }, cap, row(k, 0), kc),
+    ).rejects.toThrow(/position 8 is outside the cache's 8 positions/);
   });
 });

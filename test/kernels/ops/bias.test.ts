@@ -8,7 +8,11 @@ const gpu = await testDevice();
 const bias = new Bias(gpu.device);
 
 describe('linear-layer bias', () => {
-  for (const [rows, cols] of [[1, 1], [7, 3], [100, 65]]) {
+  for (const [rows, cols] of [
+    [1, 1],
+    [7, 3],
+    [100, 65],
+  ]) {
     const x = uniform(rows * cols, rows + cols);
     const b = uniform(cols, cols);
     const dy = uniform(rows * cols, 3 * rows);
@@ -20,6 +24,8 @@ describe('linear-layer bias', () => {
     });
   }
   it('refuses short buffers', async () => {
-    await expect(bias.runAdd({ rows: 2, cols: 3 }, new Float32Array(6), new Float32Array(2))).rejects.toThrow(/bias holds 8 bytes, needs 12/);
+    await expect(bias.runAdd({ rows: 2, cols: 3 }, new Float32Array(6), new Float32Array(2))).rejects.toThrow(
+      /bias holds 8 bytes, needs 12/,
+    );
   });
 });

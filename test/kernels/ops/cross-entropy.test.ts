@@ -17,7 +17,13 @@ function targetsFor(rows: number, vocab: number, seed: number, maskEvery = 0): I
 describe('softmax cross-entropy against the f64 reference', () => {
   // [rows, vocab, mask every k-th row]: one row, a vocabulary of 1, more rows than the
   // reducing workgroup (300 > 256), masked rows.
-  for (const [rows, vocab, maskEvery] of [[1, 1, 0], [1, 5, 0], [7, 13, 3], [300, 17, 2], [9, 130, 4]]) {
+  for (const [rows, vocab, maskEvery] of [
+    [1, 1, 0],
+    [1, 5, 0],
+    [7, 13, 3],
+    [300, 17, 2],
+    [9, 130, 4],
+  ]) {
     it(`${rows} rows × vocab ${vocab}${maskEvery ? `, every ${maskEvery}th row masked` : ''}`, async () => {
       // Large logits (±20) test the max-subtraction.
       const logits = uniform(rows * vocab, rows + vocab, -20, 20);
@@ -50,7 +56,11 @@ describe('softmax cross-entropy against the f64 reference', () => {
   });
 
   it('refuses bad shapes', async () => {
-    await expect(ce.run({ rows: 2, vocab: 3 }, new Float32Array(5), new Int32Array(2))).rejects.toThrow(/logits holds 20 bytes, needs 24/);
-    await expect(ce.run({ rows: 2, vocab: 0 }, new Float32Array(5), new Int32Array(2))).rejects.toThrow(/vocab must be a positive integer/);
+    await expect(ce.run({ rows: 2, vocab: 3 }, new Float32Array(5), new Int32Array(2))).rejects.toThrow(
+      /logits holds 20 bytes, needs 24/,
+    );
+    await expect(ce.run({ rows: 2, vocab: 0 }, new Float32Array(5), new Int32Array(2))).rejects.toThrow(
+      /vocab must be a positive integer/,
+    );
   });
 });

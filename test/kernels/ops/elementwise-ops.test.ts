@@ -33,7 +33,9 @@ describe('GELU (tanh approximation)', () => {
     expect([...dx].every(Number.isFinite)).toBe(true);
   });
   it('refuses mismatched buffers', async () => {
-    await expect(gelu.runBackward(new Float32Array(8), new Float32Array(4))).rejects.toThrow(/dy holds 16 bytes, needs 32/);
+    await expect(gelu.runBackward(new Float32Array(8), new Float32Array(4))).rejects.toThrow(
+      /dy holds 16 bytes, needs 32/,
+    );
     await expect(gelu.runForward(new Float32Array(0))).rejects.toThrow(ShapeError);
   });
 });

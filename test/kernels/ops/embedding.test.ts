@@ -11,7 +11,11 @@ const emb = new Embedding(gpu.device);
 describe('embedding gather / scatter-add', () => {
   // [batch, seq, dim, vocab, posRows]: odd widths, a vocabulary with unused tokens, a
   // position table longer than the sequence.
-  for (const [batch, seq, dim, vocab, posRows] of [[1, 1, 1, 1, 1], [3, 5, 7, 11, 5], [4, 9, 33, 6, 12]]) {
+  for (const [batch, seq, dim, vocab, posRows] of [
+    [1, 1, 1, 1, 1],
+    [3, 5, 7, 11, 5],
+    [4, 9, 33, 6, 12],
+  ]) {
     const rows = batch * seq;
     const s = { rows, dim, vocab, positions: seq, posRows };
     const ids = integers(rows, vocab, rows + dim);
@@ -21,7 +25,9 @@ describe('embedding gather / scatter-add', () => {
 
     it(`forward ${batch}×${seq}, dim ${dim}, vocab ${vocab}: gather is exact`, async () => {
       // One f32 addition: exactly the f32 rounding of the f64 reference.
-      expect(await emb.runForward(s, ids, table, pos)).toEqual(Float32Array.from(embeddingRef(ids, table, dim, pos, seq)));
+      expect(await emb.runForward(s, ids, table, pos)).toEqual(
+        Float32Array.from(embeddingRef(ids, table, dim, pos, seq)),
+      );
       expect(await emb.runForward(s, ids, table)).toEqual(Float32Array.from(embeddingRef(ids, table, dim)));
     });
 
@@ -49,9 +55,13 @@ describe('embedding gather / scatter-add', () => {
     const pos = uniform(6 * 3, 2);
     const ids = new Int32Array([4, 0]);
     const s = { rows: 2, dim: 3, vocab: 5, positions: 1, posRows: 6, posOffset: 4 };
-    const want = Float32Array.from([...ids].flatMap((id) => [0, 1, 2].map((d) => Math.fround(table[id * 3 + d] + pos[4 * 3 + d]))));
+    const want = Float32Array.from(
+      [...ids].flatMap((id) => [0, 1, 2].map((d) => Math.fround(table[id * 3 + d] + pos[4 * 3 + d]))),
+    );
     expect(await emb.runForward(s, ids, table, pos)).toEqual(want);
-    await expect(emb.runForward({ ...s, posOffset: 6 }, ids, table, pos)).rejects.toThrow(/positions 6…6 exceed the position table's 6 rows/);
+    await expect(emb.runForward({ ...s, posOffset: 6 }, ids, table, pos)).rejects.toThrow(
+      /positions 6…6 exceed the position table's 6 rows/,
+    );
   });
 
   it('the inverse index is a stable counting sort', () => {
@@ -63,10 +73,19 @@ describe('embedding gather / scatter-add', () => {
 
   it('refuses bad shapes', async () => {
     const ids = new Int32Array(4);
-    await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(5))).rejects.toThrow(/table holds 20 bytes, needs 24/);
-    await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3, positions: 4, posRows: 2 }, ids, new Float32Array(6), new Float32Array(4))).rejects.toThrow(
-      /positions 0…3 exceed the position table's 2 rows/,
+    await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(5))).rejects.toThrow(
+      /table holds 20 bytes, needs 24/,
     );
-    await expect(emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(6), new Float32Array(8))).rejects.toThrow(ShapeError);
+    await expect(
+      emb.runForward(
+        { rows: 4, dim: 2, vocab: 3, positions: 4, posRows: 2 },
+        ids,
+        new Float32Array(6),
+        new Float32Array(4),
+      ),
+    ).rejects.toThrow(/positions 0…3 exceed the position table's 2 rows/);
+    await expect(
+      emb.runForward({ rows: 4, dim: 2, vocab: 3 }, ids, new Float32Array(6), new Float32Array(8)),
+    ).rejects.toThrow(ShapeError);
   });
 });

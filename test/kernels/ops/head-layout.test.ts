@@ -8,13 +8,18 @@ const hl = new HeadLayout(gpu.device);
 
 describe('head layout permutations', () => {
   // [batch, seq, heads, headDim]: all different and odd, so a swapped index shows.
-  for (const [B, T, H, hd] of [[1, 1, 1, 1], [2, 3, 5, 7], [3, 9, 2, 4]]) {
+  for (const [B, T, H, hd] of [
+    [1, 1, 1, 1],
+    [2, 3, 5, 7],
+    [3, 9, 2, 4],
+  ]) {
     const s = { batch: B, seq: T, heads: H, headDim: hd };
     const d = H * hd;
     // Index of (b, h, t, e) in [B, H, T, hd] and of its row/column in [B·T, ·].
     const bhte = (b: number, h: number, t: number, e: number) => ((b * H + h) * T + t) * hd + e;
     const each = (f: (b: number, h: number, t: number, e: number) => void) => {
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let e = 0; e < hd; e++) f(b, h, t, e);
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let e = 0; e < hd; e++) f(b, h, t, e);
     };
 
     it(`${B}×${T}, ${H} heads of ${hd}: split qkv and merge its gradient`, async () => {
@@ -39,6 +44,8 @@ describe('head layout permutations', () => {
   }
 
   it('refuses short buffers', async () => {
-    await expect(hl.runSplitQkv({ batch: 1, seq: 2, heads: 2, headDim: 2 }, new Float32Array(20))).rejects.toThrow(/qkv holds 80 bytes, needs 96/);
+    await expect(hl.runSplitQkv({ batch: 1, seq: 2, heads: 2, headDim: 2 }, new Float32Array(20))).rejects.toThrow(
+      /qkv holds 80 bytes, needs 96/,
+    );
   });
 });

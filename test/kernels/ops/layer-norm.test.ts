@@ -9,7 +9,12 @@ const ln = new LayerNorm(gpu.device);
 
 describe('LayerNorm against the f64 reference', () => {
   // Awkward shapes: a single row, widths that are not multiples of 4 or of the workgroup.
-  for (const [rows, dim] of [[1, 5], [3, 7], [65, 33], [5, 130]]) {
+  for (const [rows, dim] of [
+    [1, 5],
+    [3, 7],
+    [65, 33],
+    [5, 130],
+  ]) {
     const x = uniform(rows * dim, rows * 100 + dim, -2, 3);
     const gamma = uniform(dim, dim + 1, 0.5, 1.5);
     const beta = uniform(dim, dim + 2);
@@ -27,7 +32,8 @@ describe('LayerNorm against the f64 reference', () => {
 
     it(`backward ${rows}×${dim} matches finite differences (dx, dgamma, dbeta)`, async () => {
       const got = await ln.runBackward(s, x, gamma, beta, dy);
-      const loss = (xs: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) => dot(dy, layerNormRef(xs, g, b, dim).y);
+      const loss = (xs: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) =>
+        dot(dy, layerNormRef(xs, g, b, dim).y);
       const fdx = finiteDifferences((v) => loss(v, gamma, beta), x);
       const fdg = finiteDifferences((v) => loss(x, v, beta), gamma);
       const fdb = finiteDifferences((v) => loss(x, gamma, v), beta);
@@ -48,8 +54,14 @@ describe('LayerNorm against the f64 reference', () => {
   });
 
   it('refuses bad shapes and short buffers', async () => {
-    await expect(ln.runForward({ rows: 0, dim: 4 }, new Float32Array(4), new Float32Array(4), new Float32Array(4))).rejects.toThrow(/rows must be a positive integer/);
-    await expect(ln.runForward({ rows: 2, dim: 4 }, new Float32Array(8), new Float32Array(3), new Float32Array(4))).rejects.toThrow(/gamma holds 12 bytes, needs 16/);
-    await expect(ln.runForward({ rows: 2, dim: 4, eps: 0 }, new Float32Array(8), new Float32Array(4), new Float32Array(4))).rejects.toThrow(/eps must be positive/);
+    await expect(
+      ln.runForward({ rows: 0, dim: 4 }, new Float32Array(4), new Float32Array(4), new Float32Array(4)),
+    ).rejects.toThrow(/rows must be a positive integer/);
+    await expect(
+      ln.runForward({ rows: 2, dim: 4 }, new Float32Array(8), new Float32Array(3), new Float32Array(4)),
+    ).rejects.toThrow(/gamma holds 12 bytes, needs 16/);
+    await expect(
+      ln.runForward({ rows: 2, dim: 4, eps: 0 }, new Float32Array(8), new Float32Array(4), new Float32Array(4)),
+    ).rejects.toThrow(/eps must be positive/);
   });
 });

@@ -4,7 +4,12 @@ import { expect } from 'vitest';
 import { seededRandom } from '../../../kernels/random.ts';
 
 /** Asserts |actual − expected| ≤ abs + rel·|expected| element-wise. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: { abs: number; rel?: number }, what = ''): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { abs: number; rel?: number },
+  what = '',
+): void {
   expect(actual.length, `${what} length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;
@@ -17,7 +22,9 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0) {
-    expect.fail(`${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (tolerance abs ${tol.abs}, rel ${tol.rel ?? 0})`);
+    expect.fail(
+      `${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (tolerance abs ${tol.abs}, rel ${tol.rel ?? 0})`,
+    );
   }
 }
 

@@ -29,7 +29,14 @@ describe('gradient global norm and clipping', () => {
     const got = await norm.run(grads, maxNorm);
     const want = gradNormRef(grads, maxNorm);
     expect(Math.abs(got.scale - want.scale)).toBeLessThanOrEqual(2e-6 * want.scale);
-    grads.forEach((g, i) => expectClose(got.clipped[i], Array.from(g, (x) => x * want.scale), { abs: 1e-6, rel: 4e-6 }, `clipped[${i}]`));
+    grads.forEach((g, i) =>
+      expectClose(
+        got.clipped[i],
+        Array.from(g, (x) => x * want.scale),
+        { abs: 1e-6, rel: 4e-6 },
+        `clipped[${i}]`,
+      ),
+    );
     const after = gradNormRef(got.clipped);
     expect(Math.abs(after.norm - maxNorm)).toBeLessThanOrEqual(1e-5 * maxNorm);
   });
@@ -49,7 +56,11 @@ describe('gradient global norm and clipping', () => {
 describe('AdamW against the f64 reference', () => {
   const adam = new AdamW(gpu.device, { ...DEFAULT_ADAMW, weightDecay: 0.1 });
 
-  for (const [n, decay, clipScale] of [[1, true, undefined], [77, false, undefined], [1025, true, 0.37]] as const) {
+  for (const [n, decay, clipScale] of [
+    [1, true, undefined],
+    [77, false, undefined],
+    [1025, true, 0.37],
+  ] as const) {
     it(`${n} values, decay ${decay}, clip scale ${clipScale ?? 'none'}: five steps track the reference`, async () => {
       let p: Float32Array = uniform(n, n);
       let m: Float32Array = new Float32Array(n);
@@ -61,7 +72,14 @@ describe('AdamW against the f64 reference', () => {
         const g = uniform(n, 100 * step + n, -2, 2);
         const lr = 0.01 / step;
         ({ p, m, v } = await adam.run(step, lr, p, g, m, v, { decay, clipScale }));
-        const ref = adamwRef(rp, g, rm, rv, { ...adam.settings, lr, step, weightDecay: decay ? 0.1 : 0 }, clipScale ?? 1);
+        const ref = adamwRef(
+          rp,
+          g,
+          rm,
+          rv,
+          { ...adam.settings, lr, step, weightDecay: decay ? 0.1 : 0 },
+          clipScale ?? 1,
+        );
         // The GPU carries its f32 state forward; compare each step from the same state.
         // Update per step ≈ lr; f32 error a few ulps of the moments: 1e-6 relative.
         expectClose(p, ref.p, { abs: 1e-6, rel: 1e-6 }, `p at step ${step}`);
@@ -83,10 +101,20 @@ describe('AdamW against the f64 reference', () => {
     norm.norm(run.encoder, [{ buffer: gg, n }], result, maxNorm);
     adam.setStep(1, 0.1);
     adam.update(run.encoder, n, { param: gp, grad: gg, m: gm, v: gv, clip: result });
-    const [p1, m1] = await run.finish([{ buffer: gp, elements: n }, { buffer: gm, elements: n }]);
+    const [p1, m1] = await run.finish([
+      { buffer: gp, elements: n },
+      { buffer: gm, elements: n },
+    ]);
     const { scale } = gradNormRef([g], maxNorm);
     expect(scale).toBeLessThan(0.1);
-    const ref = adamwRef(p0, g, new Float32Array(n), new Float32Array(n), { ...adam.settings, lr: 0.1, step: 1 }, scale);
+    const ref = adamwRef(
+      p0,
+      g,
+      new Float32Array(n),
+      new Float32Array(n),
+      { ...adam.settings, lr: 0.1, step: 1 },
+      scale,
+    );
     expectClose(m1, ref.m, { abs: 1e-7, rel: 1e-5 }, 'm');
     expectClose(p1, ref.p, { abs: 1e-6, rel: 1e-5 }, 'p');
   });

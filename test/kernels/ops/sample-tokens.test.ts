@@ -15,7 +15,11 @@ function argmax(row: ArrayLike<number>): number {
 
 describe('token sampling', () => {
   it('greedy picks the argmax (lowest index on ties)', async () => {
-    for (const [rows, vocab] of [[1, 1], [5, 13], [130, 7]]) {
+    for (const [rows, vocab] of [
+      [1, 1],
+      [5, 13],
+      [130, 7],
+    ]) {
       const logits = uniform(rows * vocab, rows * vocab, -5, 5);
       const ids = await sampler.run({ rows, vocab }, logits);
       for (let r = 0; r < rows; r++) expect(ids[r]).toBe(argmax(logits.subarray(r * vocab, r * vocab + vocab)));
@@ -48,8 +52,14 @@ describe('token sampling', () => {
   });
 
   it('refuses bad arguments', async () => {
-    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(6), 1)).rejects.toThrow(/needs one uniform number per row/);
-    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(5))).rejects.toThrow(/logits holds 20 bytes, needs 24/);
-    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(6), -1)).rejects.toThrow(/temperature must be finite/);
+    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(6), 1)).rejects.toThrow(
+      /needs one uniform number per row/,
+    );
+    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(5))).rejects.toThrow(
+      /logits holds 20 bytes, needs 24/,
+    );
+    await expect(sampler.run({ rows: 2, vocab: 3 }, new Float32Array(6), -1)).rejects.toThrow(
+      /temperature must be finite/,
+    );
   });
 });

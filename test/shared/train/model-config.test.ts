@@ -11,8 +11,12 @@ describe('model config', () => {
   });
 
   it('refuses heads that do not divide dModel, oversized context, unknown fields', () => {
-    expect(() => parseModelConfig({ ...base, heads: 5 })).toThrow(/heads: must divide dModel: 5 heads do not divide dModel 32/);
-    expect(() => parseModelConfig({ ...base, contextLength: MAX_CONTEXT + 1 })).toThrow(/contextLength: must be at most 4096/);
+    expect(() => parseModelConfig({ ...base, heads: 5 })).toThrow(
+      /heads: must divide dModel: 5 heads do not divide dModel 32/,
+    );
+    expect(() => parseModelConfig({ ...base, contextLength: MAX_CONTEXT + 1 })).toThrow(
+      /contextLength: must be at most 4096/,
+    );
     expect(() => parseModelConfig({ ...base, vocabSize: 1 })).toThrow(/vocabSize: must be at least 2/);
     expect(() => parseModelConfig({ ...base, layers: 1.5 })).toThrow(/layers/);
     expect(() => parseModelConfig({ ...base, dropout: 0.1 })).toThrow(/dropout/);
@@ -22,8 +26,12 @@ describe('model config', () => {
     const c = parseModelConfig(base);
     const task = new SyntheticTask({ kind: 'sort', length: 8 });
     expect(() => checkDataFits(c, task)).not.toThrow();
-    expect(() => checkDataFits({ ...c, contextLength: 16 }, task)).toThrow(/sequences of 17 tokens are longer than the model's context of 16/);
-    expect(() => checkDataFits({ ...c, vocabSize: 10 }, task)).toThrow(/the data has 13 tokens, more than the model's vocabulary of 10/);
+    expect(() => checkDataFits({ ...c, contextLength: 16 }, task)).toThrow(
+      /sequences of 17 tokens are longer than the model's context of 16/,
+    );
+    expect(() => checkDataFits({ ...c, vocabSize: 10 }, task)).toThrow(
+      /the data has 13 tokens, more than the model's vocabulary of 10/,
+    );
   });
 
   it('lays out and initialises parameters deterministically', () => {
@@ -56,6 +64,8 @@ describe('device fit', async () => {
     const wide = parseModelConfig({ ...base, dModel: 1024, heads: 2, dFF: 65536 / 4 });
     const p = deviceFitProblems(wide, 4096, 32, limits);
     expect(p.join('\n')).toMatch(/head dimension 512 \(dModel \/ heads\) is over the attention kernels' 256/);
-    expect(p.join('\n')).toMatch(/MLP activations \(batch · seqLen · dFF\) needs \d+ bytes, over this device's 134217728-byte buffer limit/);
+    expect(p.join('\n')).toMatch(
+      /MLP activations \(batch · seqLen · dFF\) needs \d+ bytes, over this device's 134217728-byte buffer limit/,
+    );
   });
 });

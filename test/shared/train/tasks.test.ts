@@ -56,7 +56,9 @@ describe('synthetic tasks', () => {
 
   it('the held-out split is disjoint from training and about the requested size', () => {
     for (const task of [sort, reverse, add]) {
-      const train = new Set(Array.from({ length: 3000 }, (_, i) => task.example(seededRandom(i), 'train').prompt.join('')));
+      const train = new Set(
+        Array.from({ length: 3000 }, (_, i) => task.example(seededRandom(i), 'train').prompt.join('')),
+      );
       const held = task.distinctExamples(seededRandom(7), 300, 'heldOut');
       for (const e of held) {
         expect(task.isHeldOut(e.prompt)).toBe(true);
@@ -65,7 +67,15 @@ describe('synthetic tasks', () => {
       // The split is a property of the prompt: about 10% of uniform prompts are held out.
       const rnd = seededRandom(99);
       let heldOut = 0;
-      for (let i = 0; i < 5000; i++) if (task.isHeldOut(Array.from({ length: task.promptLength }, (_, j) => (task.spec.kind === 'add' && j === 5 ? 10 : Math.floor(rnd() * 10))))) heldOut++;
+      for (let i = 0; i < 5000; i++)
+        if (
+          task.isHeldOut(
+            Array.from({ length: task.promptLength }, (_, j) =>
+              task.spec.kind === 'add' && j === 5 ? 10 : Math.floor(rnd() * 10),
+            ),
+          )
+        )
+          heldOut++;
       expect(heldOut / 5000).toBeGreaterThan(0.08);
       expect(heldOut / 5000).toBeLessThan(0.12);
     }
@@ -115,6 +125,8 @@ describe('character-level text dataset', () => {
   });
 
   it('refuses a text too short for the window', () => {
-    expect(() => new CharDataset('abcdefghij', { seqLen: 8 })).toThrow(/held-out part has 1 characters, fewer than seqLen \+ 1 = 9/);
+    expect(() => new CharDataset('abcdefghij', { seqLen: 8 })).toThrow(
+      /held-out part has 1 characters, fewer than seqLen \+ 1 = 9/,
+    );
   });
 });

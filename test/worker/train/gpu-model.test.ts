@@ -18,7 +18,10 @@ function randomParams(seed: number): Parameters {
   const out: Parameters = new Map();
   for (const p of parameterLayout(config)) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    out.set(p.name, Float32Array.from({ length: n }, () => (p.init === 'ones' ? 1 : 0) + rnd() - 0.5));
+    out.set(
+      p.name,
+      Float32Array.from({ length: n }, () => (p.init === 'ones' ? 1 : 0) + rnd() - 0.5),
+    );
   }
   return out;
 }
@@ -52,7 +55,10 @@ describe('GPU transformer against the f64 reference', () => {
     const params: Parameters = new Map();
     for (const p of parameterLayout(odd)) {
       const n = p.shape.reduce((a, b) => a * b, 1);
-      params.set(p.name, Float32Array.from({ length: n }, () => (p.init === 'ones' ? 1 : 0) + rnd() - 0.5));
+      params.set(
+        p.name,
+        Float32Array.from({ length: n }, () => (p.init === 'ones' ? 1 : 0) + rnd() - 0.5),
+      );
     }
     const [B, T] = [3, 5];
     const inputs = Int32Array.from({ length: B * T }, () => Math.floor(rnd() * 7));
@@ -75,7 +81,12 @@ describe('GPU transformer against the f64 reference', () => {
 
   it('trains: loss falls over 40 steps, and the same seed gives the same losses bit for bit', async () => {
     const run = async () => {
-      const model = new GpuModel(gpu.device, config, initParameters(config, 3), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 });
+      const model = new GpuModel(gpu.device, config, initParameters(config, 3), {
+        beta1: 0.9,
+        beta2: 0.99,
+        eps: 1e-8,
+        weightDecay: 0.01,
+      });
       try {
         const rnd = seededRandom(4);
         const losses: number[] = [];

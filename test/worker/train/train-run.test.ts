@@ -34,7 +34,12 @@ const params = trainJobParams.parse({
 describe('train job work', () => {
   it('killed mid-run and re-run, it resumes from the last checkpoint and continues the loss curve', async () => {
     const uninterrupted: Progress[] = [];
-    await runTraining({ device: gpu.device, params, store: new MemoryStore(), onProgress: (p) => void uninterrupted.push(p) });
+    await runTraining({
+      device: gpu.device,
+      params,
+      store: new MemoryStore(),
+      onProgress: (p) => void uninterrupted.push(p),
+    });
 
     const store = new MemoryStore();
     const ac = new AbortController();
@@ -63,7 +68,11 @@ describe('train job work', () => {
     // Inference from the final checkpoint, with text prompts.
     const bytes = store.saved.at(-1)!.bytes;
     expect(JSON.parse(decodeCheckpoint(bytes).extra!.vocabulary)).toEqual(TASK_VOCABULARY.tokens);
-    const infer = inferJobParams.parse({ checkpoint: { job: 'train-1' }, prompts: ['1234=', '9070=', '5555='], maxNewTokens: 5 });
+    const infer = inferJobParams.parse({
+      checkpoint: { job: 'train-1' },
+      prompts: ['1234=', '9070=', '5555='],
+      maxNewTokens: 5,
+    });
     const out = await runInference({ device: gpu.device, params: infer, checkpoint: bytes });
     expect(out.outputs.map((o) => o.prompt)).toEqual(infer.prompts);
     for (const o of out.outputs) {
@@ -72,23 +81,31 @@ describe('train job work', () => {
     }
     expect(out.tokensPerSecond).toBeGreaterThan(0);
 
-    await expect(runInference({ device: gpu.device, params: { ...infer, prompts: ['12a4='] }, checkpoint: bytes })).rejects.toThrow(/prompts\[0\]: .*"a" is not a token/);
-    await expect(runInference({ device: gpu.device, params: { ...infer, maxNewTokens: 6 }, checkpoint: bytes })).rejects.toThrow(
-      /prompts\[0\] has 5 tokens; with maxNewTokens 6 it exceeds the model's context of 9/,
-    );
+    await expect(
+      runInference({ device: gpu.device, params: { ...infer, prompts: ['12a4='] }, checkpoint: bytes }),
+    ).rejects.toThrow(/prompts\[0\]: .*"a" is not a token/);
+    await expect(
+      runInference({ device: gpu.device, params: { ...infer, maxNewTokens: 6 }, checkpoint: bytes }),
+    ).rejects.toThrow(/prompts\[0\] has 5 tokens; with maxNewTokens 6 it exceeds the model's context of 9/);
   });
 
   it('refuses bad configs with a reason', async () => {
-    expect(() => trainJobParams.parse({ ...params, model: { ...params.model, heads: 3 } })).toThrow(/must divide dModel/);
+    expect(() => trainJobParams.parse({ ...params, model: { ...params.model, heads: 3 } })).toThrow(
+      /must divide dModel/,
+    );
     expect(trainJobProblems({ ...params, model: { ...params.model, contextLength: 8 } })).toEqual([
       "the data's sequences of 9 tokens are longer than model.contextLength 8",
     ]);
-    expect(trainJobProblems({ ...params, model: { ...params.model, vocabSize: 10 } })).toEqual(["model.vocabSize 10 is smaller than the task's vocabulary of 13"]);
+    expect(trainJobProblems({ ...params, model: { ...params.model, vocabSize: 10 } })).toEqual([
+      "model.vocabSize 10 is smaller than the task's vocabulary of 13",
+    ]);
     const other = new MemoryStore();
     await runTraining({ device: gpu.device, params: { ...params, steps: 3 }, store: other });
-    await expect(runTraining({ device: gpu.device, params: { ...params, model: { ...params.model, dFF: 48 } }, store: other })).rejects.toThrow(
-      /another model shape: dFF 64 \(expected 48\)/,
+    await expect(
+      runTraining({ device: gpu.device, params: { ...params, model: { ...params.model, dFF: 48 } }, store: other }),
+    ).rejects.toThrow(/another model shape: dFF 64 \(expected 48\)/);
+    await expect(runTraining({ device: gpu.device, params: { ...params, seed: 4 }, store: other })).rejects.toThrow(
+      /checkpoint is of another run/,
     );
-    await expect(runTraining({ device: gpu.device, params: { ...params, seed: 4 }, store: other })).rejects.toThrow(/checkpoint is of another run/);
   });
 });

@@ -46,7 +46,13 @@ describe('trainer', () => {
     // Through the file format, as a killed worker's successor would read it.
     const at6 = decodeCheckpoint(encodeCheckpoint(checkpoints[0]), settings.model);
     const resumedCheckpoints: CheckpointState[] = [];
-    const resumed = await train({ device: gpu.device, settings, data: task, resume: at6, onCheckpoint: (c) => void resumedCheckpoints.push(c) });
+    const resumed = await train({
+      device: gpu.device,
+      settings,
+      data: task,
+      resume: at6,
+      onCheckpoint: (c) => void resumedCheckpoints.push(c),
+    });
     expect(resumed.losses).toEqual(straight.losses.slice(6));
     expect(resumedCheckpoints.map((c) => c.step)).toEqual([12]);
     expect(resumedCheckpoints[0].params).toEqual(checkpoints[1].params);
@@ -55,8 +61,21 @@ describe('trainer', () => {
 
   it("inference from the final checkpoint reproduces the training run's held-out exact match", async () => {
     const checkpoints: CheckpointState[] = [];
-    const s = trainSettings.parse({ ...settings, model: { ...settings.model, dModel: 32, dFF: 64 }, steps: 25, batchSize: 32, evalEvery: 0, checkpointEvery: 0, schedule: { lr: 1e-2, warmupSteps: 5 } });
-    const r = await train({ device: gpu.device, settings: s, data: task, onCheckpoint: (c) => void checkpoints.push(c) });
+    const s = trainSettings.parse({
+      ...settings,
+      model: { ...settings.model, dModel: 32, dFF: 64 },
+      steps: 25,
+      batchSize: 32,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      schedule: { lr: 1e-2, warmupSteps: 5 },
+    });
+    const r = await train({
+      device: gpu.device,
+      settings: s,
+      data: task,
+      onCheckpoint: (c) => void checkpoints.push(c),
+    });
     const ckpt = decodeCheckpoint(encodeCheckpoint(checkpoints[0]));
     const model = new GpuModel(gpu.device, ckpt.config, ckpt.params);
     const decoder = new KvDecoder(model);
@@ -69,7 +88,10 @@ describe('trainer', () => {
           const prompt = [...batch.inputs.subarray(b * T, b * T + task.promptLength)];
           return { prompt, answer: task.solve(prompt) };
         });
-        const { tokens } = await decoder.decode(examples.map((e) => [...e.prompt, SEP]), { maxNewTokens: task.answerLength + 1, stopToken: EOS });
+        const { tokens } = await decoder.decode(
+          examples.map((e) => [...e.prompt, SEP]),
+          { maxNewTokens: task.answerLength + 1, stopToken: EOS },
+        );
         examples.forEach((e, b) => (exact += task.isExact(e, tokens[b]) ? 1 : 0));
         total += examples.length;
       }
@@ -104,17 +126,23 @@ describe('trainer', () => {
 
   it('refuses a model too large for the device', async () => {
     const big = trainSettings.parse({ ...settings, model: { ...settings.model, dModel: 1024, heads: 2 } });
-    await expect(train({ device: gpu.device, settings: big, data: task })).rejects.toThrow(/does not fit this device: head dimension 512/);
+    await expect(train({ device: gpu.device, settings: big, data: task })).rejects.toThrow(
+      /does not fit this device: head dimension 512/,
+    );
   });
 
   it('refuses data that does not fit the model', async () => {
     const long = new SyntheticTask({ kind: 'sort', length: 8 });
-    await expect(train({ device: gpu.device, settings, data: long })).rejects.toThrow(/sequences of 17 tokens are longer than the model's context of 9/);
+    await expect(train({ device: gpu.device, settings, data: long })).rejects.toThrow(
+      /sequences of 17 tokens are longer than the model's context of 9/,
+    );
   });
 
   it('stops when aborted', async () => {
     const ac = new AbortController();
     ac.abort(new Error('cancelled by the user'));
-    await expect(train({ device: gpu.device, settings, data: task, signal: ac.signal })).rejects.toThrow(/cancelled by the user/);
+    await expect(train({ device: gpu.device, settings, data: task, signal: ac.signal })).rejects.toThrow(
+      /cancelled by the user/,
+    );
   });
 });

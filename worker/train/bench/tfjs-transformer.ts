@@ -20,7 +20,8 @@ export class TfjsTransformer {
     params: Parameters,
     lr = 1e-3,
   ) {
-    for (const p of parameterLayout(config)) this.vars.set(p.name, tf.variable(tf.tensor(params.get(p.name)!, p.shape), true, p.name));
+    for (const p of parameterLayout(config))
+      this.vars.set(p.name, tf.variable(tf.tensor(params.get(p.name)!, p.shape), true, p.name));
     this.optimizer = tf.train.adam(lr, 0.9, 0.99, 1e-8);
   }
 
@@ -56,7 +57,8 @@ export class TfjsTransformer {
       const p = `h.${l}.`;
       const a = this.layerNorm(x, `${p}ln1`);
       const qkv = tf.add(tf.matMul(a, this.w(`${p}attn.wqkv`)), this.w(`${p}attn.bqkv`));
-      const heads = (part: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, part * d], [N, d]), [B, T, H, hd]), [0, 2, 1, 3]);
+      const heads = (part: number) =>
+        tf.transpose(tf.reshape(tf.slice(qkv, [0, part * d], [N, d]), [B, T, H, hd]), [0, 2, 1, 3]);
       const [q, k, v] = [heads(0), heads(1), heads(2)];
       const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask);
       const o = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [N, d]);
@@ -82,7 +84,9 @@ export class TfjsTransformer {
   /** The loss of a batch, without a step. */
   async loss0(inputs: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
     const tf = this.tf;
-    const l = tf.tidy(() => this.loss(tf.tensor2d(inputs, [B, T], 'int32'), tf.tensor2d(targets, [B, T], 'int32'), B, T));
+    const l = tf.tidy(() =>
+      this.loss(tf.tensor2d(inputs, [B, T], 'int32'), tf.tensor2d(targets, [B, T], 'int32'), B, T),
+    );
     const v = (await l.data())[0];
     l.dispose();
     return v;
@@ -106,8 +110,19 @@ export class TfjsTransformer {
     for (let s = 0; s < maxNewTokens; s++) {
       const T = seqs[0].length;
       const next = tf.tidy(() => {
-        const logits = this.logits(tf.tensor2d(Int32Array.from(seqs.flat()), [seqs.length, T], 'int32'), seqs.length, T);
-        return tf.argMax(tf.slice(tf.reshape(logits, [seqs.length, T, this.config.vocabSize]), [0, T - 1, 0], [seqs.length, 1, this.config.vocabSize]), -1);
+        const logits = this.logits(
+          tf.tensor2d(Int32Array.from(seqs.flat()), [seqs.length, T], 'int32'),
+          seqs.length,
+          T,
+        );
+        return tf.argMax(
+          tf.slice(
+            tf.reshape(logits, [seqs.length, T, this.config.vocabSize]),
+            [0, T - 1, 0],
+            [seqs.length, 1, this.config.vocabSize],
+          ),
+          -1,
+        );
       });
       const ids = await next.data();
       next.dispose();

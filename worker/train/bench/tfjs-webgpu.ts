@@ -6,7 +6,11 @@ import { registerTfjsGradients } from './tfjs-gradients.ts';
 export async function loadTfjsWebgpu(): Promise<typeof tfType> {
   Object.assign(globalThis, globals);
   const g = globalThis as unknown as { navigator?: { gpu?: unknown; userAgent?: string } };
-  if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node' }, configurable: true });
+  if (!g.navigator?.gpu)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu: create([]), userAgent: 'node' },
+      configurable: true,
+    });
   const tf = await import('@tensorflow/tfjs-core');
   await registerTfjsGradients();
   await import('@tensorflow/tfjs-backend-webgpu');

@@ -74,7 +74,10 @@ try {
   const mm = new Gemm(gpu.device);
   const n = 512;
   const buf = (data: Float32Array) => {
-    const b = gpu.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const b = gpu.device.createBuffer({
+      size: data.byteLength,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
     gpu.device.queue.writeBuffer(b, 0, data);
     return b;
   };
@@ -86,11 +89,12 @@ try {
     await quietly(gpu.device.queue.onSubmittedWorkDone());
   };
   await products();
-  const mmSeconds = (await median(async () => {
-    const t = performance.now();
-    await products();
-    return (performance.now() - t) / 1000;
-  }, 3)) / 4;
+  const mmSeconds =
+    (await median(async () => {
+      const t = performance.now();
+      await products();
+      return (performance.now() - t) / 1000;
+    }, 3)) / 4;
   const matmulFlops = (2 * n ** 3) / mmSeconds;
   console.log(`${adapterLabel(gpu.info)}; matmul ${n}³: ${(matmulFlops / 1e9).toFixed(2)} GFLOP/s (MFU denominator)`);
 
@@ -107,8 +111,12 @@ try {
     const theirs = new TfjsTransformer(tf, config, params);
     try {
       // Same model: the first step's loss (same parameters, same batch) must agree.
-      const [l0, l1] = [(await ours.gradients(batches[0])).loss, await theirs.loss0(batches[0].inputs, batches[0].targets, s.batch, T)];
-      if (!(Math.abs(l0 - l1) < 1e-3 * Math.max(1, l0))) throw new Error(`${s.name}: our loss ${l0} and TF.js's ${l1} differ: not the same model`);
+      const [l0, l1] = [
+        (await ours.gradients(batches[0])).loss,
+        await theirs.loss0(batches[0].inputs, batches[0].targets, s.batch, T),
+      ];
+      if (!(Math.abs(l0 - l1) < 1e-3 * Math.max(1, l0)))
+        throw new Error(`${s.name}: our loss ${l0} and TF.js's ${l1} differ: not the same model`);
       // Training: 2 warm-up steps (compilation), then the median step.
       let i = 0;
       for (; i < 2; i++) await ours.step(batches[i], i + 1, 1e-3);
@@ -169,7 +177,11 @@ try {
       theirs.dispose();
     }
   }
-  if (a.json) fs.writeFileSync(a.json, JSON.stringify({ adapter: adapterLabel(gpu.info), matmulGflops: matmulFlops / 1e9, sizes: rows }, null, 2));
+  if (a.json)
+    fs.writeFileSync(
+      a.json,
+      JSON.stringify({ adapter: adapterLabel(gpu.info), matmulGflops: matmulFlops / 1e9, sizes: rows }, null, 2),
+    );
 } finally {
   gpu.close();
 }
