@@ -2,7 +2,8 @@
 // log-sum-exp: one invocation per query row, online softmax over its keys, the row in
 // registers. Decoding uses it over a KV cache (one new query row per sequence, where the fused
 // kernel's row blocks would sit idle), and tests use it as the forward partner of
-// AttentionBackward; same conventions as the fused kernel (bottom-right causal alignment, natural log-sum-exp of the scaled scores).
+// AttentionBackward; same conventions as the fused kernel (bottom-right causal alignment,
+// natural log-sum-exp of the scaled scores).
 import { OpKernel, WG, positiveInt, withArrays } from './op-kernel.ts';
 import { ShapeError } from '../errors.ts';
 import { MAX_ROWS_HEAD_DIM } from './limits.ts';
