@@ -91,6 +91,8 @@ describe('npm start', () => {
 
       expect(await start.stop('SIGHUP'), start.output()).toBe(0);
       expect(start.output()).toMatch(/usine: stopped/);
+      // Gone within 2 s (a helper such as tsx's esbuild service notices its parent's exit on its own).
+      for (let i = 0; i < 20 && [...children.keys()].some(alive); i++) await new Promise((r) => setTimeout(r, 100));
       for (const [pid, cmd] of children) expect(alive(pid), `${cmd} outlived start.ts`).toBe(false);
       expect(await redisAnswers(redisUrl)).toBe(false);
     } finally {
