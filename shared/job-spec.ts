@@ -1,6 +1,7 @@
 // The job spec: what a client may submit. Validated once, at the API edge; everything
 // behind the edge trusts these types.
 import { z } from 'zod';
+import { seed } from './seed.ts';
 import { trainJobParams, inferJobParams } from './train/job-params.ts';
 
 /** Largest dimension accepted at the edge; device limits are checked at admission. */
@@ -14,12 +15,7 @@ export const matmulParams = z
     n: dim,
     k: dim,
     /** Seed of the generated inputs A (m×k) and B (k×n), uniform in [-1, 1). */
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(1),
+    seed,
     /** How many times the kernel runs; the result reports the median. */
     repeats: z.number().int().min(1).max(100_000).default(1),
     /** Keep C (row-major little-endian f32) as an artifact, downloadable through the API. */

@@ -2,6 +2,7 @@
 // configs are refused with a reason before anything is queued). The shared job spec
 // (shared/job-spec.ts) includes these schemas when the jobs are wired in.
 import { z } from 'zod';
+import { seed } from '../seed.ts';
 import { deviceFitProblems, type DeviceLimits } from './device-fit.ts';
 import type { ModelConfig } from './model-config.ts';
 import { SyntheticTask, syntheticTaskSpec } from './tasks.ts';
@@ -35,12 +36,7 @@ export const inferJobParams = z
     maxNewTokens: z.number().int().min(1).max(4096),
     /** 0 = greedy. */
     temperature: z.number().min(0).max(10).default(0),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(1),
+    seed,
   })
   .strict();
 export type InferJobParams = z.output<typeof inferJobParams>;

@@ -1,6 +1,7 @@
 // Parameters of a training run (the `train` job's params, less where the data comes from):
 // model, optimisation, schedule, seed, evaluation and checkpoint intervals.
 import { z } from 'zod';
+import { seed } from '../seed.ts';
 import { lrSchedule } from './lr-schedule.ts';
 import { modelConfig } from './model-config.ts';
 
@@ -11,12 +12,7 @@ export const trainSettings = z
     batchSize: z.number().int().min(1).max(4096),
     schedule: lrSchedule,
     /** Seeds the initial parameters and the data stream. */
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(1),
+    seed,
     /** Clip the global gradient norm to this (PyTorch's clip_grad_norm_). */
     maxGradNorm: z.number().gt(0).default(1),
     optimizer: z
