@@ -1,6 +1,7 @@
 // The usine scheduler process: configuration from the environment, one scheduler
 // (scheduler.ts), signals, exit codes. 2: bad configuration; 1: a bad tenants file.
 import { loadConfig, schedulerEnv, ConfigError } from '../shared/config.ts';
+import { stopOnSignals } from '../shared/signals.ts';
 import { createScheduler, type UsineScheduler } from './scheduler.ts';
 
 let cfg;
@@ -21,19 +22,10 @@ log.info(
 // Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
 log.flush();
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) process.exit(130);
-  stopping = true;
-  log.info({ signal }, 'scheduler shutting down');
-  await scheduler.stop();
-  process.exit(0);
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () =>
-    shutdown(signal).catch((err) => {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }),
-  );
-}
+stopOnSignals(['SIGINT', 'SIGTERM'], {
+  stop: async (signal) => {
+    log.info({ signal }, 'scheduler shutting down');
+    await scheduler.stop();
+  },
+  failed: (err) => log.error({ err }, 'shutdown failed'),
+});

@@ -9,6 +9,7 @@ import { ensureRedis } from '../shared/redis-server.ts';
 import { loadConfig, schedulerEnv, workerEnv, ConfigError } from '../shared/config.ts';
 import { listAdaptersQuietly } from '../kernels/adapter-list.ts';
 import { pipeWithoutDawnLimitWarnings } from '../kernels/dawn-warnings.ts';
+import { stopOnSignals } from '../shared/signals.ts';
 
 new Command('npm start')
   .description(
@@ -94,10 +95,6 @@ console.log('usine: try `npx usine submit matmul --m 256 --n 256 --k 256 --wait`
 
 let stopping = false;
 async function stop() {
-  if (stopping) {
-    for (const c of children) c.kill('SIGKILL');
-    return;
-  }
   stopping = true;
   console.log('usine: stopping (workers finish their jobs; Ctrl-C again to force)');
   await Promise.all(
@@ -112,16 +109,13 @@ async function stop() {
   );
   await redis.stop();
   console.log('usine: stopped');
-  process.exit(0);
 }
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 // SIGHUP is a closed terminal: the children and Redis run in process groups of their own and
 // do not get the hang-up, so without it the Redis started above would outlive us.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () =>
-    stop().catch((err: Error) => {
-      console.error(`usine: stopping failed: ${err.message}`);
-      process.exit(1);
-    }),
-  );
-}
+stopOnSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], {
+  stop,
+  // Again: the workers stop at once (their jobs go back to the queue); Redis is still stopped.
+  again: () => children.forEach((c) => c.kill('SIGKILL')),
+  failed: (err) => console.error(`usine: stopping failed: ${err.message}`),
+});

@@ -1,6 +1,7 @@
 // The usine worker process: configuration from the environment, one worker (worker.ts),
 // signals, exit codes. 2: bad configuration; 3: the device was lost; 130: forced stop.
 import { loadConfig, workerEnv, ConfigError, type WorkerConfig } from '../shared/config.ts';
+import { stopOnSignals } from '../shared/signals.ts';
 import { createWorker, DeviceLostError } from './worker.ts';
 
 let cfg: WorkerConfig;
@@ -29,25 +30,17 @@ if (ready) {
   // Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
   log.flush();
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      // Second signal: stop now; the running jobs stall and BullMQ hands them to another worker.
+  stopOnSignals(['SIGINT', 'SIGTERM'], {
+    stop: async (signal) => {
+      log.info({ signal }, 'shutting down: finishing running jobs (send the signal again to stop now)');
+      await worker.stop();
+      log.info('worker stopped');
+    },
+    // Second signal: stop now; the running jobs stall and BullMQ hands them to another worker.
+    again: () => {
       log.warn('forced shutdown: running jobs will be retried elsewhere');
       process.exit(130);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down: finishing running jobs (send the signal again to stop now)');
-    await worker.stop();
-    log.info('worker stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () =>
-      shutdown(signal).catch((err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      }),
-    );
-  }
+    },
+    failed: (err) => log.error({ err }, 'shutdown failed'),
+  });
 }
