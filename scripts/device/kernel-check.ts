@@ -26,7 +26,7 @@ import { randomMatrix } from '../../kernels/random.ts';
 
 const program = new Command('node --import tsx scripts/device/kernel-check.ts')
   .description(
-    'Checks the matmul and attention kernels on this machine\'s default WebGPU adapter against the f64 CPU ' +
+    "Checks the matmul and attention kernels on this machine's default WebGPU adapter against the f64 CPU " +
       'references on awkward shapes (transposes, batches, bias and activations, ragged sizes, causal masks, ' +
       'f16 where the adapter has shader-f16). Prints one line per case; exits 1 if any case is off.',
   )
@@ -69,7 +69,9 @@ async function runCase(name: string, body: () => Promise<{ maxErr: number; worst
   }
   r.ms = Math.round(performance.now() - t0);
   results.push(r);
-  const err = Number.isNaN(r.maxErr) ? '' : ` maxErr ${r.maxErr.toExponential(2)} (${(r.worst * 100).toFixed(0)}% of tol)`;
+  const err = Number.isNaN(r.maxErr)
+    ? ''
+    : ` maxErr ${r.maxErr.toExponential(2)} (${(r.worst * 100).toFixed(0)}% of tol)`;
   console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${name}${err} ${r.ms} ms${r.error ? `: ${r.error}` : ''}`);
 }
 
@@ -97,7 +99,13 @@ async function checkMatmul(spec: MatmulSpec, config?: MatmulConfig): Promise<{ m
   let maxErr = 0;
   let worst = 0;
   for (let s = 0; s < picks; s++) {
-    const idx = all ? s : s === 0 ? 0 : s === 1 ? sz.c - 1 : Math.floor(((s * 2654435761) % 2 ** 32) / 2 ** 32 * sz.c);
+    const idx = all
+      ? s
+      : s === 0
+        ? 0
+        : s === 1
+          ? sz.c - 1
+          : Math.floor((((s * 2654435761) % 2 ** 32) / 2 ** 32) * sz.c);
     const bt = Math.floor(idx / (r.m * r.n));
     const i = Math.floor((idx % (r.m * r.n)) / r.n);
     const ref = matmulEntryGeneral(r, a, b, bias, bt, i, idx % r.n);
@@ -229,7 +237,9 @@ for (const dtype of hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
 
 gpu.close();
 const failed = results.filter((r) => !r.ok);
-console.log(`${results.length - failed.length}/${results.length} cases ok${failed.length ? `; FAILED: ${failed.map((r) => r.name).join('; ')}` : ''}`);
+console.log(
+  `${results.length - failed.length}/${results.length} cases ok${failed.length ? `; FAILED: ${failed.map((r) => r.name).join('; ')}` : ''}`,
+);
 if (opts.json) {
   const { limits: _limits, ...adapter } = gpu.info;
   fs.writeFileSync(opts.json, JSON.stringify({ adapter, quick: opts.quick, cases: results }, null, 2) + '\n');

@@ -69,7 +69,10 @@ interface BenchFile {
 }
 const bench: Record<string, unknown> = {};
 const recap: string[] = [];
-for (const file of fs.readdirSync(out).filter((f) => /^bench-.*\.json$/.test(f)).sort()) {
+for (const file of fs
+  .readdirSync(out)
+  .filter((f) => /^bench-.*\.json$/.test(f))
+  .sort()) {
   const b = readJson(path.join(out, file)) as BenchFile | undefined;
   if (!b) continue;
   const rows = b.results.map((r) => ({
@@ -86,7 +89,8 @@ for (const file of fs.readdirSync(out).filter((f) => /^bench-.*\.json$/.test(f))
     const key = JSON.stringify(r.shape);
     if (!best.has(key) || best.get(key)!.gflops < r.gflops) best.set(key, r);
   }
-  for (const [shape, r] of best) recap.push(`  ${file.replace(/\.json$/, '')} ${shape}: ${r.gflops} GFLOP/s (${r.timing})`);
+  for (const [shape, r] of best)
+    recap.push(`  ${file.replace(/\.json$/, '')} ${shape}: ${r.gflops} GFLOP/s (${r.timing})`);
 }
 
 // train-local.ts ends with one JSON line.
