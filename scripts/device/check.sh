@@ -81,8 +81,9 @@ unpack() {
     if command -v xz >/dev/null; then
       tar -C "$dir" -xJf .device/runtime.tar.xz || return 1
     else
-      python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
-        .device/runtime.tar.xz "$dir" || return 1
+      python3 -c 'import sys, tarfile
+kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+tarfile.open(sys.argv[1]).extractall(sys.argv[2], **kw)' .device/runtime.tar.xz "$dir" || return 1
     fi
   fi
   export PATH="$root/$dir/node/bin:$PATH"
@@ -159,7 +160,8 @@ if [ -z "$adapters" ]; then
   done
 else
   f16=0
-  grep -q 'shader-f16' <<<"$(head -1 <<<"$adapters")" && f16=1
+  # The adapter openDevice() picks: a hardware one where there is one.
+  grep -q 'shader-f16' <<<"$(grep -m1 'software false' <<<"$adapters" || head -1 <<<"$adapters")" && f16=1
   if [ "$quick" = 1 ]; then
     mm_sizes=256,512 att_sizes=4x128x16,4x128x16c
     train_args=(--steps 20 --batch 16 --eval-every 10 --eval-examples 32)

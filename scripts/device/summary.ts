@@ -83,11 +83,13 @@ for (const file of fs
     gflops: Math.round(r.gflops * 10) / 10,
   }));
   bench[file.replace(/\.json$/, '')] = { results: rows, skipped: b.skipped ?? [] };
-  // The recap keeps our best figure per shape: the full tables are in check.log and the JSON.
+  // The recap keeps one figure of ours per shape, GPU-timed where the adapter could: the full
+  // tables are in check.log and the JSON.
   const best = new Map<string, (typeof rows)[number]>();
   for (const r of rows.filter((x) => x.impl === 'usine')) {
     const key = JSON.stringify(r.shape);
-    if (!best.has(key) || best.get(key)!.gflops < r.gflops) best.set(key, r);
+    const old = best.get(key);
+    if (!old || (old.timing !== 'gpu' && (r.timing === 'gpu' || old.gflops < r.gflops))) best.set(key, r);
   }
   for (const [shape, r] of best)
     recap.push(`  ${file.replace(/\.json$/, '')} ${shape}: ${r.gflops} GFLOP/s (${r.timing})`);
@@ -131,7 +133,7 @@ const summary = {
 };
 fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 
-const a = adapters[0];
+const a = adapters.find((x) => !x.software) ?? adapters[0];
 console.log('\n== summary');
 console.log(
   `adapter: ${a ? `${a.description || a.device} (${a.vendor}, ${a.backend}${a.software ? ', software' : ''})` : 'none'}`,
