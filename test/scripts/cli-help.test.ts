@@ -39,6 +39,7 @@ const COMMANDS: { file: string; options: string[] }[] = [
     ],
   },
   { file: 'worker/train/bench/train-bench.ts', options: ['--steps', '--json'] },
+  { file: 'scripts/device/kernel-check.ts', options: ['--quick', '--json'] },
   {
     file: 'worker/train/train-local.ts',
     options: [
