@@ -2,6 +2,7 @@
 import type { JobSpecInput } from '../shared/job-spec.ts';
 import type { ArtifactMeta } from '../shared/artifact-store.ts';
 import { FINAL_STATES, type JobView, type JobState } from '../shared/job-view.ts';
+import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 
 export type { JobSpecInput, ArtifactMeta };
 
@@ -26,15 +27,7 @@ export interface WorkerView {
   id: string;
   name: string;
   adapter: string;
-  caps: {
-    vendor: string;
-    architecture: string;
-    device: string;
-    backend: string;
-    features: string[];
-    limits: Record<string, number>;
-    region: string;
-  };
+  caps: DeviceCaps;
   concurrency: number;
   running: string[];
   startedAt: string;
