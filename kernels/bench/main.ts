@@ -49,8 +49,8 @@ Examples:
   npm run bench -- --kernel attention --json out.json
 
 Reading the output: "usine ×" is the baseline's median time divided by ours taken the same way
-(above 1: we are faster). ORT and TF.js are timed from host arrays to host arrays (wall+io);
-so is one of our rows, for a like-for-like ratio. GPU timestamps are used for our kernel and the
+(above 1: we are faster). ORT is timed from host arrays to host arrays (wall+io), TF.js from
+its tensors to a host array (wall+read); one of our rows is wall+io, for a like-for-like ratio. GPU timestamps are used for our kernel and the
 naive one when the adapter has timestamp-query. On a shared machine, trust ratios over absolutes.`,
   );
 withUsageErrors(program).parse();
