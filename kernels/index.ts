@@ -10,7 +10,7 @@ export type { MatmulConfig, MatmulDtype, Activation } from './matmul/matmul-prog
 export { TUNING_SPACE } from './matmul/matmul-configs.ts';
 export { MatmulTuner, shapeBucket } from './autotune/matmul-tuner.ts';
 export { TuningStore } from './autotune/tuning-store.ts';
-export { matmulRef, matmulEntry, matmulRefGeneral, matmulEntryGeneral } from './reference.ts';
+export { matmulRef, matmulEntry, matmulRefGeneral, matmulEntryGeneral, matmulTolerance } from './reference.ts';
 export { Attention, tensorBytes } from './attention/attention.ts';
 export type { AttentionOptions, AttentionBuffers, AttentionResult } from './attention/attention.ts';
 export type { AttentionShape } from './attention/attention-shape.ts';

@@ -73,3 +73,12 @@ export function matmulRefGeneral(
       for (let j = 0; j < s.n; j++) c[(bt * s.m + i) * s.n + j] = matmulEntryGeneral(s, a, b, bias, bt, i, j);
   return c;
 }
+
+/**
+ * How far a kernel's C entry may be from `ref` (the f64 reference): f32 rounding grows with k;
+ * f16 adds a relative 1e-3 (its 11-bit mantissa) on top. The tests and the device check share it.
+ */
+export function matmulTolerance(spec: Pick<MatmulSpec, 'k' | 'dtype'>, ref: number): number {
+  const base = 2e-6 * spec.k + 1e-6;
+  return spec.dtype === 'f16' ? 1e-3 * Math.abs(ref) + base + 1e-3 : base;
+}

@@ -13,6 +13,7 @@ import {
   adapterLabel,
   attentionRef,
   matmulEntryGeneral,
+  matmulTolerance,
   openDevice,
   roundToHalf,
   type AttentionShape,
@@ -77,11 +78,6 @@ async function runCase(name: string, body: () => Promise<{ maxErr: number; worst
 
 // Tolerances as in test/kernels/matmul.test.ts: f32 accumulation over k terms errs about
 // k·2⁻²³ of the partial sums; f16 adds rounding of the output (relative 2⁻¹¹).
-function matmulTol(spec: MatmulSpec, ref: number): number {
-  const base = 2e-6 * spec.k + 1e-6;
-  return spec.dtype === 'f16' ? 1e-3 * Math.abs(ref) + base + 1e-3 : base;
-}
-
 const mm = new Matmul(device);
 
 /** Every entry of C when that is cheap on the CPU, else the corners and 4000 scattered ones. */
@@ -112,7 +108,7 @@ async function checkMatmul(spec: MatmulSpec, config?: MatmulConfig): Promise<{ m
     const err = Math.abs(c[idx] - ref);
     if (!Number.isFinite(c[idx])) return { maxErr: Infinity, worst: Infinity };
     maxErr = Math.max(maxErr, err);
-    worst = Math.max(worst, err / matmulTol(r, ref));
+    worst = Math.max(worst, err / matmulTolerance(r, ref));
   }
   return { maxErr, worst };
 }

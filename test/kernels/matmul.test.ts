@@ -18,7 +18,7 @@ import {
 import { configKey, type MatmulConfig } from '../../kernels/matmul/matmul-program.ts';
 import { roundToHalf } from '../../kernels/f16.ts';
 import { operandSizes, resolveSpec } from '../../kernels/matmul/matmul-spec.ts';
-import { matmulEntryGeneral, matmulRefGeneral } from '../../kernels/reference.ts';
+import { matmulEntryGeneral, matmulRefGeneral, matmulTolerance } from '../../kernels/reference.ts';
 import { randomMatrix } from '../../kernels/random.ts';
 import { testDevice } from '../support/gpu.ts';
 
@@ -40,11 +40,6 @@ function inputs(spec: MatmulSpec) {
     bias = bias && roundToHalf(bias);
   }
   return { a, b, bias };
-}
-
-function tolerance(spec: MatmulSpec, ref: number): number {
-  const base = 2e-6 * spec.k + 1e-6;
-  return spec.dtype === 'f16' ? 1e-3 * Math.abs(ref) + base + 1e-3 : base;
 }
 
 /** Runs `spec` with `config` and checks every entry (or `samples` random ones) of C. */
@@ -74,14 +69,14 @@ async function checkInner(spec: MatmulSpec, config?: MatmulConfig, samples?: num
     const i = Math.floor((idx % (r.m * r.n)) / r.n);
     const j = idx % r.n;
     const ref = matmulEntryGeneral(spec, a, b, bias, bt, i, j);
-    if (!(Math.abs(c[idx] - ref) <= tolerance(spec, ref)) && bad.length < 5)
+    if (!(Math.abs(c[idx] - ref) <= matmulTolerance(spec, ref)) && bad.length < 5)
       bad.push(`C[${bt}][${i}][${j}] = ${c[idx]}, expected ${ref}`);
   };
   if (samples) for (let s = 0; s < samples; s++) at(Math.floor((((s * 2654435761) % 2 ** 32) / 2 ** 32) * c.length));
   else {
     const ref = matmulRefGeneral(spec, a, b, bias);
     for (let idx = 0; idx < c.length; idx++) {
-      if (!(Math.abs(c[idx] - ref[idx]) <= tolerance(spec, ref[idx])) && bad.length < 5)
+      if (!(Math.abs(c[idx] - ref[idx]) <= matmulTolerance(spec, ref[idx])) && bad.length < 5)
         bad.push(`C[${idx}] = ${c[idx]}, expected ${ref[idx]}`);
     }
   }
