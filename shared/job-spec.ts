@@ -65,6 +65,11 @@ const common = {
   attempts: z.number().int().min(1).max(20).default(3),
   /** Free-form labels for the submitter (not used for scheduling). */
   labels: z.record(z.string(), z.string().max(256)).optional(),
+  /**
+   * May this job be stopped (and requeued, resumed from its checkpoint) to give its slot to a
+   * tenant below its fair share? false: it runs to the end, and counts against its tenant's quota.
+   */
+  preemptible: z.boolean().default(true),
   /** Start only after this job (of the same tenant) has succeeded; fail if it fails. */
   dependsOn: z.string().min(1).max(100).optional(),
 };

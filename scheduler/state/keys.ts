@@ -49,4 +49,16 @@ export class Keys {
   get cancelChannel() {
     return `${this.prefix}:cancel`;
   }
+  /** Hash: running job id → PreemptionRequest JSON, from the decision until the job is back in its queue. */
+  get preemptions() {
+    return `${this.prefix}:preemptions`;
+  }
+  /** Pub/sub: a preemption was requested; the message is the victim job's id (the request is in `preemptions`). */
+  get preemptChannel() {
+    return `${this.prefix}:preempt`;
+  }
+  /** String with expiry: which scheduler replica holds the lease for a shared duty (`dispatch`). */
+  lease(duty: string) {
+    return `${this.prefix}:lease:${duty}`;
+  }
 }

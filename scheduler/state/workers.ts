@@ -3,6 +3,21 @@ import type { Redis } from 'ioredis';
 import type { DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from './keys.ts';
 
+/** A job running on a worker, as its heartbeat reports it: what preemption chooses victims from. */
+export interface RunningJob {
+  id: string;
+  tenant: string;
+  /** Its queue (tenant and requirement class). */
+  queue: string;
+  priority: number;
+  /** The job's own opt-out (`preemptible: false` in its spec); the tenant's is in the tenant table. */
+  preemptible: boolean;
+  /** When this attempt started (ms since the epoch). */
+  startedAt: number;
+  /** When this attempt last wrote a checkpoint (ms), or null: the work a preemption would lose. */
+  checkpointAt: number | null;
+}
+
 export interface WorkerRecord {
   id: string;
   name: string;
@@ -10,6 +25,8 @@ export interface WorkerRecord {
   adapter: string;
   concurrency: number;
   running: string[];
+  /** The running jobs in detail (workers older than preemption send none). */
+  jobs?: RunningJob[];
   startedAt: string;
   lastHeartbeat: string;
 }
