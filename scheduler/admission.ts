@@ -1,5 +1,6 @@
 // Admission: whether a tenant's job may enter the queues, and which queue it enters.
 // Refusals carry the reason; the fair-share policy only ever sees admitted jobs.
+import type { PreemptionLedger } from './state/preemptions.ts';
 import type { JobSpec } from '../shared/job-spec.ts';
 import type { ArtifactStore } from '../shared/artifact-store.ts';
 import { trainJobProblems, inferJobProblems } from '../shared/train/job-params.ts';
@@ -56,6 +57,8 @@ export class Admission {
     private readonly declaredClasses: DeviceCaps[],
     private readonly jobs: JobStore,
     private readonly artifacts: ArtifactStore,
+    /** Preemption requests in progress: a job whose tenant one frees a slot for says so. */
+    private readonly preemptions?: PreemptionLedger,
   ) {}
 
   /** Problems of a train/infer spec or of its references (artifacts, jobs), checked before it is queued. */
@@ -181,6 +184,17 @@ export class Admission {
       if (running >= tenant.maxRunning) return `tenant ${tenant.name} runs ${running} jobs, its maxRunning`;
     }
     const busy = able.every((w) => w.running.length >= w.concurrency);
+    if (busy && tenant && this.preemptions) {
+      const freeing = (await this.preemptions.all()).filter((r) => r.forTenant === tenant.name);
+      if (freeing.length) {
+        const r = freeing[0];
+        return (
+          `a slot is being freed for tenant ${tenant.name}: job ${r.job} of tenant ${r.tenant} is being preempted ` +
+          `on worker ${able.find((w) => w.id === r.worker)?.name ?? r.worker} (within ${r.graceSeconds} s)` +
+          (freeing.length > 1 ? `, and ${freeing.length - 1} more` : '')
+        );
+      }
+    }
     return busy
       ? `all ${able.length} matching workers are busy; its turn comes by fair share and priority`
       : 'a matching worker is free; it should start shortly';

@@ -12,6 +12,7 @@ import { Keys } from './state/keys.ts';
 import { TenantStore, hashToken, DEFAULT_TENANT, type TenantsFile } from './state/tenants.ts';
 import { UsageLedger } from './state/usage.ts';
 import { WorkerRegistry } from './state/workers.ts';
+import { PreemptionLedger } from './state/preemptions.ts';
 
 export interface SchedulerContext {
   redis: Redis;
@@ -22,6 +23,8 @@ export interface SchedulerContext {
   workers: WorkerRegistry;
   usage: UsageLedger;
   admission: Admission;
+  /** Preemption requests in progress (the round writes them; waitingFor reads them). */
+  preemptions: PreemptionLedger;
   metrics: SchedulerMetrics;
   artifacts: ArtifactStore;
   /** No tenants file and no admin token: every request acts as the "default" tenant and as admin. */
@@ -56,7 +59,21 @@ export async function openContext(
   const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
   const store = new JobStore(redis, keys, queues, cfg.USINE_RETENTION_SECONDS);
   const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
-  const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts);
+  const preemptions = new PreemptionLedger(redis, keys);
+  const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts, preemptions);
   const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
-  return { redis, keys, queues, store, tenants, workers, usage, admission, metrics, artifacts, openMode };
+  return {
+    redis,
+    keys,
+    queues,
+    store,
+    tenants,
+    workers,
+    usage,
+    admission,
+    preemptions,
+    metrics,
+    artifacts,
+    openMode,
+  };
 }

@@ -124,12 +124,49 @@ export class SchedulerMetrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: this.r,
   });
+  readonly preemptions = new Counter({
+    name: 'usine_preemptions_total',
+    help: "Jobs preempted (stopped and requeued), by the victim's tenant and the reason (fair-share, priority).",
+    labelNames: ['tenant', 'reason'] as const,
+    registers: this.r,
+  });
+  readonly preemptedSeconds = new Counter({
+    name: 'usine_preempted_device_seconds_total',
+    help: "Device-seconds of work lost to preemptions (not kept in a checkpoint), by the victim's tenant.",
+    labelNames: ['tenant'] as const,
+    registers: this.r,
+  });
+  readonly starvedWait = new Histogram({
+    name: 'usine_tenant_starved_wait_seconds',
+    help: 'Time from a tenant having queued work and no job running to its first start.',
+    labelNames: ['tenant'] as const,
+    buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600],
+    registers: this.r,
+  });
+  readonly preemptionsInProgress = new Gauge({
+    name: 'usine_preemptions_in_progress',
+    help: 'Preemption requests sent whose job has not yet left its slot.',
+    registers: this.r,
+  });
+  readonly preemptionsPerJobMax = new Gauge({
+    name: 'usine_preemptions_per_job_max',
+    help: 'The most preemptions decided for any one job in the last hour (thrash shows here).',
+    registers: this.r,
+  });
+  readonly dispatchLeader = new Gauge({
+    name: 'usine_dispatch_leader',
+    help: 'Whether this scheduler replica holds the dispatch lease (runs the preemption round): 1 or 0.',
+    registers: this.r,
+  });
   private readonly zeroed = new Set<string>();
 
   constructor(tenants: string[]) {
     collectProcessMetrics(this.registry);
     for (const tenant of tenants) this.zeroTenant(tenant);
     for (const state of ['busy', 'free']) this.workerSlots.set({ state }, 0);
+    this.dispatchLeader.set(0);
+    this.preemptionsInProgress.set(0);
+    this.preemptionsPerJobMax.set(0);
   }
 
   /** Exports zeros for a tenant's known series so rate() works from the first scrape. */
@@ -145,6 +182,9 @@ export class SchedulerMetrics {
     for (const reason of REFUSAL_REASONS) this.refusals.inc({ tenant, reason }, 0);
     for (const c of [this.deviceSeconds, this.flops, this.energy]) c.inc({ tenant }, 0);
     for (const state of ['queued', 'running']) this.tenantJobs.set({ tenant, state }, 0);
+    for (const reason of ['fair-share', 'priority']) this.preemptions.inc({ tenant, reason }, 0);
+    this.preemptedSeconds.inc({ tenant }, 0);
+    this.starvedWait.zero({ tenant });
   }
 
   /** Applies one flush of a worker's job events, summed per tenant and type. */

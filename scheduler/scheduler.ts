@@ -12,6 +12,9 @@ import { buildServer } from './server.ts';
 import { followEvents } from './state/job-events.ts';
 import { readTenantsFile } from './state/tenants.ts';
 import { openContext } from './context.ts';
+import { LEASE_TTL_MS, LeaderDuties, leaseHolderId } from './leader.ts';
+import { Preemptor } from './preemptor.ts';
+import { Lease } from './state/lease.ts';
 
 export interface SchedulerOptions {
   /** Logger (default: a new one at the config's LOG_LEVEL). */
@@ -44,6 +47,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let app: FastifyInstance | undefined;
   let gauges: NodeJS.Timeout | undefined;
   let dependants: NodeJS.Timeout | undefined;
+  let duties: LeaderDuties | undefined;
   const stopEvents = new AbortController();
   let eventsConn: Redis | undefined;
   let following: Promise<void> | undefined;
@@ -52,7 +56,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     const redis = (redisConn = connectRedis(cfg.REDIS_URL));
     redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
     const ctx = await openContext(cfg, redis, file, log);
-    const { keys, queues, tenants, workers, usage, store, metrics } = ctx;
+    const { keys, queues, tenants, workers, usage, store, metrics, preemptions } = ctx;
     queuesConn = queues;
 
     // Counters and histograms come from the workers' job events…
@@ -116,6 +120,30 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     );
     await refreshGauges();
 
+    const preemptor = new Preemptor({
+      redis,
+      keys,
+      queues,
+      tenants,
+      workers,
+      usage,
+      ledger: preemptions,
+      metrics,
+      log,
+      settings: {
+        enabled: cfg.USINE_PREEMPTION === 'on',
+        minRuntimeSeconds: cfg.USINE_PREEMPTION_MIN_RUNTIME_SECONDS,
+        graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
+      },
+    });
+    duties = new LeaderDuties(
+      new Lease(redis, keys.lease('dispatch'), leaseHolderId(), LEASE_TTL_MS),
+      preemptor,
+      metrics,
+      log,
+    );
+    duties.start();
+
     app = buildServer(ctx, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
     await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
     const port = (app.server.address() as AddressInfo).port;
@@ -125,6 +153,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   async function stop(): Promise<void> {
     clearInterval(gauges);
     clearInterval(dependants);
+    await duties?.stop();
     await app?.close();
     stopEvents.abort();
     eventsConn?.disconnect();

@@ -53,6 +53,12 @@ export const schedulerEnv = z.object({
   USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A worker silent for longer than this is dropped from /v1/workers. */
   USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
+  USINE_PREEMPTION: z.enum(['on', 'off']).default('on'),
+  /** A job that has run less than this is never preempted (a tenant may set its own). */
+  USINE_PREEMPTION_MIN_RUNTIME_SECONDS: z.coerce.number().nonnegative().default(120),
+  /** How long a preempted job has to checkpoint and stop before its worker abandons the attempt. */
+  USINE_PREEMPTION_GRACE_SECONDS: z.coerce.number().nonnegative().default(30),
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 

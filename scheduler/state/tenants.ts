@@ -20,6 +20,20 @@ export const tenantSchema = z
     regions: z.array(z.string()).default([]),
     /** GPU vendors this tenant's jobs may run on (empty = any). */
     vendors: z.array(z.string()).default([]),
+    /** How this tenant's jobs take part in preemption (docs/scheduling.md). */
+    preemption: z
+      .object({
+        /** false: its jobs are never preempted (they count against its quota as usual). */
+        preemptible: z.boolean().default(true),
+        /** Its jobs are never preempted before this run time (the installation's when absent). */
+        minRuntimeSeconds: z.number().nonnegative().optional(),
+        /** A queued job of a higher priority may preempt one of the tenant's own jobs. */
+        withinTenant: z.boolean().default(false),
+        /** Fraction of the matching slots the tenant is never preempted below. */
+        guaranteedShare: z.number().min(0).max(1).default(0),
+      })
+      .strict()
+      .default({ preemptible: true, withinTenant: false, guaranteedShare: 0 }),
     /** sha256 (hex) of the tenant's API tokens; the tokens themselves are never stored. */
     tokenSha256: z.array(sha256hex).default([]),
   })
