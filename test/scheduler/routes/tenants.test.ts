@@ -39,6 +39,26 @@ describe('/v1/tenants', () => {
     expectError(await admin().put('/v1/tenants/bad', { colour: 'red' }), 400, 'invalid_tenant');
   });
 
+  it('takes a preemption block, and refuses a bad one naming the field, changing nothing', async () => {
+    const ok = await admin().put('/v1/tenants/lab', {
+      preemption: { minRuntimeSeconds: 300, withinTenant: true, guaranteedShare: 0.25 },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.json).toMatchObject({
+      preemption: { preemptible: true, minRuntimeSeconds: 300, withinTenant: true, guaranteedShare: 0.25 },
+    });
+    const bad = [
+      [{ preemption: { minRuntimeSeconds: 'soon' } }, /preemption\.minRuntimeSeconds/],
+      [{ preemption: { minRuntimeSeconds: -1 } }, /preemption\.minRuntimeSeconds/],
+      [{ preemption: { guaranteedShare: 2 } }, /preemption\.guaranteedShare/],
+      [{ preemption: { graceSeconds: 10 } }, /preemption/],
+    ] as const;
+    for (const [body, field] of bad)
+      expectError(await admin().put('/v1/tenants/lab', { ...body, weight: 9 }), 400, 'invalid_tenant', field);
+    const list = await admin().get<{ tenants: { name: string; weight: number }[] }>('/v1/tenants');
+    expect(list.json.tenants.find((x) => x.name === 'lab')?.weight).toBe(1); // nothing half-applied
+  });
+
   it('deletes a tenant (204), after which its token no longer works; unknown tenants are 404', async () => {
     await admin().put('/v1/tenants/gone', {});
     const { token } = (await admin().post<{ token: string }>('/v1/tenants/gone/tokens')).json;
