@@ -42,6 +42,60 @@ export function tenantsDashboard(): DashboardBuilder {
         ],
       },
       {
+        title: 'Preemption',
+        panels: [
+          {
+            w: 8,
+            panel: timeseriesPanel({
+              title: 'Preemptions per minute',
+              description:
+                "Jobs of each tenant stopped and requeued to give their slot to a tenant below its fair share (fair-share) or to the tenant's own higher-priority job (priority). Steady preemptions between the same tenants would be thrash (the stability rule prevents them); so would one job preempted again and again (the last series).",
+              unit: 'short',
+              min: 0,
+              queries: [
+                {
+                  expr: `sum by (tenant, reason) (rate(usine_preemptions_total{${T}}[${RI}])) * 60`,
+                  legend: '{{tenant}} {{reason}}',
+                },
+                { expr: 'max(usine_preemptions_per_job_max)', legend: 'most preemptions of one job in 1 h' },
+              ],
+            }),
+          },
+          {
+            w: 8,
+            panel: timeseriesPanel({
+              title: 'Work lost to preemption (device-seconds per second)',
+              description:
+                'Device time of preempted attempts not kept in a checkpoint. Train jobs checkpoint on the way out and lose almost nothing; other job types lose the whole attempt.',
+              unit: 'short',
+              min: 0,
+              queries: [
+                {
+                  expr: `sum by (tenant) (rate(usine_preempted_device_seconds_total{${T}}[${RI}]))`,
+                  legend: '{{tenant}}',
+                },
+              ],
+            }),
+          },
+          {
+            w: 8,
+            panel: timeseriesPanel({
+              title: 'Starved wait p95',
+              description:
+                'p95 of the time from a tenant having queued work and nothing running to its first start: what preemption shortens, to about the minimum run time plus the grace.',
+              unit: 's',
+              min: 0,
+              queries: [
+                {
+                  expr: `histogram_quantile(0.95, sum by (le, tenant) (rate(usine_tenant_starved_wait_seconds_bucket{${T}}[$__range])))`,
+                  legend: '{{tenant}}',
+                },
+              ],
+            }),
+          },
+        ],
+      },
+      {
         title: 'Consumption',
         panels: [
           {
@@ -168,6 +222,7 @@ export function tenantsDashboard(): DashboardBuilder {
                   expr: `sum by (tenant, reason) (rate(usine_job_refusals_total{${T}}[${RI}]))`,
                   legend: '{{tenant}} {{reason}}',
                 },
+                { expr: 'max(usine_preemptions_per_job_max)', legend: 'most preemptions of one job in 1 h' },
               ],
             }),
           },
