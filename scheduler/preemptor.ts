@@ -149,12 +149,14 @@ export class Preemptor {
    * running are sent again now and then. Returns the ones in progress.
    */
   private async settle(now: number, pending: PreemptionRequest[], running: RunningSlot[]) {
-    const runs = new Set(running.map((j) => j.job));
-    const gone = pending.filter((r) => !runs.has(r.job) && now - r.requestedAt > GONE_MS);
+    // On the request's worker: a job requeued and already started elsewhere is a new attempt.
+    const runs = new Set(running.map((j) => `${j.worker}|${j.job}`));
+    const here = (r: PreemptionRequest) => runs.has(`${r.worker}|${r.job}`);
+    const gone = pending.filter((r) => !here(r) && now - r.requestedAt > GONE_MS);
     await this.d.ledger.clear(gone.map((r) => r.job));
     for (const r of gone) this.lastSent.delete(r.job);
     const inFlight = pending.filter((r) => !gone.includes(r));
-    const again = inFlight.filter((r) => runs.has(r.job) && now - (this.lastSent.get(r.job) ?? 0) > RESEND_MS);
+    const again = inFlight.filter((r) => here(r) && now - (this.lastSent.get(r.job) ?? 0) > RESEND_MS);
     await this.d.ledger.resend(again.map((r) => r.job));
     for (const r of again) this.lastSent.set(r.job, now);
     return inFlight;
