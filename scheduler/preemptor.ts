@@ -146,7 +146,7 @@ export class Preemptor {
   /**
    * Pending requests: those whose job no live worker runs any more are done (the worker
    * requeued it and removed the request, or it ended first) and are dropped; those still
-   * running are sent again now and then. Returns the ones in progress.
+   * running on the request's worker are sent again now and then. Returns those.
    */
   private async settle(now: number, pending: PreemptionRequest[], running: RunningSlot[]) {
     // On the request's worker: a job requeued and already started elsewhere is a new attempt.
@@ -155,8 +155,10 @@ export class Preemptor {
     const gone = pending.filter((r) => !here(r) && now - r.requestedAt > GONE_MS);
     await this.d.ledger.clear(gone.map((r) => r.job));
     for (const r of gone) this.lastSent.delete(r.job);
-    const inFlight = pending.filter((r) => !gone.includes(r));
-    const again = inFlight.filter((r) => here(r) && now - (this.lastSent.get(r.job) ?? 0) > RESEND_MS);
+    // Only a victim still in its slot counts: once it has left, its slot is free (or already
+    // the preemptor's), and the request waits out GONE_MS only in case a heartbeat lagged.
+    const inFlight = pending.filter(here);
+    const again = inFlight.filter((r) => now - (this.lastSent.get(r.job) ?? 0) > RESEND_MS);
     await this.d.ledger.resend(again.map((r) => r.job));
     for (const r of again) this.lastSent.set(r.job, now);
     return inFlight;
