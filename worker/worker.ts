@@ -29,7 +29,9 @@ import { WorkerMetrics } from './metrics.ts';
 import { ArtifactStore } from '../shared/artifact-store.ts';
 import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
-import { JobLog } from './job-log.ts';
+import { JobLog, appendJobLog } from './job-log.ts';
+import { PREEMPTED_REASON } from '../shared/queues.ts';
+import { describePreemption } from '../shared/job-view.ts';
 import type { JobContext } from './jobs/job-context.ts';
 
 // After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
@@ -143,6 +145,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         adapter: label,
         concurrency: cfg.USINE_WORKER_CONCURRENCY,
         running: puller?.running() ?? [],
+        jobs: puller?.runningJobs() ?? [],
         startedAt,
         lastHeartbeat: '',
       })
@@ -221,6 +224,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       keys,
       prefix: cfg.USINE_QUEUE_PREFIX,
       workerName: name,
+      workerId: id,
       caps,
       concurrency: cfg.USINE_WORKER_CONCURRENCY,
       halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
@@ -237,7 +241,14 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           return heartbeat(caps, label, startedAt); // never rejects: it logs its own failures
         }, 200);
       },
-      process: async (job, signal) => {
+      // The preempted job is back in its queue: its log says why, and what it lost.
+      onPreempted: (job, last) =>
+        appendJobLog(
+          conn,
+          job,
+          `preempted ${describePreemption(last)}; ${last.lostDeviceSeconds} device-seconds lost`,
+        ),
+      process: async (job, signal, hooks) => {
         const { spec, tenant } = job.data;
         const attempt = job.attemptsMade + 1;
         // The job's child logger only when something uses it: most jobs log one line, below.
@@ -257,6 +268,8 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           },
           signal,
           progress: (pr) => job.updateProgress(pr),
+          checkpointed: () => hooks.checkpointed(),
+          note: (line) => jobLog.note(line),
         };
         try {
           const out = await runJob(spec, ctx);
@@ -267,6 +280,12 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           jobLog.succeeded();
           return out;
         } catch (e) {
+          if (signal.aborted && signal.reason === PREEMPTED_REASON) {
+            // Not finished: back in its queue (the puller writes the job log line and counts it).
+            log.info({ job: job.id, tenant, type: spec.type, attempt, ms: Math.round(performance.now() - t0) }, 'job preempted');
+            jobLog.preempted();
+            throw e;
+          }
           const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
           metrics.jobsFinished.inc({ type: spec.type, outcome });
           const ms = Math.round(performance.now() - t0);
