@@ -243,11 +243,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       },
       // The preempted job is back in its queue: its log says why, and what it lost.
       onPreempted: (job, last) =>
-        appendJobLog(
-          conn,
-          job,
-          `preempted ${describePreemption(last)}; ${last.lostDeviceSeconds} device-seconds lost`,
-        ),
+        appendJobLog(conn, job, `preempted ${describePreemption(last)}; ${last.lostDeviceSeconds} device-seconds lost`),
       process: async (job, signal, hooks) => {
         const { spec, tenant } = job.data;
         const attempt = job.attemptsMade + 1;
@@ -255,7 +251,9 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         let jlog: Logger | undefined;
         const jobLogger = () => (jlog ??= log.child({ job: job.id, tenant, type: spec.type }));
         if (log.isLevelEnabled('debug')) jobLogger().debug({ attempt }, 'job started');
-        const jobLog = new JobLog(conn, job, `attempt ${attempt} started on worker ${name} (${label})`);
+        // A preemption uses no attempt: its restart says so, or the log would show "attempt 1" twice.
+        const again = job.data.preemption ? ` again after preemption ${job.data.preemption.count}` : '';
+        const jobLog = new JobLog(conn, job, `attempt ${attempt} started${again} on worker ${name} (${label})`);
         const t0 = performance.now();
         const ctx: JobContext = {
           jobId: job.id!,
@@ -282,7 +280,10 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         } catch (e) {
           if (signal.aborted && signal.reason === PREEMPTED_REASON) {
             // Not finished: back in its queue (the puller writes the job log line and counts it).
-            log.info({ job: job.id, tenant, type: spec.type, attempt, ms: Math.round(performance.now() - t0) }, 'job preempted');
+            log.info(
+              { job: job.id, tenant, type: spec.type, attempt, ms: Math.round(performance.now() - t0) },
+              'job preempted',
+            );
             jobLog.preempted();
             throw e;
           }

@@ -225,15 +225,19 @@ export class FairPuller {
   private worker(name: string): QueueWorker {
     let w = this.workers.get(name);
     if (!w) {
-      const self: QueueWorker = (w = new QueueWorker(name, (job, token, signal) => this.execute(job, token!, signal!, self), {
-        connection: this.o.redis,
-        prefix: this.o.prefix,
-        name: this.o.workerName,
-        autorun: false,
-        maxStalledCount: 2,
-        lockDuration: this.o.lockMs,
-        stalledInterval: this.o.lockMs,
-      }));
+      const self: QueueWorker = (w = new QueueWorker(
+        name,
+        (job, token, signal) => this.execute(job, token!, signal!, self),
+        {
+          connection: this.o.redis,
+          prefix: this.o.prefix,
+          name: this.o.workerName,
+          autorun: false,
+          maxStalledCount: 2,
+          lockDuration: this.o.lockMs,
+          stalledInterval: this.o.lockMs,
+        },
+      ));
       w.on('error', (err) => this.o.log.error({ err, queue: name }, 'queue worker error'));
       w.startManual();
       this.workers.set(name, w);
@@ -410,7 +414,13 @@ export class FairPuller {
     const now = Date.now();
     const front = this.front;
     // A slot reserved after a preemption goes to its tenant through a round, not a chain.
-    if (this.stopping || this.reservations.length || this.requeued.has(job) || front?.tenant !== job.data.tenant || now - started >= CHAIN_MS)
+    if (
+      this.stopping ||
+      this.reservations.length ||
+      this.requeued.has(job) ||
+      front?.tenant !== job.data.tenant ||
+      now - started >= CHAIN_MS
+    )
       return false;
     return now - front.at < (front.alone ? CHAIN_ALONE_MS : CHAIN_MS);
   }

@@ -20,7 +20,15 @@ describe('JobEventSummaries', () => {
     s.add({ kind: 'started', tenant: 'b', type: 'matmul', waitSeconds: 1 });
     s.add({ kind: 'started', tenant: 'a', type: 'matmul', waitSeconds: 1 });
     const preempted = (reason: 'fair-share' | 'priority', ranSeconds: number, lostSeconds: number) =>
-      s.add({ kind: 'preempted', tenant: 'a', type: 'matmul', reason, ranSeconds, lostSeconds, joules: ranSeconds * 100 });
+      s.add({
+        kind: 'preempted',
+        tenant: 'a',
+        type: 'matmul',
+        reason,
+        ranSeconds,
+        lostSeconds,
+        joules: ranSeconds * 100,
+      });
     preempted('fair-share', 2, 0.5);
     preempted('priority', 1, 1);
     const [a, b, b2] = s.take();

@@ -51,7 +51,12 @@ async function stopAt(store: MemoryStore, at: number, reason: string): Promise<n
 describe('a preempted train run', () => {
   it('checkpoints its current step on the way out and resumes there with the same losses', async () => {
     const uninterrupted: Progress[] = [];
-    await runTraining({ device: gpu.device, params, store: new MemoryStore(), onProgress: (p) => void uninterrupted.push(p) });
+    await runTraining({
+      device: gpu.device,
+      params,
+      store: new MemoryStore(),
+      onProgress: (p) => void uninterrupted.push(p),
+    });
 
     const store = new MemoryStore();
     // Step 6 is between the checkpoints (every 4): saved at once, not at step 8.
