@@ -468,7 +468,9 @@ export class FairPuller {
       kind: 'started',
       tenant,
       type: spec.type,
-      waitSeconds: Math.max(0, started - job.timestamp) / 1000,
+      // A preempted job waited since it was put back, not since its submit.
+      waitSeconds:
+        Math.max(0, started - (job.data.preemption ? Date.parse(job.data.preemption.last.at) : job.timestamp)) / 1000,
     });
     const timer = setTimeout(() => this.cancel(job.id!, 'timeout'), spec.timeoutSeconds * 1000);
     let flops = 0;
@@ -553,6 +555,7 @@ export class FairPuller {
       share: request.share,
       target: request.target,
     };
+    this.requeued.add(job);
     try {
       await job.updateData({ ...job.data, preemption: { count: (job.data.preemption?.count ?? 0) + 1, last } });
       await job.moveToWait(token);
@@ -561,10 +564,14 @@ export class FairPuller {
       this.o.log.warn({ err, job: job.id }, 'could not requeue the preempted job');
       return;
     }
-    this.requeued.add(job);
-    await this.ledger.clear([job.id!]);
-    // Other workers may have drained their rounds: the requeued job is new work for them.
-    await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
+    try {
+      await this.ledger.clear([job.id!]);
+      // Other workers may have drained their rounds: the requeued job is new work for them.
+      await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
+    } catch (err) {
+      // The job is back in its queue; a request left over is cleared by the scheduler.
+      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; request not cleared');
+    }
     this.accounting.event({
       kind: 'preempted',
       tenant: job.data.tenant,

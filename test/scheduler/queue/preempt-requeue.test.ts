@@ -16,6 +16,7 @@ import { TenantStore, tenantSchema } from '../../../scheduler/state/tenants.ts';
 import { PreemptionLedger, type PreemptionRequest } from '../../../scheduler/state/preemptions.ts';
 import type { JobEventSummary } from '../../../scheduler/state/job-events.ts';
 import type { DeviceCaps } from '../../../scheduler/policy/matching.ts';
+import { formatJob } from '../../../client/format.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
@@ -165,6 +166,12 @@ describe('preemption on the worker', () => {
     expect(view.lastPreemption!.ranSeconds).toBeGreaterThanOrEqual(0.3);
     // A noop job keeps no checkpoint: the whole attempt is lost.
     expect(view.lastPreemption!.lostDeviceSeconds).toBe(view.lastPreemption!.ranSeconds);
+    // `usine status`:
+    expect(formatJob(view)).toMatch(
+      new RegExp(
+        `\\n  preempted 1× — last: after \\d+ s on worker w${run} for tenant small \\(share 8 % of a 50 % target\\)`,
+      ),
+    );
     expect(await ledger.get(victim)).toBeNull();
     expect(preempted.map((x) => [x.job.id, x.line])).toEqual([[victim, `w${run} small`]]);
     const summary = await until('a preempted event', async () =>
