@@ -1,5 +1,5 @@
 // Human-readable rendering of API objects for the CLI.
-import type { JobView, MatmulResult } from '../shared/job-view.ts';
+import { describePreemption, type JobView, type MatmulResult } from '../shared/job-view.ts';
 import type { UsageView, WorkerView } from './client.ts';
 
 function isMatmul(r: unknown): r is MatmulResult {
@@ -13,6 +13,11 @@ export function formatJob(v: JobView): string {
   );
   if (v.attempts > 1) lines.push(`  attempts: ${v.attempts}`);
   if (v.waitingFor) lines.push(`  waiting: ${v.waitingFor}`);
+  // (A scheduler older than preemption sends no `preemptions`: nothing is shown.)
+  if (v.preemptions)
+    lines.push(
+      `  preempted ${v.preemptions}×${v.lastPreemption ? ` — last: ${describePreemption(v.lastPreemption)}` : ''}`,
+    );
   if (v.progress && v.state === 'running')
     lines.push(`  progress: ${v.progress.percent}%${v.progress.message ? ` ${v.progress.message}` : ''}`);
   if (v.error) lines.push(`  error: ${v.error}`);

@@ -14,21 +14,17 @@ export class JobLog {
   private startWritten = false;
   private readonly timer: NodeJS.Timeout;
 
-  private readonly key: string;
-
   constructor(
     private readonly redis: Redis,
-    job: Pick<Job, 'id' | 'queueQualifiedName'>,
+    private readonly job: Pick<Job, 'id' | 'queueQualifiedName'>,
     private readonly startLine: string,
     startLineAfterMs = 1000,
   ) {
-    this.key = `${job.queueQualifiedName}:${job.id}:logs`;
     this.timer = setTimeout(() => this.writeStart(), startLineAfterMs);
   }
 
   private write(line: string): void {
-    // Not awaited: a log line must never fail or hold up the job.
-    void this.redis.rpush(this.key, `${new Date().toISOString()} ${line}`).catch(() => {});
+    appendJobLog(this.redis, this.job, line);
   }
 
   private writeStart(): void {
@@ -41,9 +37,29 @@ export class JobLog {
     clearTimeout(this.timer);
   }
 
+  /** Something worth keeping happened in the attempt ("resumed from step 1800"); after the start line. */
+  note(line: string): void {
+    if (!this.startWritten) {
+      clearTimeout(this.timer);
+      this.writeStart();
+    }
+    this.write(line);
+  }
+
+  /** The attempt was preempted: the puller writes that line, once the job is back in its queue. */
+  preempted(): void {
+    clearTimeout(this.timer);
+  }
+
   /** The attempt ended otherwise ("failed after 3 ms: …"). */
   ended(line: string): void {
     clearTimeout(this.timer);
     this.write(this.startWritten ? line : `${this.startLine}; ${line}`);
   }
+}
+
+/** One line in a job's log, outside an attempt's JobLog (the preemption line, written after the attempt). */
+export function appendJobLog(redis: Redis, job: Pick<Job, 'id' | 'queueQualifiedName'>, line: string): void {
+  // Not awaited: a log line must never fail or hold up the job.
+  void redis.rpush(`${job.queueQualifiedName}:${job.id}:logs`, `${new Date().toISOString()} ${line}`).catch(() => {});
 }

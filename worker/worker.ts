@@ -29,7 +29,9 @@ import { WorkerMetrics } from './metrics.ts';
 import { ArtifactStore } from '../shared/artifact-store.ts';
 import { powerWatts } from './power.ts';
 import { runJob } from './jobs/index.ts';
-import { JobLog } from './job-log.ts';
+import { JobLog, appendJobLog } from './job-log.ts';
+import { PREEMPTED_REASON } from '../shared/queues.ts';
+import { describePreemption } from '../shared/job-view.ts';
 import type { JobContext } from './jobs/job-context.ts';
 
 // After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
@@ -143,6 +145,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         adapter: label,
         concurrency: cfg.USINE_WORKER_CONCURRENCY,
         running: puller?.running() ?? [],
+        jobs: puller?.runningJobs() ?? [],
         startedAt,
         lastHeartbeat: '',
       })
@@ -221,6 +224,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       keys,
       prefix: cfg.USINE_QUEUE_PREFIX,
       workerName: name,
+      workerId: id,
       caps,
       concurrency: cfg.USINE_WORKER_CONCURRENCY,
       halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
@@ -237,14 +241,19 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           return heartbeat(caps, label, startedAt); // never rejects: it logs its own failures
         }, 200);
       },
-      process: async (job, signal) => {
+      // The preempted job is back in its queue: its log says why, and what it lost.
+      onPreempted: (job, last) =>
+        appendJobLog(conn, job, `preempted ${describePreemption(last)}; ${last.lostDeviceSeconds} device-seconds lost`),
+      process: async (job, signal, hooks) => {
         const { spec, tenant } = job.data;
         const attempt = job.attemptsMade + 1;
         // The job's child logger only when something uses it: most jobs log one line, below.
         let jlog: Logger | undefined;
         const jobLogger = () => (jlog ??= log.child({ job: job.id, tenant, type: spec.type }));
         if (log.isLevelEnabled('debug')) jobLogger().debug({ attempt }, 'job started');
-        const jobLog = new JobLog(conn, job, `attempt ${attempt} started on worker ${name} (${label})`);
+        // A preemption uses no attempt: its restart says so, or the log would show "attempt 1" twice.
+        const again = job.data.preemption ? ` again after preemption ${job.data.preemption.count}` : '';
+        const jobLog = new JobLog(conn, job, `attempt ${attempt} started${again} on worker ${name} (${label})`);
         const t0 = performance.now();
         const ctx: JobContext = {
           jobId: job.id!,
@@ -257,6 +266,8 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           },
           signal,
           progress: (pr) => job.updateProgress(pr),
+          checkpointed: () => hooks.checkpointed(),
+          note: (line) => jobLog.note(line),
         };
         try {
           const out = await runJob(spec, ctx);
@@ -267,6 +278,15 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           jobLog.succeeded();
           return out;
         } catch (e) {
+          if (signal.aborted && signal.reason === PREEMPTED_REASON) {
+            // Not finished: back in its queue (the puller writes the job log line and counts it).
+            log.info(
+              { job: job.id, tenant, type: spec.type, attempt, ms: Math.round(performance.now() - t0) },
+              'job preempted',
+            );
+            jobLog.preempted();
+            throw e;
+          }
           const outcome = signal.aborted ? (signal.reason === 'timeout' ? 'failed' : 'cancelled') : 'failed';
           metrics.jobsFinished.inc({ type: spec.type, outcome });
           const ms = Math.round(performance.now() - t0);

@@ -3,13 +3,15 @@
 // from a queue this device can serve. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
 // stalled-job recovery, retries with backoff); only the choice of queue is ours.
 import { randomUUID } from 'node:crypto';
-import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { CANCELLED_REASON, type JobData } from '../../shared/queues.ts';
+import { CANCELLED_REASON, PREEMPTED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
+import { PreemptionLedger, type PreemptionRequest } from '../state/preemptions.ts';
+import type { RunningJob } from '../state/workers.ts';
 import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
@@ -39,7 +41,37 @@ export interface RunOutcome {
   flops: number;
 }
 
-export type Processor = (job: Job<JobData>, signal: AbortSignal) => Promise<RunOutcome>;
+/** What a running attempt tells the puller. */
+export interface AttemptHooks {
+  /** The job saved a checkpoint: a preemption now would lose only the work since. */
+  checkpointed(): void;
+}
+
+export type Processor = (job: Job<JobData>, signal: AbortSignal, hooks: AttemptHooks) => Promise<RunOutcome>;
+
+/** A running attempt, as the heartbeat reports it, and what a preemption of it needs. */
+interface Attempt {
+  info: RunningJob;
+  worker: QueueWorker;
+  /** Set once a preemption request for it was accepted (a repeated message is then a no-op). */
+  preemption?: { request: PreemptionRequest; grace: NodeJS.Timeout };
+  /** Gives up waiting for the processor (a preemption's grace ran out). */
+  abandon?: () => void;
+}
+
+/**
+ * A slot freed by a preemption, kept for the tenant it was freed for until `until` (ms): an
+ * ordinary dispatch round must not hand it to a third tenant.
+ */
+interface Reservation {
+  tenant: string;
+  until: number;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** How long past the grace a reservation waits for its tenant's job to be taken. */
+const RESERVATION_SLACK_MS = 15_000;
 
 export interface PullerOptions {
   redis: Redis;
@@ -48,6 +80,8 @@ export interface PullerOptions {
   keys: Keys;
   prefix: string;
   workerName: string;
+  /** This run's id in the worker table: the one preemption requests name. */
+  workerId: string;
   caps: DeviceCaps;
   concurrency: number;
   halfLifeSeconds: number;
@@ -62,6 +96,8 @@ export interface PullerOptions {
   idlePollMs?: number;
   /** Called when the set of running jobs changes (the worker then heartbeats soon). */
   onRunningChange?: () => void;
+  /** Called once a preempted job is back in its queue (the worker writes its job log line). */
+  onPreempted?: (job: Job<JobData>, last: LastPreemption) => void;
 }
 
 export class FairPuller {
@@ -70,6 +106,12 @@ export class FairPuller {
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
   private readonly accounting: AccountingBuffer;
+  private readonly ledger: PreemptionLedger;
+  /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
+  private readonly attempts = new Map<string, Attempt>();
+  private reservations: Reservation[] = [];
+  /** Jobs put back in their queue by a preemption: completing them must not fetch the next job. */
+  private readonly requeued = new WeakSet<Job<JobData>>();
   private stopping = false;
   /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
   private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
@@ -94,6 +136,7 @@ export class FairPuller {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
+    this.ledger = new PreemptionLedger(o.redis, o.keys);
   }
 
   /** Ids of the jobs running here now. */
@@ -101,11 +144,21 @@ export class FairPuller {
     return [...this.inFlight.keys()];
   }
 
+  /** The running jobs in detail, for the heartbeat (what the scheduler picks preemption victims from). */
+  runningJobs(): RunningJob[] {
+    return [...this.attempts.values()].map((a) => ({ ...a.info }));
+  }
+
   async start(): Promise<void> {
-    await this.o.subscriber.subscribe(this.o.keys.wakeChannel, this.o.keys.cancelChannel);
+    const { wakeChannel, cancelChannel, preemptChannel } = this.o.keys;
+    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel);
     this.o.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.o.keys.cancelChannel) this.cancel(message, CANCELLED_REASON);
-      else {
+      if (channel === cancelChannel) this.cancel(message, CANCELLED_REASON);
+      else if (channel === preemptChannel) {
+        // Every worker hears every request: only one that runs the job reads it.
+        if (this.attempts.has(message))
+          this.preempt(message).catch((err) => this.o.log.error({ err, job: message }, 'preemption failed'));
+      } else {
         this.tables = null; // a submit may have created a queue
         // New work of another tenant may change who goes first: replan at once. More work
         // for the tenant already alone at the front changes nothing, unless it is prioritized
@@ -115,7 +168,48 @@ export class FairPuller {
         this.poke();
       }
     });
+    // Requests naming this worker id from before it (re)started: none of their jobs runs here
+    // now (a new run has a new id, and nothing has started yet), so nothing is to be done;
+    // the scheduler clears them. Read only to say so: a bad ledger must not stop the worker.
+    try {
+      const stale = (await this.ledger.all()).filter((r) => r.worker === this.o.workerId);
+      if (stale.length) this.o.log.info({ jobs: stale.map((r) => r.job) }, 'preemption requests for jobs not here');
+    } catch (err) {
+      this.o.log.warn({ err }, 'could not read the preemption requests');
+    }
     this.loop = this.run();
+  }
+
+  /**
+   * Carries out a preemption request for a job running here: once, and only if it names
+   * this worker (a request left over from the job's attempt on another worker does not).
+   * The slot it frees is reserved for the requesting tenant.
+   */
+  async preempt(jobId: string): Promise<boolean> {
+    const a = this.attempts.get(jobId);
+    if (!a || a.preemption) return false;
+    const request = await this.ledger.get(jobId);
+    if (!request || request.worker !== this.o.workerId || a.preemption || this.attempts.get(jobId) !== a) return false;
+    const grace = setTimeout(() => {
+      this.o.log.warn(
+        { job: jobId, graceSeconds: request.graceSeconds },
+        'preempted job did not stop within its grace; abandoning the attempt',
+      );
+      a.abandon?.();
+    }, request.graceSeconds * 1000).unref();
+    a.preemption = { request, grace };
+    this.reservations.push({
+      tenant: request.forTenant,
+      until: request.requestedAt + request.graceSeconds * 1000 + RESERVATION_SLACK_MS,
+    });
+    // The freed slot must start a round even if the last one drained the queues.
+    this.drained = false;
+    this.o.log.info(
+      { job: jobId, tenant: request.tenant, forTenant: request.forTenant, reason: request.reason },
+      'preempting job',
+    );
+    a.worker.cancelJob(jobId, PREEMPTED_REASON);
+    return true;
   }
 
   /** Aborts a job running here (cancel or timeout); a no-op elsewhere. */
@@ -131,15 +225,19 @@ export class FairPuller {
   private worker(name: string): QueueWorker {
     let w = this.workers.get(name);
     if (!w) {
-      w = new QueueWorker(name, (job, _token, signal) => this.execute(job, signal!), {
-        connection: this.o.redis,
-        prefix: this.o.prefix,
-        name: this.o.workerName,
-        autorun: false,
-        maxStalledCount: 2,
-        lockDuration: this.o.lockMs,
-        stalledInterval: this.o.lockMs,
-      });
+      const self: QueueWorker = (w = new QueueWorker(
+        name,
+        (job, token, signal) => this.execute(job, token!, signal!, self),
+        {
+          connection: this.o.redis,
+          prefix: this.o.prefix,
+          name: this.o.workerName,
+          autorun: false,
+          maxStalledCount: 2,
+          lockDuration: this.o.lockMs,
+          stalledInterval: this.o.lockMs,
+        },
+      ));
       w.on('error', (err) => this.o.log.error({ err, queue: name }, 'queue worker error'));
       w.startManual();
       this.workers.set(name, w);
@@ -224,7 +322,10 @@ export class FairPuller {
     }
     const raised = new Map<string, number>();
     const picks: TenantLoad[] = [];
-    for (let i = 0; i < free; i++) {
+    // Slots freed by preemptions go to the tenants they were freed for; the others plan the rest.
+    const reserved = this.reservations.length ? this.reserve(loads, free, picks) : [];
+    if (this.reservations.length) this.front = null;
+    for (let i = 0; i < free - this.reservations.length; i++) {
       const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
       if (i === 0)
         this.front = plan.order[0]
@@ -242,6 +343,11 @@ export class FairPuller {
     }
     await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
+    // A reservation is used up once its tenant's job is taken.
+    if (reserved.length) {
+      const used = new Set(reserved.filter((_, i) => took[i]));
+      this.reservations = this.reservations.filter((r) => !used.has(r));
+    }
     // Drained: every tenant with queued work had all of it taken, or found nothing it could
     // take (another worker was faster, or only retries not yet due are left). A tenant left
     // with queued work (held by its quota, or more work than free slots) is not: its slots
@@ -249,6 +355,29 @@ export class FairPuller {
     const empty = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
     this.drained = loads.every((l) => l.queued <= 0 || empty.has(l.name));
     return took.filter(Boolean).length;
+  }
+
+  /**
+   * Drops reservations that expired or whose tenant has no work this device could take now,
+   * and puts picks for the kept ones first in `picks` (at most one per free slot, and per
+   * queued job of the tenant). Returns the reservations picked for, in the order of their picks.
+   */
+  private reserve(loads: TenantLoad[], free: number, picks: TenantLoad[]): Reservation[] {
+    const now = Date.now();
+    this.reservations = this.reservations.filter((r) => {
+      const l = loads.find((x) => x.name === r.tenant);
+      return r.until > now && !!l && l.queued > 0 && l.running < l.maxRunning;
+    });
+    const picked: Reservation[] = [];
+    for (const r of this.reservations) {
+      const l = loads.find((x) => x.name === r.tenant)!;
+      if (picked.length >= free || l.queued <= 0) continue; // the rest wait for the next slot
+      l.running++;
+      l.queued--;
+      picks.push({ ...l });
+      picked.push(r);
+    }
+    return picked;
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
@@ -284,7 +413,15 @@ export class FairPuller {
   private mayChain(job: Job<JobData>, started: number): boolean {
     const now = Date.now();
     const front = this.front;
-    if (this.stopping || front?.tenant !== job.data.tenant || now - started >= CHAIN_MS) return false;
+    // A slot reserved after a preemption goes to its tenant through a round, not a chain.
+    if (
+      this.stopping ||
+      this.reservations.length ||
+      this.requeued.has(job) ||
+      front?.tenant !== job.data.tenant ||
+      now - started >= CHAIN_MS
+    )
+      return false;
     return now - front.at < (front.alone ? CHAIN_ALONE_MS : CHAIN_MS);
   }
 
@@ -305,24 +442,51 @@ export class FairPuller {
   }
 
   /** Runs one attempt: timeout, accounting, events; BullMQ records the outcome. */
-  private async execute(job: Job<JobData>, signal: AbortSignal): Promise<unknown> {
+  private async execute(job: Job<JobData>, token: string, signal: AbortSignal, w: QueueWorker): Promise<unknown> {
     const { spec, tenant } = job.data;
     const started = Date.now();
+    const attempt: Attempt = {
+      info: {
+        id: job.id!,
+        tenant,
+        queue: job.queueName,
+        priority: spec.priority,
+        preemptible: spec.preemptible ?? true,
+        startedAt: started,
+        checkpointAt: null,
+      },
+      worker: w,
+    };
+    this.attempts.set(job.id!, attempt);
+    const hooks: AttemptHooks = {
+      checkpointed: () => {
+        attempt.info.checkpointAt = Date.now();
+        this.o.onRunningChange?.();
+      },
+    };
     this.accounting.event({
       kind: 'started',
       tenant,
       type: spec.type,
-      waitSeconds: Math.max(0, started - job.timestamp) / 1000,
+      // A preempted job waited since it was put back, not since its submit.
+      waitSeconds:
+        Math.max(0, started - (job.data.preemption ? Date.parse(job.data.preemption.last.at) : job.timestamp)) / 1000,
     });
     const timer = setTimeout(() => this.cancel(job.id!, 'timeout'), spec.timeoutSeconds * 1000);
     let flops = 0;
-    let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' = 'failed';
+    let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' | 'preempted' = 'failed';
     try {
-      const r = await this.o.process(job, signal);
+      const r = await this.withGrace(attempt, this.o.process(job, signal, hooks));
       flops = r.flops;
       outcome = 'succeeded';
       return r.result;
     } catch (err) {
+      if (signal.aborted && signal.reason === PREEMPTED_REASON && attempt.preemption) {
+        outcome = 'preempted';
+        await this.requeue(job, token, attempt);
+        // Tells BullMQ the job was moved (back to waiting): neither completed nor failed.
+        throw new WaitingError();
+      }
       if (signal.aborted) {
         const reason = String(signal.reason ?? CANCELLED_REASON);
         outcome = reason === 'timeout' ? 'failed' : 'cancelled';
@@ -336,18 +500,89 @@ export class FairPuller {
       throw err;
     } finally {
       clearTimeout(timer);
+      clearTimeout(attempt.preemption?.grace);
+      this.attempts.delete(job.id!);
+      // The job ended some other way before its preemption took effect: the request is moot.
+      if (attempt.preemption && outcome !== 'preempted')
+        this.ledger.clear([job.id!]).catch((err) => this.o.log.warn({ err, job: job.id }, 'could not clear request'));
       const seconds = (Date.now() - started) / 1000;
       this.accounting.charge(tenant, seconds, flops);
-      this.accounting.event({
-        kind: 'ended',
-        tenant,
-        type: spec.type,
-        outcome,
-        runSeconds: seconds,
-        flops,
-        joules: seconds * this.o.powerWatts,
-      });
+      if (outcome !== 'preempted')
+        this.accounting.event({
+          kind: 'ended',
+          tenant,
+          type: spec.type,
+          outcome,
+          runSeconds: seconds,
+          flops,
+          joules: seconds * this.o.powerWatts,
+        });
     }
+  }
+
+  /**
+   * The processor's outcome, unless a preemption's grace runs out first: then the attempt is
+   * abandoned (the job is requeued; the stray run is left to end on its own, its outcome unused).
+   */
+  private withGrace(attempt: Attempt, run: Promise<RunOutcome>): Promise<RunOutcome> {
+    return Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        attempt.abandon = () => {
+          run.catch(() => {}); // its rejection, when it comes, is expected
+          reject(new Error('abandoned after the preemption grace'));
+        };
+      }),
+    ]);
+  }
+
+  /**
+   * Puts a preempted job back at the front of its queue (BullMQ's move from active to wait:
+   * not an attempt, not a failure), with the preemption in its data; then the request is done.
+   */
+  private async requeue(job: Job<JobData>, token: string, attempt: Attempt): Promise<void> {
+    const { request } = attempt.preemption!;
+    const now = Date.now();
+    const { startedAt, checkpointAt } = attempt.info;
+    const last: LastPreemption = {
+      at: new Date(now).toISOString(),
+      worker: this.o.workerName,
+      forTenant: request.forTenant,
+      reason: request.reason,
+      ranSeconds: round1((now - startedAt) / 1000),
+      // The work since the last checkpoint (≈ 0 for a train job that saved one on its way out).
+      lostDeviceSeconds: round1((now - (checkpointAt ?? startedAt)) / 1000),
+      share: request.share,
+      target: request.target,
+    };
+    this.requeued.add(job);
+    try {
+      await job.updateData({ ...job.data, preemption: { count: (job.data.preemption?.count ?? 0) + 1, last } });
+      await job.moveToWait(token);
+    } catch (err) {
+      // The lock was lost (the job is being handed back as stalled): that path requeues it.
+      this.o.log.warn({ err, job: job.id }, 'could not requeue the preempted job');
+      return;
+    }
+    try {
+      await this.ledger.clear([job.id!]);
+      // Other workers may have drained their rounds: the requeued job is new work for them.
+      await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
+    } catch (err) {
+      // The job is back in its queue; a request left over is cleared by the scheduler.
+      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; request not cleared');
+    }
+    this.accounting.event({
+      kind: 'preempted',
+      tenant: job.data.tenant,
+      type: job.data.spec.type,
+      reason: request.reason,
+      ranSeconds: last.ranSeconds,
+      lostSeconds: last.lostDeviceSeconds,
+      joules: last.ranSeconds * this.o.powerWatts,
+    });
+    this.o.log.info({ job: job.id, ...last }, 'preempted job requeued');
+    this.o.onPreempted?.(job, last);
   }
 
   /**

@@ -49,6 +49,8 @@ export function toView(job: Job<JobData>, bull: BullState | 'unknown'): JobView 
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
     worker: job.processedBy ?? null,
+    preemptions: job.data.preemption?.count ?? 0,
+    lastPreemption: job.data.preemption?.last ?? null,
   };
 }
 
@@ -90,6 +92,8 @@ function pendingView(p: PendingJob, waitingFor: string | null): JobView {
     startedAt: null,
     finishedAt: null,
     worker: null,
+    preemptions: 0,
+    lastPreemption: null,
   };
 }
 

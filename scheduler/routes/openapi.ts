@@ -36,6 +36,8 @@ const jobView = {
       'startedAt',
       'finishedAt',
       'worker',
+      'preemptions',
+      'lastPreemption',
     ].map((k) => [k, {}]),
   ),
 };

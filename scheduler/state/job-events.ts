@@ -16,6 +16,17 @@ export type JobEvent =
       flops: number;
       /** Estimated: run time × the worker's configured power figure. */
       joules: number;
+    }
+  | {
+      /** An attempt was stopped to free its slot; the job is back in its queue (not an attempt used). */
+      kind: 'preempted';
+      tenant: string;
+      type: string;
+      reason: 'fair-share' | 'priority';
+      ranSeconds: number;
+      /** Device-seconds of work not kept in a checkpoint. */
+      lostSeconds: number;
+      joules: number;
     };
 
 /**
@@ -37,6 +48,10 @@ export interface JobEventSummary {
   seconds: number;
   flops: number;
   joules: number;
+  /** Attempts preempted, by reason (their run time is in `seconds`, not in `runs`). */
+  preemptions: { 'fair-share': number; priority: number };
+  /** Device-seconds the preempted attempts lost (work not kept in a checkpoint). */
+  preemptedLostSeconds: number;
 }
 
 /** Sums job events per (tenant, type) until taken. */
@@ -61,11 +76,20 @@ export class JobEventSummaries {
         seconds: 0,
         flops: 0,
         joules: 0,
+        preemptions: { 'fair-share': 0, priority: 0 },
+        preemptedLostSeconds: 0,
       };
       this.bySeries.set(key, s);
     }
     if (e.kind === 'started') {
       s.waits.push(e.waitSeconds);
+      return;
+    }
+    if (e.kind === 'preempted') {
+      s.preemptions[e.reason]++;
+      s.preemptedLostSeconds += e.lostSeconds;
+      s.seconds += e.ranSeconds;
+      s.joules += e.joules;
       return;
     }
     if (e.outcome === 'retry') s.retries++;

@@ -52,6 +52,7 @@ function setup() {
       keys,
       prefix,
       workerName: `w${run}`,
+      workerId: `w${run}-id`,
       caps,
       concurrency,
       halfLifeSeconds: 3600,

@@ -18,17 +18,33 @@ describe('JobEventSummaries', () => {
     s.add({ kind: 'started', tenant: 'b', type: 'noop', waitSeconds: 0 });
     ended('b', 'noop', 'cancelled', 0.25);
     s.add({ kind: 'started', tenant: 'b', type: 'matmul', waitSeconds: 1 });
+    s.add({ kind: 'started', tenant: 'a', type: 'matmul', waitSeconds: 1 });
+    const preempted = (reason: 'fair-share' | 'priority', ranSeconds: number, lostSeconds: number) =>
+      s.add({
+        kind: 'preempted',
+        tenant: 'a',
+        type: 'matmul',
+        reason,
+        ranSeconds,
+        lostSeconds,
+        joules: ranSeconds * 100,
+      });
+    preempted('fair-share', 2, 0.5);
+    preempted('priority', 1, 1);
     const [a, b, b2] = s.take();
     expect(a).toEqual({
       tenant: 'a',
       type: 'matmul',
-      waits: [0.5, 2],
+      waits: [0.5, 2, 1],
+      // A preempted attempt is neither a finished job nor a retry; its device time counts.
       runs: [3],
       finished: { succeeded: 1, failed: 0, cancelled: 0 },
       retries: 1,
-      seconds: 4,
+      seconds: 7,
       flops: 20,
-      joules: 400,
+      joules: 700,
+      preemptions: { 'fair-share': 1, priority: 1 },
+      preemptedLostSeconds: 1.5,
     });
     expect(b).toMatchObject({
       tenant: 'b',

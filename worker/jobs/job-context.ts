@@ -21,7 +21,11 @@ export interface JobContext {
   artifacts: ArtifactStore;
   metrics: WorkerMetrics;
   log: Logger;
-  /** Aborted when the job is cancelled or the worker shuts down. */
+  /** Aborted when the job is cancelled, times out, is preempted (reason `preempted`) or the worker shuts down. */
   signal: AbortSignal;
   progress(p: JobProgress): Promise<void>;
+  /** The job saved a checkpoint: a preemption now would lose only the work since (the heartbeat says so). */
+  checkpointed(): void;
+  /** A line for the job's own log (`usine logs`), e.g. "resumed from step 1800". */
+  note(line: string): void;
 }

@@ -7,17 +7,30 @@ import { ArtifactCheckpoints, ArtifactTexts } from './checkpoints.ts';
 
 export async function runTrainJob(p: TrainJobParams, ctx: JobContext) {
   const store = new ArtifactCheckpoints(ctx.artifacts, ctx.tenant, ctx.jobId);
+  let resumedFrom = 0;
   const run = await runTraining({
     device: ctx.gpu.device,
     params: p,
-    store,
+    // Each saved checkpoint tells the worker (a preemption then loses only the work since).
+    store: {
+      latest: () => store.latest(),
+      save: async (step, bytes, final) => {
+        await store.save(step, bytes, final);
+        ctx.checkpointed();
+      },
+    },
     texts: new ArtifactTexts(ctx.artifacts, ctx.tenant),
     signal: ctx.signal,
+    onResume: (step) => {
+      resumedFrom = step;
+      ctx.note(`resumed from step ${step}`);
+    },
     onProgress: (g) =>
       ctx.progress({
         percent: Math.floor((100 * g.step) / g.steps),
         message: `step ${g.step}/${g.steps} loss ${g.loss.toFixed(4)}${g.evaluation ? ` held-out exact ${(100 * g.evaluation.exactMatch).toFixed(1)}%` : ''}`,
         step: g.step,
+        ...(resumedFrom ? { resumedFrom } : {}),
         loss: g.loss,
         tokensPerSecond: Math.round(g.tokensPerSecond),
         ...(g.evaluation

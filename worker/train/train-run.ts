@@ -52,6 +52,8 @@ export async function runTraining(o: {
   store: CheckpointStore;
   texts?: TextSource;
   onProgress?: (p: Progress) => void | Promise<void>;
+  /** Called before training when the run resumes from a checkpoint, with its step. */
+  onResume?: (step: number) => void;
   signal?: AbortSignal;
 }): Promise<TrainRun> {
   const p = o.params;
@@ -72,6 +74,7 @@ export async function runTraining(o: {
       );
     if (resume.step > p.steps)
       throw new TrainJobError(`the stored checkpoint is at step ${resume.step}, past this job's ${p.steps} steps`);
+    o.onResume?.(resume.step);
   }
   const result = await train({
     device: o.device,

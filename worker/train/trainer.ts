@@ -12,6 +12,7 @@ import { checkDataFits, sameConfig } from '../../shared/train/model-config.ts';
 import { initParameters } from '../../shared/train/parameters.ts';
 import type { TrainSettings } from '../../shared/train/train-spec.ts';
 import { InputError } from '../../kernels/errors.ts';
+import { PREEMPTED_REASON } from '../../shared/queues.ts';
 
 export interface Evaluation {
   step: number;
@@ -54,6 +55,11 @@ export interface TrainOptions {
   extra?: Record<string, string>;
   onProgress?: (p: Progress) => void | Promise<void>;
   onCheckpoint?: (c: CheckpointState) => void | Promise<void>;
+  /**
+   * Stops the run between steps. Aborted with the reason `preempted`, the run first saves a
+   * checkpoint of its last completed step (the next attempt resumes there, losing nothing);
+   * a cancel or a timeout does not.
+   */
   signal?: AbortSignal;
 }
 
@@ -153,8 +159,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const evaluations: Evaluation[] = [];
     const t0 = performance.now();
     let tokens = 0;
+    // The step of the newest checkpoint this run has (the one it resumed from counts).
+    let saved = start;
     for (let step = start + 1; step <= settings.steps; step++) {
-      o.signal?.throwIfAborted();
+      if (o.signal?.aborted) {
+        if (o.signal.reason === PREEMPTED_REASON && step - 1 > saved) await checkpoint(step - 1);
+        o.signal.throwIfAborted();
+      }
       const batch = data.batch(stepRandom(settings.seed, step, 0), settings.batchSize, 'train');
       const lr = learningRate(settings.schedule, step, settings.steps);
       const r = await model.step(batch, step, lr, settings.maxGradNorm);
@@ -178,7 +189,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         tokensPerSecond: tokens / seconds,
         evaluation,
       });
-      if (last || (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0)) await checkpoint(step);
+      if (last || (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0)) {
+        await checkpoint(step);
+        saved = step;
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     return { step: settings.steps, losses, evaluations, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
