@@ -202,6 +202,9 @@ export class SchedulerMetrics {
       if (s.seconds) this.deviceSeconds.inc(tenant, s.seconds);
       if (s.flops) this.flops.inc(tenant, s.flops);
       if (s.joules) this.energy.inc(tenant, s.joules);
+      for (const reason of ['fair-share', 'priority'] as const)
+        if (s.preemptions[reason]) this.preemptions.inc({ ...tenant, reason }, s.preemptions[reason]);
+      if (s.preemptedLostSeconds) this.preemptedSeconds.inc(tenant, s.preemptedLostSeconds);
     }
   }
 }

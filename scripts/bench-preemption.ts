@@ -67,7 +67,12 @@ const cleanup = async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 };
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  process.once(sig, () =>
+    cleanup().then(
+      () => process.exit(130),
+      () => process.exit(130),
+    ),
+  );
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let run = 0;

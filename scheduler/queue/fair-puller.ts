@@ -57,6 +57,8 @@ interface Attempt {
   preemption?: { request: PreemptionRequest; grace: NodeJS.Timeout };
   /** Gives up waiting for the processor (a preemption's grace ran out). */
   abandon?: () => void;
+  /** A cancel or timeout that came while a preemption was under way: it wins (the job is not requeued). */
+  stopReason?: string;
 }
 
 /**
@@ -214,6 +216,9 @@ export class FairPuller {
 
   /** Aborts a job running here (cancel or timeout); a no-op elsewhere. */
   cancel(jobId: string, reason: string): boolean {
+    // The signal keeps its first reason: a preemption under way must learn of the cancel here.
+    const a = this.attempts.get(jobId);
+    if (a?.preemption) a.stopReason = reason;
     return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
   }
 
@@ -481,14 +486,14 @@ export class FairPuller {
       outcome = 'succeeded';
       return r.result;
     } catch (err) {
-      if (signal.aborted && signal.reason === PREEMPTED_REASON && attempt.preemption) {
+      if (signal.aborted && signal.reason === PREEMPTED_REASON && attempt.preemption && !attempt.stopReason) {
         outcome = 'preempted';
         await this.requeue(job, token, attempt);
         // Tells BullMQ the job was moved (back to waiting): neither completed nor failed.
         throw new WaitingError();
       }
       if (signal.aborted) {
-        const reason = String(signal.reason ?? CANCELLED_REASON);
+        const reason = attempt.stopReason ?? String(signal.reason ?? CANCELLED_REASON);
         outcome = reason === 'timeout' ? 'failed' : 'cancelled';
         // Neither a cancel nor a timeout is retried.
         throw new UnrecoverableError(

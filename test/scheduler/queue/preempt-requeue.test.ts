@@ -251,4 +251,21 @@ describe('preemption on the worker', () => {
     await until('the slot is used again', () => starts.length === 2);
     expect(starts[1]).toBe(victim);
   });
+
+  it('lets a cancel that comes while a preemption is under way win: the job is cancelled, not requeued', async () => {
+    const { store, ledger, submit, start, request } = setup();
+    const starts: string[] = [];
+    await start(sleeper(starts, { ignoreAbort: true }));
+    const [victim] = await submit('big', 1, 4000);
+    await until('big runs', () => starts.length === 1);
+    await request(victim, 'big', 'small', { graceSeconds: 1 });
+    await sleep(200);
+    await store.cancel(victim);
+    const v = await until('the job ends', async () => {
+      const x = await store.get(victim);
+      return x && x.state !== 'running' && x.state !== 'queued' ? x : null;
+    });
+    expect([v.state, v.preemptions]).toEqual(['cancelled', 0]);
+    expect(await ledger.get(victim)).toBeNull();
+  });
 });
