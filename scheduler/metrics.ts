@@ -124,6 +124,11 @@ export class SchedulerMetrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: this.r,
   });
+  readonly redisUp = new Gauge({
+    name: 'usine_redis_up',
+    help: 'Whether the scheduler reaches Redis (1) or not (0): at 0 the API answers 503 redis_unavailable.',
+    registers: this.r,
+  });
   private readonly zeroed = new Set<string>();
 
   constructor(tenants: string[]) {

@@ -53,6 +53,13 @@ export const schedulerEnv = z.object({
   USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A worker silent for longer than this is dropped from /v1/workers. */
   USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /**
+   * A Redis command of the API unanswered this long fails, and its request answers 503: a frozen
+   * or unreachable Redis must not hang clients. Keep it under a second, above Redis's slowest reply.
+   */
+  USINE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
+  /** A client must send a request's headers within 10 s and the whole request within this (seconds). */
+  USINE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(300),
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 

@@ -16,6 +16,26 @@ describe('the HTTP server', () => {
     expect(r.json).toEqual({ ok: true, redis: true });
   });
 
+  it('answers /livez and /readyz: alive, and ready while Redis answers', async () => {
+    const live = await api.call(null, 'GET', '/livez');
+    expect(live.status).toBe(200);
+    expect(live.json).toEqual({ ok: true });
+    const ready = await api.call(null, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json).toEqual({ ok: true, redis: true });
+    expect((await api.call(null, 'GET', '/metrics')).raw.toString()).toMatch(/^usine_redis_up 1$/m);
+  });
+
+  it('answers a job id too long for the router with 414 in the error shape', async () => {
+    const r = await api.as('a').get(`/v1/jobs/${'x'.repeat(500)}`);
+    expectError(r, 414, 'fst_err_max_param_length', /max param length/);
+  });
+
+  it('answers a malformed URL with 400 in the error shape', async () => {
+    const r = await api.as('a').get('/v1/jobs/%E0%A4%A');
+    expectError(r, 400, 'fst_err_bad_url', /not a valid url/);
+  });
+
   it('answers an unknown route with 404 in the error shape', async () => {
     expectError(await api.as('a').get('/v1/nope'), 404, 'not_found', /no route GET \/v1\/nope/);
     expectError(await api.as('a').delete('/v1/jobs'), 404, 'not_found', /no route DELETE/);
