@@ -27,6 +27,8 @@ export interface ServerOptions {
   uploadLimit: number;
   /** The whole request must arrive within this (ms); default Node's 300 s. */
   requestTimeoutMs?: number;
+  /** The request's headers must arrive within this (ms); default 10 s. */
+  headersTimeoutMs?: number;
   /**
    * Whether Redis answers now (default: the connection is ready). False: every route that needs
    * Redis answers 503 redis_unavailable at once, and /readyz 503.
@@ -36,6 +38,7 @@ export interface ServerOptions {
 
 export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions): FastifyInstance {
   const redisUp = o.redisUp ?? (() => ctx.redis.status === 'ready');
+  const requestTimeout = o.requestTimeoutMs ?? 300_000;
   const unavailable = () =>
     new ApiError(
       503,
@@ -48,9 +51,10 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
     // One log line per request is too much at thousands of jobs/s; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
     // Slow clients must not pin connections: 10 s for the headers, a bound on the whole request,
-    // and a socket idle for 30 s is closed. (Node checks these every connectionsCheckingInterval.)
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
-    requestTimeout: o.requestTimeoutMs ?? 300_000,
+    // and a socket idle for 30 s is closed. (Node checks the first two every second; the
+    // headers' bound cannot exceed the request's.)
+    http: { headersTimeout: Math.min(o.headersTimeoutMs ?? 10_000, requestTimeout), connectionsCheckingInterval: 1000 },
+    requestTimeout,
     connectionTimeout: 30_000,
     // Errors the router answers before any handler (a too-long id: 414; a bad URL: 400) take
     // the one error shape too.

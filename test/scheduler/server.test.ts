@@ -1,6 +1,10 @@
 // What every route shares: the one error shape, the body limit, health, unknown routes and
 // the OpenAPI document — the real API in process, real Redis.
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../scheduler/server.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { Api, expectError } from '../support/api.ts';
 
 let api: Api;
@@ -95,4 +99,38 @@ describe('the HTTP server', () => {
       /^usine_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1$/m,
     );
   });
+});
+
+describe('slow clients', () => {
+  /** Opens a connection, sends `bytes` and never the rest; resolves with how long until the server closed it. */
+  async function stalled(port: number, bytes: string): Promise<{ ms: number; reply: string }> {
+    const sock = net.connect(port, '127.0.0.1');
+    const t0 = performance.now();
+    let reply = '';
+    sock.on('data', (d) => (reply += d));
+    sock.write(bytes);
+    await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    return { ms: performance.now() - t0, reply };
+  }
+
+  it('cannot hold a connection with headers or a body that never finish', async () => {
+    const opts = { bodyLimit: 1 << 20, uploadLimit: 1 << 20, headersTimeoutMs: 500, requestTimeoutMs: 1500 };
+    const app = buildServer(api.ctx, createLogger('scheduler', 'silent'), opts);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const port = (app.server.address() as AddressInfo).port;
+      const headers = await stalled(port, 'GET /livez HTTP/1.1\r\nHost: x\r\n');
+      expect(headers.ms).toBeGreaterThan(400);
+      expect(headers.ms).toBeLessThan(3000);
+      expect(headers.reply).toMatch(/^HTTP\/1\.1 408/);
+      const body = await stalled(
+        port,
+        'POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type"',
+      );
+      expect(body.ms).toBeGreaterThan(1400);
+      expect(body.ms).toBeLessThan(4000);
+    } finally {
+      await app.close();
+    }
+  }, 15_000);
 });
