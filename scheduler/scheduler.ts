@@ -43,6 +43,13 @@ export interface UsineScheduler {
   stop(): Promise<void>;
 }
 
+/** Waits for `p` (its failure ignored), at most `ms`. */
+async function within(ms: number, p: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Reads the tenants file now: a bad one throws here, before anything connects. */
 export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions = {}): UsineScheduler {
   const file = cfg.USINE_TENANTS_FILE ? readTenantsFile(cfg.USINE_TENANTS_FILE) : null;
@@ -66,7 +73,12 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   // The gauges, from a periodic look at the queues, usage and workers.
   async function refreshGauges(ctx: SchedulerContext): Promise<void> {
     const { tenants, queues, usage, workers, metrics } = ctx;
-    const [list, all, snap, live] = await Promise.all([tenants.list(), queues.list(), usage.snapshot(), workers.live()]);
+    const [list, all, snap, live] = await Promise.all([
+      tenants.list(),
+      queues.list(),
+      usage.snapshot(),
+      workers.live(),
+    ]);
     const counts = perTenant(all, await queues.counts(all));
     const loads: TenantLoad[] = list.map((t) => ({
       name: t.name,
@@ -193,14 +205,15 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     await bringingUp?.catch(() => {});
     stopEvents.abort();
     eventsConn?.disconnect();
-    await following;
     const up = health?.up ?? false;
     health?.stop();
-    // Without Redis, nothing waits to be written: drop the connection first, so closing the
-    // queues does not wait for a Redis that is not there.
+    // Without Redis, nothing waits to be written: drop the connection first. A command queued
+    // on a connection that is between reconnects is never settled by disconnect() (ioredis), so
+    // the waits below are bounded: a stop must not hang on a Redis that is not there.
     if (!up) redisConn?.disconnect();
-    await queuesConn?.close().catch(() => {});
-    if (up) await redisConn?.quit().catch(() => {});
+    await within(1000, following);
+    await within(up ? 10_000 : 1000, queuesConn?.close());
+    if (up) await within(2000, redisConn?.quit());
   }
 
   return { log, start, stop };

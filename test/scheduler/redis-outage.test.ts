@@ -52,7 +52,13 @@ async function call(base: string, method: string, url: string, body?: unknown): 
   } catch {
     json = undefined;
   }
-  return { status: res.status, ms: performance.now() - t0, retryAfter: res.headers.get('retry-after'), body: json, text };
+  return {
+    status: res.status,
+    ms: performance.now() - t0,
+    retryAfter: res.headers.get('retry-after'),
+    body: json,
+    text,
+  };
 }
 
 const NOOP = { type: 'noop', params: { sleepMs: 0 } };
@@ -186,7 +192,17 @@ describe('a scheduler started while Redis is down', () => {
     expect(await expectRecovered(base)).toBeLessThan(5000);
     // The tenants were seeded once Redis came up: open mode's "default" tenant is there.
     expect(JSON.stringify((await call(base, 'GET', '/v1/tenants')).body)).toContain('"default"');
+    expect((await call(base, 'POST', '/v1/jobs', NOOP)).status).not.toBe(503);
+    // Redis goes again, with queues open: SIGTERM still stops the scheduler at once.
+    const r = redises.pop()!;
+    await new Promise<void>((resolve) => {
+      r.process!.once('exit', () => resolve());
+      r.process!.kill('SIGKILL');
+    });
+    await expectDegraded(base, 1500);
+    const t0Stop = Date.now();
     expect(await sched.stop()).toBe(0);
+    expect(Date.now() - t0Stop).toBeLessThan(5000);
   }, 60_000);
 
   it('stops cleanly on SIGTERM while Redis is still down', async () => {
