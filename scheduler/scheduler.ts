@@ -148,7 +148,10 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     // process is up and keeps connecting in the background.
     const refused = new Promise<void>((resolve) => redis.once('error', () => resolve()));
     const ready = await Promise.race([
-      bringingUp.then(() => true),
+      bringingUp.then(
+        () => true,
+        () => false, // stopped meanwhile
+      ),
       refused.then(() => false),
       sleep(START_WAIT_MS).then(() => false),
     ]);
