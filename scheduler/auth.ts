@@ -16,7 +16,7 @@ declare module 'fastify' {
   }
 }
 
-const PUBLIC = new Set(['/healthz', '/metrics', '/v1/openapi.json']);
+const PUBLIC = new Set(['/livez', '/readyz', '/healthz', '/metrics', '/v1/openapi.json']);
 
 export function authHook(app: FastifyInstance, ctx: SchedulerContext): void {
   app.decorateRequest('caller', null as unknown as Caller);

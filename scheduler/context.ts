@@ -41,19 +41,18 @@ export async function openContext(
   file: TenantsFile | null,
   log: Logger,
 ): Promise<SchedulerContext> {
+  const ctx = createContext(cfg, redis, file);
+  await seedContext(ctx, file, log);
+  return ctx;
+}
+
+/** The routes' state over `redis`, before anything is read or written (Redis may be down yet). */
+export function createContext(cfg: SchedulerConfig, redis: Redis, file: TenantsFile | null): SchedulerContext {
   const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
   const fromEnv = cfg.USINE_ADMIN_TOKEN ? [hashToken(cfg.USINE_ADMIN_TOKEN)] : [];
   const adminHashes = [...(file?.adminTokenSha256 ?? []), ...fromEnv];
   const openMode = !file && adminHashes.length === 0;
   const tenants = new TenantStore(redis, keys, adminHashes);
-  if (file) await tenants.seed(file.tenants);
-  if (openMode) {
-    if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
-    log.warn(
-      'OPEN MODE: no USINE_TENANTS_FILE and no USINE_ADMIN_TOKEN — every request acts as tenant "default" ' +
-        'with admin rights, without a token. For local development only.',
-    );
-  }
   const queues = new TenantQueues(redis, keys, cfg.USINE_QUEUE_PREFIX);
   const workers = new WorkerRegistry(redis, keys, cfg.USINE_WORKER_TIMEOUT_SECONDS * 1000);
   const usage = new UsageLedger(redis, keys, cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS);
@@ -61,7 +60,7 @@ export async function openContext(
   const artifacts = new ArtifactStore(cfg.USINE_ARTIFACT_DIR);
   const preemptions = new PreemptionLedger(redis, keys);
   const admission = new Admission(queues, workers, file?.workerClasses ?? [], store, artifacts, preemptions);
-  const metrics = new SchedulerMetrics((await tenants.list()).map((t) => t.name));
+  const metrics = new SchedulerMetrics([]);
   return {
     redis,
     keys,
@@ -76,4 +75,21 @@ export async function openContext(
     artifacts,
     openMode,
   };
+}
+
+/**
+ * Seeds the tenants of `file`, or in open mode the "default" tenant (with a warning), and
+ * exports zeros for every tenant's series. Idempotent: the scheduler retries it until it succeeds.
+ */
+export async function seedContext(ctx: SchedulerContext, file: TenantsFile | null, log: Logger): Promise<void> {
+  const { tenants } = ctx;
+  if (file) await tenants.seed(file.tenants);
+  if (ctx.openMode) {
+    if (!(await tenants.get('default'))) await tenants.put(DEFAULT_TENANT);
+    log.warn(
+      'OPEN MODE: no USINE_TENANTS_FILE and no USINE_ADMIN_TOKEN — every request acts as tenant "default" ' +
+        'with admin rights, without a token. For local development only.',
+    );
+  }
+  for (const t of await tenants.list()) ctx.metrics.zeroTenant(t.name);
 }

@@ -27,6 +27,8 @@ export class LeaderDuties {
     private readonly preemptor: Preemptor,
     private readonly metrics: SchedulerMetrics,
     private readonly log: Logger,
+    /** Whether Redis answers: while it does not, a round would only queue commands and log failures. */
+    private readonly redisUp: () => boolean = () => true,
     private readonly intervalMs = 1000,
   ) {}
 
@@ -42,6 +44,7 @@ export class LeaderDuties {
   }
 
   private async tick(): Promise<void> {
+    if (!this.redisUp()) return;
     try {
       const held = await this.lease.acquire();
       if (held !== this.leading)

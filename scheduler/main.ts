@@ -14,14 +14,7 @@ try {
   process.exit(e instanceof ConfigError ? 2 : 1);
 }
 const log = scheduler.log;
-const { url, tenants } = await scheduler.start();
-log.info(
-  { api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: cfg.REDIS_URL, tenants },
-  `scheduler listening on ${url}`,
-);
-// Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
-log.flush();
-
+// Before start(): a signal while it waits for Redis must stop the process cleanly too.
 stopOnSignals(['SIGINT', 'SIGTERM'], {
   stop: async (signal) => {
     log.info({ signal }, 'scheduler shutting down');
@@ -29,3 +22,16 @@ stopOnSignals(['SIGINT', 'SIGTERM'], {
   },
   failed: (err) => log.error({ err }, 'shutdown failed'),
 });
+
+const { url, tenants } = await scheduler.start();
+log.info(
+  { api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: cfg.REDIS_URL, tenants },
+  `scheduler listening on ${url}`,
+);
+if (tenants === null)
+  log.error(
+    { redis: cfg.REDIS_URL },
+    'redis unreachable; the API answers 503 redis_unavailable (and /readyz 503) until it answers',
+  );
+// Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.
+log.flush();

@@ -158,6 +158,11 @@ export class SchedulerMetrics {
     help: 'Whether this scheduler replica holds the dispatch lease (runs the preemption round): 1 or 0.',
     registers: this.r,
   });
+  readonly redisUp = new Gauge({
+    name: 'usine_redis_up',
+    help: 'Whether the scheduler reaches Redis (1) or not (0): at 0 the API answers 503 redis_unavailable.',
+    registers: this.r,
+  });
   private readonly zeroed = new Set<string>();
 
   constructor(tenants: string[]) {

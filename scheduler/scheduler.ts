@@ -5,13 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SchedulerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis } from '../shared/redis.ts';
 import { shares, type TenantLoad } from './policy/fair-share.ts';
 import { TenantQueues, perTenant } from './queue/tenant-queues.ts';
 import { buildServer } from './server.ts';
 import { followEvents } from './state/job-events.ts';
 import { readTenantsFile } from './state/tenants.ts';
-import { openContext } from './context.ts';
+import { createContext, seedContext, type SchedulerContext } from './context.ts';
+import { RedisHealth } from '../shared/redis-health.ts';
 import { LEASE_TTL_MS, LeaderDuties, leaseHolderId } from './leader.ts';
 import { Preemptor } from './preemptor.ts';
 import { Lease } from './state/lease.ts';
@@ -21,19 +23,34 @@ export interface SchedulerOptions {
   log?: Logger;
 }
 
+/** How long start() waits for a Redis that neither answers nor refuses (a frozen one) before it returns. */
+const START_WAIT_MS = 3000;
+
 /** What start() found, for the "scheduler listening" line. */
 export interface SchedulerReady {
   /** Base URL of the API, with the bound port (a config port of 0 picks a free one). */
   url: string;
-  tenants: number;
+  /** Tenants seeded; null while Redis is unreachable (the API answers 503 until it is back). */
+  tenants: number | null;
 }
 
 export interface UsineScheduler {
   readonly log: Logger;
-  /** Seeds the tenants, starts the metrics and the dependants' release, and listens. */
+  /**
+   * Listens, then seeds the tenants and starts the metrics and the dependants' release once
+   * Redis answers. Returns once that is done, or at once when Redis is unreachable: the rest
+   * follows in the background when it comes back, and until then the API answers 503.
+   */
   start(): Promise<SchedulerReady>;
   /** Stops listening (requests in flight finish), then closes the queues and Redis. */
   stop(): Promise<void>;
+}
+
+/** Waits for `p` (its failure ignored), at most `ms`. */
+async function within(ms: number, p: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Reads the tenants file now: a bad one throws here, before anything connects. */
@@ -47,87 +64,153 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let app: FastifyInstance | undefined;
   let gauges: NodeJS.Timeout | undefined;
   let dependants: NodeJS.Timeout | undefined;
-  let duties: LeaderDuties | undefined;
   const stopEvents = new AbortController();
   let eventsConn: Redis | undefined;
   let following: Promise<void> | undefined;
+  let duties: LeaderDuties | undefined;
+  let health: RedisHealth | undefined;
+  /** The tenants are seeded and the duties run: until then the API answers 503. */
+  let prepared = false;
+  let bringingUp: Promise<void> | undefined;
+  const stopping = new AbortController();
+
+  // The gauges, from a periodic look at the queues, usage and workers.
+  async function refreshGauges(ctx: SchedulerContext): Promise<void> {
+    const { tenants, queues, usage, workers, metrics } = ctx;
+    const [list, all, snap, live] = await Promise.all([
+      tenants.list(),
+      queues.list(),
+      usage.snapshot(),
+      workers.live(),
+    ]);
+    const counts = perTenant(all, await queues.counts(all));
+    const loads: TenantLoad[] = list.map((t) => ({
+      name: t.name,
+      weight: t.weight,
+      maxRunning: t.maxRunning,
+      usage: snap.usage.get(t.name) ?? 0,
+      queued: counts.get(t.name)?.queued ?? 0,
+      running: counts.get(t.name)?.running ?? 0,
+    }));
+    const share = shares(loads);
+    for (const l of loads) {
+      metrics.zeroTenant(l.name);
+      metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
+      metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
+      metrics.usage.set({ tenant: l.name }, l.usage);
+      metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
+      metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
+    }
+    for (const t of list) {
+      metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
+      metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
+    }
+    metrics.workersOnline.reset();
+    for (const w of live) {
+      const { vendor, architecture, device, backend } = w.caps;
+      metrics.workersOnline.inc({ vendor, architecture, device, backend });
+    }
+    const busy = live.reduce((s, w) => s + w.running.length, 0);
+    const slots = live.reduce((s, w) => s + w.concurrency, 0);
+    metrics.workerSlots.set({ state: 'busy' }, busy);
+    metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
+  }
 
   async function start(): Promise<SchedulerReady> {
-    const redis = (redisConn = connectRedis(cfg.REDIS_URL));
-    redis.on('error', (err) => log.error({ err: err.message }, 'redis error'));
-    const ctx = await openContext(cfg, redis, file, log);
-    const { keys, queues, tenants, workers, usage, store, metrics, preemptions } = ctx;
-    queuesConn = queues;
+    // The API's connection never blocks (BullMQ Queues, not Workers; the events reader has its
+    // own), so a command timeout is safe here, and it is what keeps a request from hanging on a
+    // Redis that froze after the health check passed. maxRetriesPerRequest stays null (BullMQ's
+    // requirement) and the offline queue stays on: start-up's writes wait for Redis.
+    const redis = (redisConn = connectRedis(cfg.REDIS_URL, { commandTimeout: cfg.USINE_REDIS_COMMAND_TIMEOUT_MS }));
+    // ioredis reports each failed reconnect: during an outage that is one line (below), not one a second.
+    redis.on('error', (err) => {
+      if (health?.up) log.error({ err: err.message }, 'redis error');
+      else log.debug({ err: err.message }, 'redis error');
+    });
+    const h = (health = new RedisHealth(redis, { timeoutMs: Math.min(500, cfg.USINE_REDIS_COMMAND_TIMEOUT_MS) }));
+    h.on('change', (up) =>
+      up
+        ? log.info('redis answers; the API serves requests')
+        : log.error('redis unreachable; the API answers 503 redis_unavailable until it is back'),
+    );
+    const ctx = createContext(cfg, redis, file);
+    queuesConn = ctx.queues;
 
+    app = buildServer(ctx, log, {
+      bodyLimit: cfg.USINE_BODY_LIMIT_BYTES,
+      uploadLimit: cfg.USINE_UPLOAD_LIMIT_BYTES,
+      requestTimeoutMs: cfg.USINE_REQUEST_TIMEOUT_SECONDS * 1000,
+      redisUp: () => h.up && prepared,
+    });
+    // Listen first: /livez and /readyz answer while Redis is down, and the rest answers 503.
+    await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
+    const port = (app.server.address() as AddressInfo).port;
+    const url = `http://${cfg.USINE_HOST}:${port}`;
+
+    bringingUp = bringUp(ctx, h);
+    // Wait for Redis as long as it is merely slow; once it refused or a few seconds passed, the
+    // process is up and keeps connecting in the background.
+    const refused = new Promise<void>((resolve) => redis.once('error', () => resolve()));
+    const ready = await Promise.race([
+      bringingUp.then(
+        () => true,
+        () => false, // stopped meanwhile
+      ),
+      refused.then(() => false),
+      sleep(START_WAIT_MS).then(() => false),
+    ]);
+    return { url, tenants: ready ? (await ctx.tenants.list()).length : null };
+  }
+
+  /** Seeds the tenants once Redis answers (again and again until it works), then starts the duties. */
+  async function bringUp(ctx: SchedulerContext, h: RedisHealth): Promise<void> {
+    for (;;) {
+      await h.whenUp(stopping.signal);
+      try {
+        await seedContext(ctx, file, log);
+        break;
+      } catch (err) {
+        if (stopping.signal.aborted) throw err;
+        log.warn({ err: (err as Error).message }, 'tenants not seeded yet; trying again in 1 s');
+        await sleep(1000, undefined, { signal: stopping.signal });
+      }
+    }
+    if (stopping.signal.aborted) return;
+    startDuties(ctx);
+    prepared = true;
+    await refreshGauges(ctx).catch((err) => log.warn({ err: err.message }, 'gauges not refreshed'));
+  }
+
+  function startDuties(ctx: SchedulerContext): void {
+    const { keys, store, metrics } = ctx;
     // Counters and histograms come from the workers' job events…
     eventsConn = connectRedis(cfg.REDIS_URL);
+    eventsConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (job events)'));
     following = followEvents(eventsConn, keys, (batch) => metrics.observeAll(batch), stopEvents.signal).catch((err) =>
       log.error({ err }, 'job events stopped'),
     );
-
+    // Jobs held for a dependency (dependsOn, an infer job's train job) are released or failed
+    // here. Neither duty runs while Redis is down: it would only queue commands and log failures.
+    dependants = setInterval(() => {
+      if (!health?.up) return;
+      void store
+        .releaseDependants()
+        .then((r) => (r.released || r.failed) && log.info(r, 'dependants released or failed'))
+        .catch((err) => log.warn({ err: err.message }, 'dependants not checked'));
+    }, 1000);
     // …and the gauges from a periodic look at the queues, usage and workers.
-    async function refreshGauges(): Promise<void> {
-      const [list, all, snap, live] = await Promise.all([
-        tenants.list(),
-        queues.list(),
-        usage.snapshot(),
-        workers.live(),
-      ]);
-      const counts = perTenant(all, await queues.counts(all));
-      const loads: TenantLoad[] = list.map((t) => ({
-        name: t.name,
-        weight: t.weight,
-        maxRunning: t.maxRunning,
-        usage: snap.usage.get(t.name) ?? 0,
-        queued: counts.get(t.name)?.queued ?? 0,
-        running: counts.get(t.name)?.running ?? 0,
-      }));
-      const share = shares(loads);
-      for (const l of loads) {
-        metrics.zeroTenant(l.name);
-        metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
-        metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
-        metrics.usage.set({ tenant: l.name }, l.usage);
-        metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
-        metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
-      }
-      for (const t of list) {
-        metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
-        metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
-      }
-      metrics.workersOnline.reset();
-      for (const w of live) {
-        const { vendor, architecture, device, backend } = w.caps;
-        metrics.workersOnline.inc({ vendor, architecture, device, backend });
-      }
-      const busy = live.reduce((s, w) => s + w.running.length, 0);
-      const slots = live.reduce((s, w) => s + w.concurrency, 0);
-      metrics.workerSlots.set({ state: 'busy' }, busy);
-      metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
-    }
-    // Jobs held for a dependency (dependsOn, an infer job's train job) are released or failed here.
-    dependants = setInterval(
-      () =>
-        void store
-          .releaseDependants()
-          .then((r) => (r.released || r.failed) && log.info(r, 'dependants released or failed'))
-          .catch((err) => log.warn({ err: err.message }, 'dependants not checked')),
-      1000,
-    );
-    gauges = setInterval(
-      () => void refreshGauges().catch((err) => log.warn({ err: err.message }, 'gauges not refreshed')),
-      2000,
-    );
-    await refreshGauges();
-
+    gauges = setInterval(() => {
+      if (health?.up) void refreshGauges(ctx).catch((err) => log.warn({ err: err.message }, 'gauges not refreshed'));
+    }, 2000);
+    // The preemption round, on whichever replica holds the dispatch lease.
     const preemptor = new Preemptor({
-      redis,
+      redis: ctx.redis,
       keys,
-      queues,
-      tenants,
-      workers,
-      usage,
-      ledger: preemptions,
+      queues: ctx.queues,
+      tenants: ctx.tenants,
+      workers: ctx.workers,
+      usage: ctx.usage,
+      ledger: ctx.preemptions,
       metrics,
       log,
       settings: {
@@ -136,30 +219,29 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
         graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
       },
     });
-    duties = new LeaderDuties(
-      new Lease(redis, keys.lease('dispatch'), leaseHolderId(), LEASE_TTL_MS),
-      preemptor,
-      metrics,
-      log,
-    );
+    const lease = new Lease(ctx.redis, keys.lease('dispatch'), leaseHolderId(), LEASE_TTL_MS);
+    duties = new LeaderDuties(lease, preemptor, metrics, log, () => health?.up ?? false);
     duties.start();
-
-    app = buildServer(ctx, log, cfg.USINE_BODY_LIMIT_BYTES, cfg.USINE_UPLOAD_LIMIT_BYTES);
-    await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
-    const port = (app.server.address() as AddressInfo).port;
-    return { url: `http://${cfg.USINE_HOST}:${port}`, tenants: (await tenants.list()).length };
   }
 
   async function stop(): Promise<void> {
+    stopping.abort(new Error('scheduler stopping'));
     clearInterval(gauges);
     clearInterval(dependants);
     await duties?.stop();
     await app?.close();
+    await bringingUp?.catch(() => {});
     stopEvents.abort();
     eventsConn?.disconnect();
-    await following;
-    await queuesConn?.close();
-    await redisConn?.quit().catch(() => {});
+    const up = health?.up ?? false;
+    health?.stop();
+    // Without Redis, nothing waits to be written: drop the connection first. A command queued
+    // on a connection that is between reconnects is never settled by disconnect() (ioredis), so
+    // the waits below are bounded: a stop must not hang on a Redis that is not there.
+    if (!up) redisConn?.disconnect();
+    await within(1000, following);
+    await within(up ? 10_000 : 1000, queuesConn?.close());
+    if (up) await within(2000, redisConn?.quit());
   }
 
   return { log, start, stop };

@@ -59,6 +59,13 @@ export const schedulerEnv = z.object({
   USINE_PREEMPTION_MIN_RUNTIME_SECONDS: z.coerce.number().nonnegative().default(120),
   /** How long a preempted job has to checkpoint and stop before its worker abandons the attempt. */
   USINE_PREEMPTION_GRACE_SECONDS: z.coerce.number().nonnegative().default(30),
+  /**
+   * A Redis command of the API unanswered this long fails, and its request answers 503: a frozen
+   * or unreachable Redis must not hang clients. Keep it under a second, above Redis's slowest reply.
+   */
+  USINE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
+  /** A client must send a request's headers within 10 s and the whole request within this (seconds). */
+  USINE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(300),
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 

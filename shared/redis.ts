@@ -24,3 +24,15 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
     r.disconnect();
   }
 }
+
+/**
+ * Whether `err` says Redis did not answer (down, frozen, reconnecting) rather than that a
+ * command was wrong: what the scheduler answers with 503 redis_unavailable.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string } | null;
+  if (!e) return false;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN'].includes(e.code)) return true;
+  return /^(Command timed out|Connection is closed|Stream isn't writeable)/.test(e.message ?? '');
+}

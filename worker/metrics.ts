@@ -72,6 +72,12 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly redisUp = new Gauge({
+    name: 'usine_redis_up',
+    help: 'Whether this worker reaches Redis (1) or not (0): at 0 it takes no new jobs.',
+    registers: [this.registry],
+  });
+
   private readonly watts: number;
 
   /** `watts`: the power figure behind the energy estimate (see worker/power.ts). */

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis.ts';
+import { RedisHealth } from '../shared/redis-health.ts';
 import {
   openDevice,
   adapterLabel,
@@ -93,6 +94,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
   let metricsServer: http.Server | undefined;
   let redis: Redis | undefined;
   let subscriber: Redis | undefined;
+  let health: RedisHealth | undefined;
   let registry: WorkerRegistry | undefined;
   let joined = false;
   let beats: NodeJS.Timeout | undefined;
@@ -181,13 +183,19 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       region: cfg.USINE_WORKER_REGION,
     };
 
+    // /livez: the process serves. /readyz (and /healthz, as before): it can take jobs, so 503 after
+    // a device loss or while Redis is unreachable. None of them waits on Redis.
     const server = http.createServer(async (req, res) => {
       if (req.url === '/metrics') {
+        metrics.redisUp.set(health?.up ? 1 : 0);
         res.setHeader('Content-Type', metrics.registry.contentType);
         res.end(await metrics.registry.metrics());
-      } else if (req.url === '/healthz') {
-        res.statusCode = lost ? 503 : 200;
-        res.end(lost ? 'device lost\n' : 'ok\n');
+      } else if (req.url === '/livez') {
+        res.end('ok\n');
+      } else if (req.url === '/readyz' || req.url === '/healthz') {
+        const why = lost ? 'device lost' : !health?.up ? 'redis unreachable' : '';
+        res.statusCode = why ? 503 : 200;
+        res.end(why ? `${why}\n` : 'ok\n');
       } else {
         res.statusCode = 404;
         res.end('not found\n');
@@ -203,8 +211,21 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     // No auto-pipelining: it holds each command until the next tick to batch it, which costs the
     // dispatch loop more in latency than it saves in syscalls (measured in process, draining 20,000
     // no-op jobs: ~9,500 jobs/s with it, ~13,000 without).
+    // No command timeout here: BullMQ's worker connections need maxRetriesPerRequest null, and while
+    // Redis is away the dispatch loop simply waits on its next command (no jobs taken, no spinning)
+    // and goes on when ioredis has reconnected.
     const conn = (redis = connectRedis(cfg.REDIS_URL));
-    conn.on('error', (err) => log.error({ err: err.message }, 'redis error'));
+    const h = (health = new RedisHealth(conn));
+    // ioredis reports each failed reconnect: during an outage that is one line (below), not one a second.
+    conn.on('error', (err) => {
+      if (h.up) log.error({ err: err.message }, 'redis error');
+      else log.debug({ err: err.message }, 'redis error');
+    });
+    h.on('change', (up) =>
+      up
+        ? log.info('redis answers; taking jobs again')
+        : log.error('redis unreachable; no new jobs until it is back (running jobs go on), reconnecting'),
+    );
     const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
     // Tile configs per (adapter, dtype, shape bucket), shared through Redis and a file: a worker
     // reuses what any worker with the same adapter measured.
@@ -306,7 +327,9 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     joined = true;
     await heartbeat(caps, label, startedAt);
     alive();
-    beats = setInterval(() => heartbeat(caps, label, startedAt), 2000);
+    // Not while Redis is down: each beat would wait in ioredis's offline queue, a pile that grows
+    // with the outage. The worker drops out of /v1/workers then, and is back at the first beat.
+    beats = setInterval(() => h.up && heartbeat(caps, label, startedAt), 2000);
     await p.start();
     puller = p;
     alive();
@@ -334,8 +357,13 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
       joined = false;
       await registry!.remove(id).catch(() => {});
     }
-    await redis?.quit().catch(() => {});
-    await subscriber?.quit().catch(() => {});
+    const up = health?.up ?? false;
+    health?.stop();
+    // Without Redis, quit() would wait for it: drop the connections instead.
+    if (up) await redis?.quit().catch(() => {});
+    else redis?.disconnect();
+    if (up) await subscriber?.quit().catch(() => {});
+    else subscriber?.disconnect();
     await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     gpu?.close();
   }

@@ -64,7 +64,9 @@ export function openApiDocument() {
     info: {
       title: 'usine',
       version: '1',
-      description: 'GPU job scheduler with WebGPU workers. Errors are { "error": { "code", "message", "details"? } }.',
+      description:
+        'GPU job scheduler with WebGPU workers. Errors are { "error": { "code", "message", "details"? } }. ' +
+        'While Redis is unreachable, every route that needs it answers 503 redis_unavailable with Retry-After.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -179,7 +181,11 @@ export function openApiDocument() {
         ),
       },
       '/v1/openapi.json': { get: op('This document', { 200: 'OpenAPI 3.1' }) },
-      '/healthz': { get: op('Liveness and Redis', { 200: '{ok, redis}' }) },
+      '/livez': { get: op('Liveness: the process serves', { 200: '{ok: true}' }) },
+      '/readyz': {
+        get: op('Readiness: Redis answers (503 {ok: false, redis: false} while not)', { 200: '{ok, redis}' }),
+      },
+      '/healthz': { get: op('Readiness, the same as /readyz', { 200: '{ok, redis}' }) },
       '/metrics': { get: op('Prometheus metrics', { 200: 'text exposition' }) },
     },
   };

@@ -159,6 +159,11 @@ describe('deploy/compose', () => {
     expect(services.scheduler.volumes).toContain(`../tenants.example.yaml:${env.USINE_TENANTS_FILE}:ro`);
   });
 
+  it("checks the scheduler's readiness (/readyz on its port), not mere liveness", () => {
+    const port = obj(services.scheduler.environment).USINE_PORT;
+    expect(JSON.stringify(obj(services.scheduler.healthcheck).test)).toContain(`127.0.0.1:${port}/readyz`);
+  });
+
   it('agrees on ports: published, configured and scraped', async () => {
     const sched = services.scheduler;
     const port = obj(sched.environment).USINE_PORT;
@@ -182,7 +187,7 @@ describe('deploy/compose', () => {
       { ...prom, rule_files: ['alerts.yml'] },
       { 'alerts.yml': read('prometheus/alerts.yml') },
     );
-    expect(out).toMatch(/SUCCESS: 7 rules found/);
+    expect(out).toMatch(/SUCCESS: 8 rules found/);
     expect(services.prometheus.ports).toContain('9090:9090');
   });
 
@@ -257,6 +262,9 @@ describe('deploy/k8s', () => {
       for (const e of (c.env ?? []) as { name: string }[]) expect(KNOWN_ENV.has(e.name), e.name).toBe(true);
       for (const probe of [c.readinessProbe, c.livenessProbe])
         expect(ports.map((p) => p.name)).toContain(obj(obj(probe).httpGet).port);
+      // Readiness follows Redis; liveness does not, so a Redis outage never restarts a pod.
+      expect(obj(obj(c.readinessProbe).httpGet).path, job).toBe('/readyz');
+      expect(obj(obj(c.livenessProbe).httpGet).path, job).toBe('/livez');
       expect(exists(path.join(ROOT, (c.command as string[]).at(-1)!))).toBe(true);
     }
     const svc = obj(find('Service', 'usine-scheduler')!.spec);

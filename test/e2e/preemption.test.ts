@@ -8,7 +8,7 @@ import type { JobSpecInput } from '../../shared/job-spec.ts';
 import { Cluster, jobUntil } from '../support/cluster.ts';
 
 const cluster = new Cluster({
-  port: 8960,
+  port: 8975,
   tenants: [{ name: 'big' }, { name: 'small' }],
   workers: [{ USINE_WORKER_CONCURRENCY: '2' }],
   env: { USINE_PREEMPTION_MIN_RUNTIME_SECONDS: '1', USINE_PREEMPTION_GRACE_SECONDS: '20' },

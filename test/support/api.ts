@@ -73,12 +73,10 @@ export class Api {
       : null;
     const log = createLogger('scheduler', process.env.LOG_LEVEL ?? 'silent');
     const ctx = await openContext(cfg, connectRedis(inject('redisUrl')), file, log);
-    const app = buildServer(
-      ctx,
-      log,
-      o.bodyLimit ?? defaults.USINE_BODY_LIMIT_BYTES,
-      o.uploadLimit ?? defaults.USINE_UPLOAD_LIMIT_BYTES,
-    );
+    const app = buildServer(ctx, log, {
+      bodyLimit: o.bodyLimit ?? defaults.USINE_BODY_LIMIT_BYTES,
+      uploadLimit: o.uploadLimit ?? defaults.USINE_UPLOAD_LIMIT_BYTES,
+    });
     await app.ready();
     return new Api(app, ctx, dir);
   }

@@ -23,6 +23,7 @@ export const SCHEDULER_METRICS: Record<string, MetricType> = {
   usine_worker_slots: 'gauge',
   usine_http_request_duration_seconds: 'histogram',
   bullmq_job_count: 'gauge',
+  usine_redis_up: 'gauge',
 };
 
 export const WORKER_METRICS: Record<string, MetricType> = {
@@ -36,6 +37,7 @@ export const WORKER_METRICS: Record<string, MetricType> = {
   usine_worker_energy_joules_total: 'counter',
   usine_worker_power_watts: 'gauge',
   usine_worker_device_lost_total: 'counter',
+  usine_redis_up: 'gauge',
 };
 
 /** Prometheus's own per-target series. */
