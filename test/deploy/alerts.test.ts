@@ -21,7 +21,7 @@ interface Rule {
 describe('alert rules', () => {
   it('pass promtool check rules', async () => {
     const r = await promtool(['check', 'rules', 'alerts.yml'], undefined, DIR);
-    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 8 rules found/);
+    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 10 rules found/);
     expect(r.code).toBe(0);
   });
 
@@ -33,7 +33,7 @@ describe('alert rules', () => {
 
   it('the sample scrape configuration is valid and loads the rules', async () => {
     const r = await promtool(['check', 'config', 'prometheus.yml'], undefined, DIR);
-    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 8 rules found/);
+    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 10 rules found/);
     expect(r.code).toBe(0);
   });
 

@@ -91,7 +91,7 @@ describe('dashboards on a real Prometheus', () => {
       groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[];
     };
     const all = rules.groups.flatMap((g) => g.rules);
-    expect(all.length).toBe(7);
+    expect(all.length).toBe(10);
     for (const r of all) {
       expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
       expect(r.state, r.name).not.toBe('firing');

@@ -187,7 +187,7 @@ describe('deploy/compose', () => {
       { ...prom, rule_files: ['alerts.yml'] },
       { 'alerts.yml': read('prometheus/alerts.yml') },
     );
-    expect(out).toMatch(/SUCCESS: 8 rules found/);
+    expect(out).toMatch(/SUCCESS: 10 rules found/);
     expect(services.prometheus.ports).toContain('9090:9090');
   });
 

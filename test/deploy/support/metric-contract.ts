@@ -24,6 +24,12 @@ export const SCHEDULER_METRICS: Record<string, MetricType> = {
   usine_http_request_duration_seconds: 'histogram',
   bullmq_job_count: 'gauge',
   usine_redis_up: 'gauge',
+  usine_preemptions_total: 'counter',
+  usine_preempted_device_seconds_total: 'counter',
+  usine_tenant_starved_wait_seconds: 'histogram',
+  usine_preemptions_in_progress: 'gauge',
+  usine_preemptions_per_job_max: 'gauge',
+  usine_dispatch_leader: 'gauge',
 };
 
 export const WORKER_METRICS: Record<string, MetricType> = {
