@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { SchedulerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectRedis } from '../shared/redis.ts';
+import { connectRedis, within } from '../shared/redis.ts';
 import { shares, type TenantLoad } from './policy/fair-share.ts';
 import { TenantQueues, perTenant } from './queue/tenant-queues.ts';
 import { buildServer } from './server.ts';
@@ -47,11 +47,6 @@ export interface UsineScheduler {
 }
 
 /** Waits for `p` (its failure ignored), at most `ms`. */
-async function within(ms: number, p: Promise<unknown> | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
-}
 
 /** Reads the tenants file now: a bad one throws here, before anything connects. */
 export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions = {}): UsineScheduler {

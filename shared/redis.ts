@@ -36,3 +36,13 @@ export function isRedisUnavailable(err: unknown): boolean {
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN'].includes(e.code)) return true;
   return /^(Command timed out|Connection is closed|Stream isn't writeable)/.test(e.message ?? '');
 }
+
+/**
+ * Waits for `p` at most `ms`. For stopping while Redis is away: ioredis never settles a command
+ * queued on a connection that is between reconnects, so a stop must not wait on one for ever.
+ */
+export async function within(ms: number, p: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

@@ -10,7 +10,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { connectRedis } from '../shared/redis.ts';
+import { connectRedis, within } from '../shared/redis.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
 import {
   openDevice,
@@ -347,15 +347,18 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
   async function stop(): Promise<void> {
     // The order of old: the puller (running jobs finish), heartbeats, the worker table,
     // Redis, /metrics, the device.
-    await puller?.stop();
+    // Without Redis, running jobs cannot record their end and the puller's round waits on
+    // Redis: stop within a bound, and stalled-job recovery hands the jobs on once Redis is back.
+    const bound = (p: Promise<unknown> | undefined) => (health?.up === false ? within(3000, p) : p);
+    await bound(puller?.stop());
     puller = undefined;
-    await pullerStopped;
+    await bound(pullerStopped);
     clearInterval(beats);
     clearTimeout(soonBeat);
     beats = soonBeat = undefined;
     if (joined) {
       joined = false;
-      await registry!.remove(id).catch(() => {});
+      await bound(registry!.remove(id).catch(() => {}));
     }
     const up = health?.up ?? false;
     health?.stop();
@@ -364,7 +367,12 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     else redis?.disconnect();
     if (up) await subscriber?.quit().catch(() => {});
     else subscriber?.disconnect();
-    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (!metricsServer) return resolve();
+      metricsServer.close(() => resolve());
+      // A scraper's kept-alive connection would hold close() until it times out.
+      metricsServer.closeIdleConnections();
+    });
     gpu?.close();
   }
 

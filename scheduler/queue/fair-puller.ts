@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, PREEMPTED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
@@ -243,7 +244,13 @@ export class FairPuller {
           stalledInterval: this.o.lockMs,
         },
       ));
-      w.on('error', (err) => this.o.log.error({ err, queue: name }, 'queue worker error'));
+      // While Redis is away every queue's worker reports each failed command: the worker's
+      // health check logs the outage once, so these go to debug.
+      w.on('error', (err) =>
+        isRedisUnavailable(err)
+          ? this.o.log.debug({ err: err.message, queue: name }, 'queue worker: redis unavailable')
+          : this.o.log.error({ err, queue: name }, 'queue worker error'),
+      );
       w.startManual();
       this.workers.set(name, w);
     }

@@ -103,9 +103,11 @@ export class Cluster {
     return w;
   }
 
-  async stopWorker(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.workers[i]?.stop(signal);
+  /** Stops worker i; resolves with its exit code (null when a signal ended it). */
+  async stopWorker(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const code = (await this.workers[i]?.stop(signal)) ?? null;
     this.workers[i] = null;
+    return code;
   }
 
   async stop(): Promise<void> {

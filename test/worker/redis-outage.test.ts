@@ -98,4 +98,27 @@ describe('a worker during a Redis outage', () => {
     expect(worker.proc.exitCode).toBeNull();
     expect(worker.output()).toMatch(/redis unreachable; no new jobs/);
   }, 90_000);
+
+  it('stops on SIGTERM while Redis is down, without logging every failed command', async () => {
+    const worker = cluster.workers[0]!;
+    await new Promise<void>((resolve) => {
+      redis!.process!.once('exit', () => resolve());
+      redis!.process!.kill('SIGKILL');
+    });
+    redis = null;
+    await until('worker /readyz 503', async () => (await get(`${workerUrl}/readyz`)).status === 503, 5000);
+    const logged = worker.output().length;
+    await new Promise((r) => setTimeout(r, 2000));
+    // The outage is logged once, not once per failed command of every queue's worker.
+    expect(
+      worker
+        .output()
+        .slice(logged)
+        .match(/queue worker error/g) ?? [],
+    ).toEqual([]);
+    const t0 = Date.now();
+    const code = await cluster.stopWorker(0);
+    expect(code).toBe(0); // not killed after the 10 s grace of stop()
+    expect(Date.now() - t0).toBeLessThan(9000);
+  }, 60_000);
 });
