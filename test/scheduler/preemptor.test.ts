@@ -15,6 +15,10 @@ import { UsageLedger } from '../../scheduler/state/usage.ts';
 import { WorkerRegistry, type RunningJob } from '../../scheduler/state/workers.ts';
 import { SchedulerMetrics } from '../../scheduler/metrics.ts';
 import { Preemptor } from '../../scheduler/preemptor.ts';
+import { Admission } from '../../scheduler/admission.ts';
+import { ArtifactStore } from '../../shared/artifact-store.ts';
+import os from 'node:os';
+import path from 'node:path';
 
 const redis = connectRedis(inject('redisUrl'));
 const sub = connectRedis(inject('redisUrl'));
@@ -52,7 +56,16 @@ async function setup(settings = { enabled: true, minRuntimeSeconds: 10, graceSec
   const workers = new WorkerRegistry(redis, keys, 60_000);
   const ledger = new PreemptionLedger(redis, keys);
   const metrics = new SchedulerMetrics(['big', 'small']);
-  const preemptor = new Preemptor({
+  const store = new JobStore(redis, keys, queues, 3600);
+  const admission = new Admission(
+    queues,
+    workers,
+    [],
+    store,
+    new ArtifactStore(path.join(os.tmpdir(), `usine-preemptor-test-${process.pid}`)),
+    ledger,
+  );
+  const deps = {
     redis,
     keys,
     queues,
@@ -63,9 +76,11 @@ async function setup(settings = { enabled: true, minRuntimeSeconds: 10, graceSec
     metrics,
     log: createLogger('test', 'silent'),
     settings,
-  });
-  const store = new JobStore(redis, keys, queues, 3600);
-  return { keys, store, workers, ledger, metrics, preemptor };
+  };
+  const preemptor = new Preemptor(deps);
+  /** The same round as a scheduler restarted (or another replica) would run it. */
+  const restarted = () => new Preemptor(deps);
+  return { keys, store, workers, ledger, metrics, preemptor, admission, tenants, restarted };
 }
 
 const running = (tenant: string, i: number, startedAt: number): RunningJob => ({
@@ -94,7 +109,7 @@ async function beat(workers: WorkerRegistry, id: string, jobs: RunningJob[]) {
 
 describe('preemption round', () => {
   it('requests preemptions for a starved tenant once, re-sends them, and drops them when the job has left', async () => {
-    const { keys, store, workers, ledger, metrics, preemptor } = await setup();
+    const { keys, store, workers, ledger, metrics, preemptor, admission, tenants, restarted } = await setup();
     const now = Date.now();
     const jobs = [0, 1, 2, 3].map((i) => running('big', i, now - 60_000 + i));
     await beat(workers, 'w1', jobs.slice(0, 2));
@@ -126,6 +141,17 @@ describe('preemption round', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(messages).toHaveLength(4);
     expect((await metrics.registry.getSingleMetric('usine_preemptions_in_progress')!.get()).values[0].value).toBe(2);
+
+    // The starved tenant's queued job says why it waits.
+    const why = await admission.whyWaiting(queue('small'), await tenants.get('small'));
+    expect(why).toMatch(/a slot is being freed for tenant small: job big\.any\.[23] of tenant big is being preempted/);
+    // A scheduler restarted (or the replica taking the lease over) sends the pending requests
+    // again at once, and decides nothing twice.
+    const before = messages.length;
+    expect(await restarted().round(now + 7000)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(messages.length).toBe(before + 2);
+    expect((await ledger.all()).length).toBe(2);
 
     // The victims leave their slots: the requests are dropped.
     await beat(workers, 'w2', []);
