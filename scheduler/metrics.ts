@@ -168,8 +168,20 @@ export class SchedulerMetrics {
   constructor(tenants: string[]) {
     collectProcessMetrics(this.registry);
     for (const tenant of tenants) this.zeroTenant(tenant);
-    for (const state of ['busy', 'free']) this.workerSlots.set({ state }, 0);
     this.dispatchLeader.set(0);
+    this.preemptionsInProgress.set(0);
+    this.preemptionsPerJobMax.set(0);
+  }
+
+  /**
+   * Withdraws the gauges of global state (gauges.ts), and zeroes the preemption round's: a
+   * replica that does not hold the dispatch lease exports none of them, so sum() over replicas
+   * counts each once.
+   */
+  withdrawGlobalGauges(): void {
+    for (const g of [this.tenantJobs, this.tenantQuota, this.weightShare, this.usageShare, this.usage]) g.reset();
+    this.workersOnline.reset();
+    this.workerSlots.reset();
     this.preemptionsInProgress.set(0);
     this.preemptionsPerJobMax.set(0);
   }
@@ -186,7 +198,6 @@ export class SchedulerMetrics {
     }
     for (const reason of REFUSAL_REASONS) this.refusals.inc({ tenant, reason }, 0);
     for (const c of [this.deviceSeconds, this.flops, this.energy]) c.inc({ tenant }, 0);
-    for (const state of ['queued', 'running']) this.tenantJobs.set({ tenant, state }, 0);
     for (const reason of ['fair-share', 'priority']) this.preemptions.inc({ tenant, reason }, 0);
     this.preemptedSeconds.inc({ tenant }, 0);
     this.starvedWait.zero({ tenant });

@@ -7,14 +7,14 @@ import type { SchedulerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, within } from '../shared/redis.ts';
-import { shares, type TenantLoad } from './policy/fair-share.ts';
-import { TenantQueues, perTenant } from './queue/tenant-queues.ts';
+import type { TenantQueues } from './queue/tenant-queues.ts';
 import { buildServer } from './server.ts';
 import { followEvents } from './state/job-events.ts';
 import { readTenantsFile } from './state/tenants.ts';
 import { createContext, seedContext, type SchedulerContext } from './context.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
 import { LEASE_TTL_MS, LeaderDuties, leaseHolderId } from './leader.ts';
+import { gaugesDuty } from './gauges.ts';
 import { Preemptor } from './preemptor.ts';
 import { Lease } from './state/lease.ts';
 
@@ -57,7 +57,6 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let redisConn: Redis | undefined;
   let queuesConn: TenantQueues | undefined;
   let app: FastifyInstance | undefined;
-  let gauges: NodeJS.Timeout | undefined;
   let dependants: NodeJS.Timeout | undefined;
   const stopEvents = new AbortController();
   let eventsConn: Redis | undefined;
@@ -66,50 +65,10 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let health: RedisHealth | undefined;
   /** The tenants are seeded and the duties run: until then the API answers 503. */
   let prepared = false;
+  /** This replica's name: its lease holder id, and its consumer name for the job events. */
+  const replica = leaseHolderId();
   let bringingUp: Promise<void> | undefined;
   const stopping = new AbortController();
-
-  // The gauges, from a periodic look at the queues, usage and workers.
-  async function refreshGauges(ctx: SchedulerContext): Promise<void> {
-    const { tenants, queues, usage, workers, metrics } = ctx;
-    const [list, all, snap, live] = await Promise.all([
-      tenants.list(),
-      queues.list(),
-      usage.snapshot(),
-      workers.live(),
-    ]);
-    const counts = perTenant(all, await queues.counts(all));
-    const loads: TenantLoad[] = list.map((t) => ({
-      name: t.name,
-      weight: t.weight,
-      maxRunning: t.maxRunning,
-      usage: snap.usage.get(t.name) ?? 0,
-      queued: counts.get(t.name)?.queued ?? 0,
-      running: counts.get(t.name)?.running ?? 0,
-    }));
-    const share = shares(loads);
-    for (const l of loads) {
-      metrics.zeroTenant(l.name);
-      metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
-      metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
-      metrics.usage.set({ tenant: l.name }, l.usage);
-      metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
-      metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
-    }
-    for (const t of list) {
-      metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
-      metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
-    }
-    metrics.workersOnline.reset();
-    for (const w of live) {
-      const { vendor, architecture, device, backend } = w.caps;
-      metrics.workersOnline.inc({ vendor, architecture, device, backend });
-    }
-    const busy = live.reduce((s, w) => s + w.running.length, 0);
-    const slots = live.reduce((s, w) => s + w.concurrency, 0);
-    metrics.workerSlots.set({ state: 'busy' }, busy);
-    metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
-  }
 
   async function start(): Promise<SchedulerReady> {
     // The API's connection never blocks (BullMQ Queues, not Workers; the events reader has its
@@ -136,6 +95,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
       uploadLimit: cfg.USINE_UPLOAD_LIMIT_BYTES,
       requestTimeoutMs: cfg.USINE_REQUEST_TIMEOUT_SECONDS * 1000,
       redisUp: () => h.up && prepared,
+      leading: () => duties?.leading ?? false,
     });
     // Listen first: /livez and /readyz answer while Redis is down, and the rest answers 503.
     await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });
@@ -173,7 +133,6 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     if (stopping.signal.aborted) return;
     startDuties(ctx);
     prepared = true;
-    await refreshGauges(ctx).catch((err) => log.warn({ err: err.message }, 'gauges not refreshed'));
   }
 
   function startDuties(ctx: SchedulerContext): void {
@@ -181,11 +140,13 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     // Counters and histograms come from the workers' job events…
     eventsConn = connectRedis(cfg.REDIS_URL);
     eventsConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (job events)'));
-    following = followEvents(eventsConn, keys, (batch) => metrics.observeAll(batch), stopEvents.signal).catch((err) =>
+    const observe = (batch: Parameters<typeof metrics.observeAll>[0]) => metrics.observeAll(batch);
+    following = followEvents(eventsConn, keys, observe, stopEvents.signal, replica).catch((err) =>
       log.error({ err }, 'job events stopped'),
     );
     // Jobs held for a dependency (dependsOn, an infer job's train job) are released or failed
-    // here. Neither duty runs while Redis is down: it would only queue commands and log failures.
+    // here, by every replica: a claim key per job decides which one acts on it (JobStore), so a
+    // replica's death delays no release. Not while Redis is down: it would only queue commands.
     dependants = setInterval(() => {
       if (!health?.up) return;
       void store
@@ -193,11 +154,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
         .then((r) => (r.released || r.failed) && log.info(r, 'dependants released or failed'))
         .catch((err) => log.warn({ err: err.message }, 'dependants not checked'));
     }, 1000);
-    // …and the gauges from a periodic look at the queues, usage and workers.
-    gauges = setInterval(() => {
-      if (health?.up) void refreshGauges(ctx).catch((err) => log.warn({ err: err.message }, 'gauges not refreshed'));
-    }, 2000);
-    // The preemption round, on whichever replica holds the dispatch lease.
+    // The preemption round and the gauges of global state, on whichever replica holds the lease.
     const preemptor = new Preemptor({
       redis: ctx.redis,
       keys,
@@ -214,14 +171,14 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
         graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
       },
     });
-    const lease = new Lease(ctx.redis, keys.lease('dispatch'), leaseHolderId(), LEASE_TTL_MS);
-    duties = new LeaderDuties(lease, preemptor, metrics, log, () => health?.up ?? false);
+    const lease = new Lease(ctx.redis, keys.lease('dispatch'), replica, LEASE_TTL_MS);
+    const round = { name: 'preemption round', run: async () => void (await preemptor.round()) };
+    duties = new LeaderDuties(lease, [round, gaugesDuty(ctx)], metrics, log, () => health?.up ?? false);
     duties.start();
   }
 
   async function stop(): Promise<void> {
     stopping.abort(new Error('scheduler stopping'));
-    clearInterval(gauges);
     clearInterval(dependants);
     await duties?.stop();
     await app?.close();

@@ -34,6 +34,11 @@ export interface ServerOptions {
    * Redis answers 503 redis_unavailable at once, and /readyz 503.
    */
   redisUp?: () => boolean;
+  /**
+   * Whether this replica holds the dispatch lease (default: yes, a lone server). Only the holder
+   * exports bullmq_job_count, a gauge of global state (see gauges.ts).
+   */
+  leading?: () => boolean;
 }
 
 export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions): FastifyInstance {
@@ -117,14 +122,15 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   app.get('/metrics', async (req, reply) => {
     const up = redisUp();
     ctx.metrics.redisUp.set(up ? 1 : 0);
-    // BullMQ's own queue gauges (bullmq_job_count{queue,state}) are exported here once; without
-    // Redis they are left out, so the scrape still shows usine_redis_up 0.
-    const bullmq = up
-      ? await bullmqMetrics(ctx).catch((err: Error) => {
-          req.log.warn({ err: err.message }, 'bullmq_job_count left out of /metrics');
-          return '';
-        })
-      : '';
+    // BullMQ's own queue gauges (bullmq_job_count{queue,state}) are exported here once, by the
+    // lease holder; without Redis they are left out, so the scrape still shows usine_redis_up 0.
+    const bullmq =
+      up && (o.leading?.() ?? true)
+        ? await bullmqMetrics(ctx).catch((err: Error) => {
+            req.log.warn({ err: err.message }, 'bullmq_job_count left out of /metrics');
+            return '';
+          })
+        : '';
     reply.header('Content-Type', ctx.metrics.registry.contentType);
     return (await ctx.metrics.registry.metrics()) + '\n' + bullmq + '\n';
   });

@@ -119,24 +119,58 @@ export function publishEvents(redis: Redis, keys: Keys, summaries: JobEventSumma
   return redis.xadd(keys.events, 'MAXLEN', '~', String(MAXLEN), '*', FIELD, JSON.stringify(summaries));
 }
 
-/** Reads summaries from now on, a worker's flush at a time, until `signal` aborts; `redis` must be a connection of its own (it blocks). */
+/** The consumer group the scheduler replicas read the events in: each entry goes to one of them. */
+const GROUP = 'metrics';
+
+/**
+ * Reads summaries, a worker's flush at a time, until `signal` aborts; `redis` must be a
+ * connection of its own (it blocks). The replicas read in one consumer group, so each entry is
+ * counted by exactly one of them and `sum()` over replicas counts it once; the group starts at
+ * the stream's end the first time, and after a restart of every replica goes on where it was.
+ * NOACK: an entry is done once delivered (a replica that dies takes its counters with it anyway).
+ */
 export async function followEvents(
   redis: Redis,
   keys: Keys,
   onEvents: (batch: JobEventSummary[]) => void,
   signal: AbortSignal,
+  consumer: string,
 ): Promise<void> {
-  let last = '$';
+  let grouped = false;
   while (!signal.aborted) {
-    const res = (await redis.xread('COUNT', 1000, 'BLOCK', 500, 'STREAMS', keys.events, last).catch((e) => {
+    const res = (await (async () => {
+      if (!grouped) {
+        await redis.xgroup('CREATE', keys.events, GROUP, '$', 'MKSTREAM').catch((e: Error) => {
+          if (!e.message.includes('BUSYGROUP')) throw e;
+        });
+        grouped = true;
+      }
+      return redis.xreadgroup(
+        'GROUP',
+        GROUP,
+        consumer,
+        'COUNT',
+        1000,
+        'BLOCK',
+        500,
+        'NOACK',
+        'STREAMS',
+        keys.events,
+        '>',
+      );
+    })().catch((e: Error) => {
       if (signal.aborted) return null;
+      // The stream or its group was deleted (a FLUSHALL, a Redis that lost its data): make it again.
+      if (e.message.includes('NOGROUP')) {
+        grouped = false;
+        return null;
+      }
       throw e;
     })) as [string, [string, string[]][]][] | null;
     if (!res) continue;
     for (const [, entries] of res) {
-      for (const [id, fields] of entries) {
-        last = id;
-        if (fields[0] !== FIELD) continue;
+      for (const [, fields] of entries) {
+        if (!fields || fields[0] !== FIELD) continue;
         try {
           onEvents(JSON.parse(fields[1]) as JobEventSummary[]);
         } catch {

@@ -5,6 +5,10 @@ export class Keys {
   get tenants() {
     return `${this.prefix}:tenants`;
   }
+  /** Hash name → JSON: each tenant as the tenants file last seeded it (TenantStore.seed). */
+  get tenantsSeeded() {
+    return `${this.prefix}:tenants:seeded`;
+  }
   /** Hash: `u:<tenant>` decayed device-seconds, `t:<tenant>` when last decayed, `mean` job seconds. */
   get usage() {
     return `${this.prefix}:usage`;

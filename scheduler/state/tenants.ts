@@ -87,6 +87,18 @@ export function readTenantsFile(path: string): TenantsFile {
   return parsed.data;
 }
 
+// KEYS: tenants, seeded. ARGV: name, json, name, json, … Writes each tenant whose json differs
+// from the one last seeded.
+const SEED = `
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) ~= ARGV[i + 1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+`;
+
 export type Principal = { admin: true; tenant: null } | { admin: false; tenant: Tenant };
 
 export class TenantStore {
@@ -101,10 +113,16 @@ export class TenantStore {
     private readonly maxAgeMs = 1000,
   ) {}
 
-  /** Writes the file's tenants into Redis (the file is the bootstrap; admin changes persist in Redis). */
+  /**
+   * Writes the file's tenants into Redis: each tenant whose entry in the file changed since it
+   * was last seeded (or was never seeded). An unchanged entry is left alone, so a replica that
+   * restarts does not undo what an admin changed or removed through the API; an edited entry
+   * in the file wins over the API's change. Atomic, so replicas starting together agree.
+   */
   async seed(tenants: Tenant[]): Promise<void> {
     if (tenants.length === 0) return;
-    await this.redis.hset(this.keys.tenants, Object.fromEntries(tenants.map((t) => [t.name, JSON.stringify(t)])));
+    const args = tenants.flatMap((t) => [t.name, JSON.stringify(t)]);
+    await this.redis.eval(SEED, 2, this.keys.tenants, this.keys.tenantsSeeded, ...args);
     this.loadedAt = 0;
   }
 

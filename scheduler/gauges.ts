@@ -1,0 +1,54 @@
+// Gauges of global state (tenants' queues and usage, live workers): the same for every
+// scheduler replica, so only the dispatch lease holder exports them (scheduler/leader.ts) and
+// the others export none. `sum()` over replicas is then right, as it is for the counters,
+// which each replica counts for its own share of the job events.
+import { shares, type TenantLoad } from './policy/fair-share.ts';
+import { perTenant } from './queue/tenant-queues.ts';
+import type { SchedulerContext } from './context.ts';
+import type { LeaderDuty } from './leader.ts';
+
+export async function refreshGauges(ctx: SchedulerContext): Promise<void> {
+  const { tenants, queues, usage, workers, metrics } = ctx;
+  const [list, all, snap, live] = await Promise.all([tenants.list(), queues.list(), usage.snapshot(), workers.live()]);
+  const counts = perTenant(all, await queues.counts(all));
+  const loads: TenantLoad[] = list.map((t) => ({
+    name: t.name,
+    weight: t.weight,
+    maxRunning: t.maxRunning,
+    usage: snap.usage.get(t.name) ?? 0,
+    queued: counts.get(t.name)?.queued ?? 0,
+    running: counts.get(t.name)?.running ?? 0,
+  }));
+  const share = shares(loads);
+  for (const l of loads) {
+    metrics.zeroTenant(l.name);
+    metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
+    metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
+    metrics.usage.set({ tenant: l.name }, l.usage);
+    metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
+    metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
+  }
+  for (const t of list) {
+    metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
+    metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
+  }
+  metrics.workersOnline.reset();
+  for (const w of live) {
+    const { vendor, architecture, device, backend } = w.caps;
+    metrics.workersOnline.inc({ vendor, architecture, device, backend });
+  }
+  const busy = live.reduce((s, w) => s + w.running.length, 0);
+  const slots = live.reduce((s, w) => s + w.concurrency, 0);
+  metrics.workerSlots.set({ state: 'busy' }, busy);
+  metrics.workerSlots.set({ state: 'free' }, Math.max(0, slots - busy));
+}
+
+/** The gauges as a duty of the lease holder: refreshed every 2 s, withdrawn when the lease goes. */
+export function gaugesDuty(ctx: SchedulerContext): LeaderDuty {
+  return {
+    name: 'gauges',
+    everyMs: 2000,
+    run: () => refreshGauges(ctx),
+    onLose: () => ctx.metrics.withdrawGlobalGauges(),
+  };
+}
