@@ -96,6 +96,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
       requestTimeoutMs: cfg.USINE_REQUEST_TIMEOUT_SECONDS * 1000,
       redisUp: () => h.up && prepared,
       leading: () => duties?.leading ?? false,
+      rateLimitPerMinute: cfg.USINE_RATE_LIMIT_PER_MINUTE,
     });
     // Listen first: /livez and /readyz answer while Redis is down, and the rest answers 503.
     await app.listen({ host: cfg.USINE_HOST, port: cfg.USINE_PORT });

@@ -11,6 +11,7 @@ import { isRedisUnavailable } from '../shared/redis.ts';
 import { ApiError } from './api-error.ts';
 import type { SchedulerContext } from './context.ts';
 import { authHook } from './auth.ts';
+import { rateLimitHook } from './rate-limit.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
@@ -39,6 +40,8 @@ export interface ServerOptions {
    * exports bullmq_job_count, a gauge of global state (see gauges.ts).
    */
   leading?: () => boolean;
+  /** API requests per tenant per minute, over all replicas; 0 or absent: no limit (rate-limit.ts). */
+  rateLimitPerMinute?: number;
 }
 
 export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions): FastifyInstance {
@@ -136,6 +139,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   });
 
   authHook(app, ctx);
+  rateLimitHook(app, ctx, o.rateLimitPerMinute ?? 0);
   jobRoutes(app, ctx);
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);

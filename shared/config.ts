@@ -66,6 +66,11 @@ export const schedulerEnv = z.object({
   USINE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
   /** A client must send a request's headers within 10 s and the whole request within this (seconds). */
   USINE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(300),
+  /**
+   * API requests a tenant may make per minute, over all scheduler replicas (counted in Redis);
+   * 0: no limit. A tenant's own `rateLimitPerMinute` in the tenant table wins over it.
+   */
+  USINE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 

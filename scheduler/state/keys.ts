@@ -5,6 +5,10 @@ export class Keys {
   get tenants() {
     return `${this.prefix}:tenants`;
   }
+  /** Counter with expiry: a tenant's API requests in the current minute window (rate-limit.ts). */
+  rate(tenant: string, window: number) {
+    return `${this.prefix}:rate:${tenant}:${window}`;
+  }
   /** Hash name → JSON: each tenant as the tenants file last seeded it (TenantStore.seed). */
   get tenantsSeeded() {
     return `${this.prefix}:tenants:seeded`;

@@ -34,6 +34,8 @@ export const tenantSchema = z
       })
       .strict()
       .default({ preemptible: true, withinTenant: false, guaranteedShare: 0 }),
+    /** API requests per minute (over all scheduler replicas); 0: no limit; absent: USINE_RATE_LIMIT_PER_MINUTE. */
+    rateLimitPerMinute: z.number().int().min(0).optional(),
     /** sha256 (hex) of the tenant's API tokens; the tokens themselves are never stored. */
     tokenSha256: z.array(sha256hex).default([]),
   })
