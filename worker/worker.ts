@@ -239,6 +239,13 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     alive();
 
     const startedAt = new Date().toISOString();
+    // Chaos runs only (USINE_CHAOS_COUNTERS): per-job counts of runs and of accepted completions.
+    const chaosCount = (what: 'executions' | 'completions') =>
+      cfg.USINE_CHAOS_COUNTERS === 'on'
+        ? (job: { id?: string }) =>
+            void conn.hincrby(`${cfg.USINE_QUEUE_PREFIX}:chaos:${what}`, job.id!, 1).catch(() => {})
+        : undefined;
+    const countExecution = chaosCount('executions');
     const p = new FairPuller({
       redis: conn,
       subscriber: (subscriber = connectRedis(cfg.REDIS_URL)),
@@ -263,6 +270,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         }, 200);
       },
       // The preempted job is back in its queue: its log says why, and what it lost.
+      onCompleted: chaosCount('completions'),
       onPreempted: (job, last) =>
         appendJobLog(conn, job, `preempted ${describePreemption(last)}; ${last.lostDeviceSeconds} device-seconds lost`),
       process: async (job, signal, hooks) => {
@@ -292,6 +300,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         };
         try {
           const out = await runJob(spec, ctx);
+          countExecution?.(job);
           metrics.jobsFinished.inc({ type: spec.type, outcome: 'succeeded' });
           const ms = Math.round(performance.now() - t0);
           // One info line per job (at its end); its bindings inline, no child logger per job.

@@ -101,6 +101,8 @@ export interface PullerOptions {
   onRunningChange?: () => void;
   /** Called once a preempted job is back in its queue (the worker writes its job log line). */
   onPreempted?: (job: Job<JobData>, last: LastPreemption) => void;
+  /** Called once BullMQ accepted a job's completion (a stale worker's completion is refused, not reported). */
+  onCompleted?: (job: Job<JobData>) => void;
 }
 
 export class FairPuller {
@@ -251,6 +253,7 @@ export class FairPuller {
           ? this.o.log.debug({ err: err.message, queue: name }, 'queue worker: redis unavailable')
           : this.o.log.error({ err, queue: name }, 'queue worker error'),
       );
+      if (this.o.onCompleted) w.on('completed', (job) => this.o.onCompleted!(job));
       w.startManual();
       this.workers.set(name, w);
     }

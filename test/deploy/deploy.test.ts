@@ -232,6 +232,8 @@ describe('deploy/k8s', () => {
 
   it('has a scheduler Deployment and Service, a worker DaemonSet on GPU nodes, config and a secret', () => {
     expect(find('Deployment', 'usine-scheduler')).toBeTruthy();
+    // Two replicas on the one Redis (the lease decides which runs the shared duties).
+    expect(obj(find('Deployment', 'usine-scheduler')!.spec).replicas).toBe(2);
     expect(find('Service', 'usine-scheduler')).toBeTruthy();
     const ds = find('DaemonSet', 'usine-worker')!;
     const pod = obj(obj(ds.spec).template);

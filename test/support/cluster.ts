@@ -17,6 +17,7 @@ export interface TenantSpec {
   maxQueued?: number;
   regions?: string[];
   vendors?: string[];
+  rateLimitPerMinute?: number;
 }
 
 export interface ClusterOptions {
@@ -27,6 +28,8 @@ export interface ClusterOptions {
   /** One entry per worker: its environment on top of the cluster's (USINE_WORKER_NAME defaults to `w<i>`). */
   workers: Record<string, string>[];
   env?: Record<string, string>;
+  /** Scheduler replicas on the one Redis (default 1); replica i > 0 listens after the workers' ports. */
+  schedulers?: number;
 }
 
 export class Cluster {
@@ -34,6 +37,8 @@ export class Cluster {
   readonly adminToken = 'admin-token-for-tests-0123456789';
   readonly env: Record<string, string>;
   scheduler!: Child;
+  /** Every scheduler replica (`scheduler` is the first); null once stopped. */
+  readonly schedulers: (Child | null)[] = [];
   readonly workers: (Child | null)[] = [];
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-cluster-'));
 
@@ -64,6 +69,28 @@ export class Cluster {
     return `token-${tenant}`;
   }
 
+  /** Scheduler replica i's base URL. */
+  schedulerUrl(i = 0): string {
+    const port = i === 0 ? this.o.port : this.o.port + this.o.workers.length + i;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts scheduler replica i (the first at `port`, the others after the workers' ports). */
+  async startScheduler(i = 0): Promise<Child> {
+    const port = new URL(this.schedulerUrl(i)).port;
+    const c = await startTs('scheduler/main.ts', { ...this.env, USINE_PORT: port }, /scheduler listening/);
+    this.schedulers[i] = c;
+    if (i === 0) this.scheduler = c;
+    return c;
+  }
+
+  /** Stops scheduler replica i; resolves with its exit code (null when a signal ended it). */
+  async stopScheduler(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const code = (await this.schedulers[i]?.stop(signal)) ?? null;
+    this.schedulers[i] = null;
+    return code;
+  }
+
   /** The scheduler's /metrics. */
   get metricsUrl(): string {
     return `${this.url}/metrics`;
@@ -77,7 +104,7 @@ export class Cluster {
   /** Starts the scheduler and the workers side by side (workers need only Redis). */
   async start(): Promise<this> {
     const started = await Promise.allSettled([
-      startTs('scheduler/main.ts', this.env, /scheduler listening/).then((c) => (this.scheduler = c)),
+      ...Array.from({ length: this.o.schedulers ?? 1 }, (_, i) => this.startScheduler(i)),
       ...this.o.workers.map((_, i) => this.startWorker(i)),
     ]);
     // Every start has ended, so stop() takes down all that did start.
@@ -111,7 +138,7 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.scheduler?.stop(), ...this.workers.map((w) => w?.stop())]);
+    await Promise.all([...this.schedulers.map((c) => c?.stop()), ...this.workers.map((w) => w?.stop())]);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
