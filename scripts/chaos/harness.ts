@@ -1,0 +1,191 @@
+// The chaos suite's cluster: its own redis-server (own port and data folder, AOF with
+// appendfsync everysec, as docs/operations.md recommends), scheduler replicas and workers as
+// child processes on loopback ports, and a round-robin proxy in front of several schedulers.
+// Shared by scripts/chaos.ts and test/scripts/chaos.test.ts.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { connectRedis, redisAnswers } from '../../shared/redis.ts';
+import { startTs, type Child } from '../../test/support/processes.ts';
+import { roundRobin, type RoundRobin } from './proxy.ts';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface ClusterShape {
+  schedulers: number;
+  workers: number;
+  /** Workers (by index) started as scripts/chaos/lossy-worker.ts: SIGUSR2 loses their device. */
+  lossy?: number[];
+  /** A 64 KiB tmpfs as the artifact folder, filled up (root), or else a folder made read-only. */
+  fullArtifacts?: boolean;
+  env?: Record<string, string>;
+}
+
+/**
+ * Ports from `base`: Redis, two schedulers, the proxy, then one per worker (its /metrics).
+ * A cluster uses at most base..base+7.
+ */
+export class ChaosCluster {
+  readonly redisUrl: string;
+  readonly prefix = 'chaos';
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-chaos-'));
+  readonly artifactDir = path.join(this.dir, 'artifacts');
+  readonly env: Record<string, string>;
+  redis: ChildProcess | null = null;
+  readonly schedulers: (Child | null)[] = [];
+  readonly workers: (Child | null)[] = [];
+  /** How the artifact folder was filled: 'tmpfs', 'read-only' or null. */
+  artifactsFull: 'tmpfs' | 'read-only' | null = null;
+  private proxy: RoundRobin | null = null;
+  private counterConn: Redis | null = null;
+
+  constructor(
+    private readonly base: number,
+    readonly shape: ClusterShape,
+  ) {
+    this.redisUrl = `redis://127.0.0.1:${base}`;
+    this.env = {
+      REDIS_URL: this.redisUrl,
+      USINE_QUEUE_PREFIX: this.prefix,
+      USINE_DATA_DIR: this.dir,
+      USINE_ARTIFACT_DIR: this.artifactDir,
+      USINE_CHAOS_COUNTERS: 'on',
+      // Dead workers' jobs are found within seconds, not BullMQ's default 30.
+      USINE_WORKER_LOCK_SECONDS: '3',
+      USINE_WORKER_TIMEOUT_SECONDS: '5',
+      USINE_WORKER_CONCURRENCY: '4',
+      USINE_PREEMPTION: 'off',
+      ...shape.env,
+    };
+  }
+
+  /** The API's one address: the proxy when there are several schedulers. */
+  get url(): string {
+    return this.proxy?.url ?? this.schedulerUrl(0);
+  }
+
+  schedulerUrl(i: number): string {
+    return `http://127.0.0.1:${this.base + 1 + i}`;
+  }
+
+  async start(): Promise<this> {
+    if (this.shape.fullArtifacts) this.fillArtifacts();
+    await this.startRedis();
+    await Promise.all([
+      ...Array.from({ length: this.shape.schedulers }, (_, i) => this.startScheduler(i)),
+      ...Array.from({ length: this.shape.workers }, (_, i) => this.startWorker(i)),
+    ]);
+    if (this.shape.schedulers > 1) {
+      const backends = this.schedulers.map((_, i) => ({ host: '127.0.0.1', port: this.base + 1 + i }));
+      this.proxy = await roundRobin(this.base + 3, backends);
+    }
+    return this;
+  }
+
+  async startRedis(): Promise<void> {
+    const data = path.join(this.dir, 'redis');
+    fs.mkdirSync(data, { recursive: true });
+    const args = ['--port', String(this.base), '--bind', '127.0.0.1', '--dir', data, '--save', ''];
+    args.push('--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction');
+    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    this.redis = proc;
+    for (let i = 0; i < 100 && !(await redisAnswers(this.redisUrl, 200)); i++) await sleep(100);
+    if (!(await redisAnswers(this.redisUrl, 500))) throw new Error(`redis-server did not answer on ${this.redisUrl}`);
+  }
+
+  /** Sends `signal` to Redis; SIGKILL and SIGTERM wait for its exit. */
+  async signalRedis(signal: NodeJS.Signals): Promise<void> {
+    const proc = this.redis;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+      await exited;
+      this.redis = null;
+    }
+  }
+
+  async startScheduler(i: number): Promise<Child> {
+    const c = await startTs(
+      'scheduler/main.ts',
+      { ...this.env, USINE_PORT: String(this.base + 1 + i) },
+      /scheduler listening/,
+    );
+    this.schedulers[i] = c;
+    return c;
+  }
+
+  async startWorker(i: number): Promise<Child> {
+    const script = this.shape.lossy?.includes(i) ? 'scripts/chaos/lossy-worker.ts' : 'worker/main.ts';
+    const env = { ...this.env, USINE_WORKER_NAME: `w${i}`, USINE_WORKER_METRICS_PORT: String(this.base + 4 + i) };
+    const w = await startTs(script, env, /worker ready/, 90_000);
+    this.workers[i] = w;
+    return w;
+  }
+
+  /** The chaos counters (USINE_CHAOS_COUNTERS): per job id, runs and accepted completions; null while Redis is away. */
+  async counters(): Promise<{ executions: Record<string, string>; completions: Record<string, string> } | null> {
+    this.counterConn ??= connectRedis(this.redisUrl, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
+    this.counterConn.on('error', () => {});
+    try {
+      const [executions, completions] = await Promise.all([
+        this.counterConn.hgetall(`${this.prefix}:chaos:executions`),
+        this.counterConn.hgetall(`${this.prefix}:chaos:completions`),
+      ]);
+      return { executions, completions };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Who holds the dispatch lease, by scheduler index (from usine_dispatch_leader), or -1. */
+  async leader(): Promise<number> {
+    for (let i = 0; i < this.schedulers.length; i++) {
+      if (!this.schedulers[i]) continue;
+      const text = await fetch(`${this.schedulerUrl(i)}/metrics`, { signal: AbortSignal.timeout(1000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      if (/^usine_dispatch_leader 1$/m.test(text)) return i;
+    }
+    return -1;
+  }
+
+  private fillArtifacts(): void {
+    fs.mkdirSync(this.artifactDir, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', this.artifactDir], { stdio: 'ignore' });
+      // Full: a filler file takes every block.
+      try {
+        fs.writeFileSync(path.join(this.artifactDir, 'filler'), Buffer.alloc(64 * 1024));
+      } catch {
+        // ENOSPC once it is full: what was wanted.
+      }
+      this.artifactsFull = 'tmpfs';
+    } catch {
+      // Not root (or no mount here): a folder nobody may write to (root could; root mounts above).
+      fs.chmodSync(this.artifactDir, 0o555);
+      this.artifactsFull = 'read-only';
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.proxy?.close();
+    await Promise.all([...this.schedulers, ...this.workers].map((c) => c?.stop('SIGKILL')));
+    this.counterConn?.disconnect();
+    if (this.redis && this.redis.exitCode === null) {
+      this.redis.kill('SIGCONT');
+      await this.signalRedis('SIGKILL');
+    }
+    if (this.artifactsFull === 'tmpfs') {
+      try {
+        execFileSync('umount', [this.artifactDir], { stdio: 'ignore' });
+      } catch {
+        // Left mounted: say so rather than fail the run.
+        console.error(`chaos: could not unmount ${this.artifactDir}`);
+      }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
