@@ -161,12 +161,25 @@ const workerStop: Fault = {
       r,
       this.name,
       async () => {
+        // Frozen while it runs jobs: those are the ones whose lock expires.
+        await until(
+          'w0 running jobs',
+          async () => {
+            const { workers } = await api<{ workers: { name: string; running: string[] }[] }>(
+              r.cluster.url,
+              '/v1/workers',
+            );
+            return workers.find((x) => x.name === 'w0' && x.running.length > 0) ?? null;
+          },
+          10_000,
+        );
         w.proc.kill('SIGSTOP');
         // Three lock durations: the lock expires, the job is found stalled and runs elsewhere.
         await sleep(r.short ? 8000 : 12_000);
         w.proc.kill('SIGCONT');
       },
-      { batch: 8, everyMs: 200, sleepMs: 1000 },
+      // Within the slots left while w0 is frozen (4): about 4 device-seconds a second.
+      { batch: 1, everyMs: 250, sleepMs: 1000 },
     );
     return { ...row, note: 'worker w0 frozen for 3+ lock durations (lock 3 s), then resumed' };
   },
@@ -222,7 +235,9 @@ const redisKill: Fault = {
       await sleep(1000);
       await r.cluster.startRedis();
     });
-    return { ...row, note: 'appendfsync everysec: up to ~1 s of acknowledged writes may be lost' };
+    // Redis writes the AOF before it answers: a killed process loses nothing the OS holds; a
+    // crash of the machine could lose up to the last second (everysec).
+    return { ...row, note: 'AOF with appendfsync everysec; a process kill, not a machine crash' };
   },
 };
 
@@ -284,7 +299,8 @@ const deviceLost: Fault = {
         r.cluster.workers[0] = null;
         await r.cluster.startWorker(0);
       },
-      { batch: 8, everyMs: 200, sleepMs: 500 },
+      // Within one worker's 4 slots, so the jobs in flight on w0 at the loss matter, not a backlog.
+      { batch: 2, everyMs: 200, sleepMs: 300 },
     );
     return { ...row, note: `the worker exited with ${code} after its device loss and was restarted` };
   },

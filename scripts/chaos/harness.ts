@@ -127,8 +127,10 @@ export class ChaosCluster {
 
   /** The chaos counters (USINE_CHAOS_COUNTERS): per job id, runs and accepted completions; null while Redis is away. */
   async counters(): Promise<{ executions: Record<string, string>; completions: Record<string, string> } | null> {
-    this.counterConn ??= connectRedis(this.redisUrl, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
-    this.counterConn.on('error', () => {});
+    if (!this.counterConn) {
+      this.counterConn = connectRedis(this.redisUrl, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
+      this.counterConn.on('error', () => {});
+    }
     try {
       const [executions, completions] = await Promise.all([
         this.counterConn.hgetall(`${this.prefix}:chaos:executions`),
