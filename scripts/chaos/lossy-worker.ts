@@ -21,7 +21,14 @@ const worker = createWorker(loadConfig(workerEnv), {
   onDeviceLost: () => process.exit(3),
 });
 process.on('SIGUSR2', () => lose());
-process.on('SIGTERM', () => void worker.stop().then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void worker.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    ),
+);
 const ready = await worker.start();
 worker.log.info(`worker ready on ${ready.label} (device loss on SIGUSR2)`);
 worker.log.flush();
