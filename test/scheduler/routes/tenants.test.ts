@@ -1,6 +1,7 @@
 // /v1/tenants: the operators' tenant table and token minting — the real API in process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, expectError } from '../../support/api.ts';
+import { tenantSchema } from '../../../scheduler/state/tenants.ts';
 
 let api: Api;
 beforeAll(async () => {
@@ -31,6 +32,22 @@ describe('/v1/tenants', () => {
     expect(changed.status).toBe(200);
     expect(changed.json).toMatchObject({ weight: 5, tokens: 1 });
     expect((await api.call(token, 'GET', '/v1/jobs')).status).toBe(200);
+  });
+
+  it("keeps an admin's change over a replica's restart (the same file seeds again), and takes an edited file entry", async () => {
+    const fileEntry = tenantSchema.parse({ name: 'seeded', weight: 1 });
+    const gone = tenantSchema.parse({ name: 'gone' });
+    await api.ctx.tenants.seed([fileEntry, gone]);
+    expect((await admin().put('/v1/tenants/seeded', { weight: 7 })).status).toBe(200);
+    expect((await admin().delete('/v1/tenants/gone')).status).toBe(204);
+    // A scheduler (re)starting with the unchanged file: the live table stays as the admin left it.
+    await api.ctx.tenants.seed([fileEntry, gone]);
+    const names = async () => (await admin().get<{ tenants: { name: string; weight: number }[] }>('/v1/tenants')).json;
+    expect((await names()).tenants.find((t) => t.name === 'seeded')?.weight).toBe(7);
+    expect((await names()).tenants.find((t) => t.name === 'gone')).toBeUndefined();
+    // The file's entry edited: it wins.
+    await api.ctx.tenants.seed([{ ...fileEntry, weight: 2 }]);
+    expect((await names()).tenants.find((t) => t.name === 'seeded')?.weight).toBe(2);
   });
 
   it('refuses an invalid tenant with 400 naming the field', async () => {
