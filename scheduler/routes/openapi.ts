@@ -66,7 +66,8 @@ export function openApiDocument() {
       version: '1',
       description:
         'GPU job scheduler with WebGPU workers. Errors are { "error": { "code", "message", "details"? } }. ' +
-        'While Redis is unreachable, every route that needs it answers 503 redis_unavailable with Retry-After.',
+        'While Redis is unreachable, every route that needs it answers 503 redis_unavailable with Retry-After. ' +
+        'A tenant over its request rate limit gets 429 rate_limited with Retry-After.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },

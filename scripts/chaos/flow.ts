@@ -104,7 +104,8 @@ export interface Outcome {
 }
 
 /**
- * Keeps the flow running after the fault ended (`healAt`) until a job submitted since then
+ * Lost: acknowledged, and neither counted as completed by a worker nor `succeeded` in the API
+ * when the bound ran out. Keeps the flow running after the fault ended (`healAt`) until a job submitted since then
  * completes, stops it, then waits (at most `boundMs` in all) for every acknowledged job.
  */
 export async function settle(cluster: ChaosCluster, flow: Flow, healAt: number, boundMs: number): Promise<Outcome> {
@@ -125,9 +126,16 @@ export async function settle(cluster: ChaosCluster, flow: Flow, healAt: number, 
   }
   await flow.stop();
   counts = (await cluster.counters()) ?? counts;
-  const done = counts?.completions ?? {};
+  const done = { ...(counts?.completions ?? {}) };
   const runs = counts?.executions ?? {};
   const ids = flow.acked.map((j) => j.id);
+  // A worker killed between BullMQ's accepting a completion and its counting it: ask the API.
+  for (const id of ids.filter((x) => !done[x]).slice(0, 200)) {
+    const v = await fetch(`${cluster.url}/v1/jobs/${id}`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ state: string }>) : null))
+      .catch(() => null);
+    if (v?.state === 'succeeded') done[id] = '1';
+  }
   const succeeded = ids.filter((id) => done[id]).length;
   return {
     submitted: ids.length,

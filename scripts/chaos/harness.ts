@@ -146,7 +146,8 @@ export class ChaosCluster {
   async leader(): Promise<number> {
     for (let i = 0; i < this.schedulers.length; i++) {
       if (!this.schedulers[i]) continue;
-      const text = await fetch(`${this.schedulerUrl(i)}/metrics`, { signal: AbortSignal.timeout(1000) })
+      // A generous bound: a scrape under a flood of jobs takes a while on a shared machine.
+      const text = await fetch(`${this.schedulerUrl(i)}/metrics`, { signal: AbortSignal.timeout(5000) })
         .then((r) => r.text())
         .catch(() => '');
       if (/^usine_dispatch_leader 1$/m.test(text)) return i;
