@@ -209,7 +209,7 @@ const oneOfTwoSchedulers: Fault = {
       const leader = await until(
         'a lease holder',
         async () => ((await r.cluster.leader()) >= 0 ? r.cluster.leader() : null),
-        10_000,
+        30_000,
       );
       const t0 = Date.now();
       await r.cluster.schedulers[leader]!.stop('SIGKILL');
@@ -217,7 +217,7 @@ const oneOfTwoSchedulers: Fault = {
       await until(
         'the lease moving to the survivor',
         async () => ((await r.cluster.leader()) >= 0 ? true : null),
-        15_000,
+        30_000,
       );
       leaseSeconds = (Date.now() - t0) / 1000;
     });

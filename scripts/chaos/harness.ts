@@ -144,15 +144,17 @@ export class ChaosCluster {
 
   /** Who holds the dispatch lease, by scheduler index (from usine_dispatch_leader), or -1. */
   async leader(): Promise<number> {
-    for (let i = 0; i < this.schedulers.length; i++) {
-      if (!this.schedulers[i]) continue;
-      // A generous bound: a scrape under a flood of jobs takes a while on a shared machine.
-      const text = await fetch(`${this.schedulerUrl(i)}/metrics`, { signal: AbortSignal.timeout(5000) })
-        .then((r) => r.text())
-        .catch(() => '');
-      if (/^usine_dispatch_leader 1$/m.test(text)) return i;
-    }
-    return -1;
+    const held = await Promise.all(
+      this.schedulers.map(async (c, i) => {
+        if (!c) return false;
+        // A generous bound: a scrape under a flood of jobs takes a while on a shared machine.
+        const text = await fetch(`${this.schedulerUrl(i)}/metrics`, { signal: AbortSignal.timeout(5000) })
+          .then((r) => r.text())
+          .catch(() => '');
+        return /^usine_dispatch_leader 1$/m.test(text);
+      }),
+    );
+    return held.indexOf(true);
   }
 
   private fillArtifacts(): void {
