@@ -206,9 +206,13 @@ const oneOfTwoSchedulers: Fault = {
   async run(r) {
     let leaseSeconds = -1;
     const row = await underFlow(r, this.name, async () => {
-      const leader = await until(
+      // An object, not the index: until() takes a falsy 0 for "not yet".
+      const { leader } = await until(
         'a lease holder',
-        async () => ((await r.cluster.leader()) >= 0 ? r.cluster.leader() : null),
+        async () => {
+          const i = await r.cluster.leader();
+          return i >= 0 ? { leader: i } : null;
+        },
         30_000,
       );
       const t0 = Date.now();
