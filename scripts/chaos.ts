@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAULTS, NOT_BUILT, runFault, type FaultRow } from './chaos/faults.ts';
 
-const HELP = `usage: npm run chaos -- [--only NAME[,NAME...]] [--json FILE] [--short] [--base-port N]
+const HELP = `Usage: npm run chaos -- [--only NAME[,NAME...]] [--json FILE] [--short] [--base-port N]
 
 Runs faults against a usine cluster of its own while noop jobs flow, and prints one row per
 fault: jobs submitted (acknowledged by the API), succeeded, lost, completed more than once
@@ -27,17 +27,31 @@ Options:
   --short             the test suite's shorter waits (Redis frozen 5 s instead of 30, shorter train)
   --base-port N       first port (default 8650)
   --help              this text
+
+Examples:
+  npm run chaos                                   every fault (about 3 minutes)
+  npm run chaos -- --only redis-stop,redis-kill --json chaos.json
+  npm run chaos -- --short                        the test suite's shorter version
 `;
 
-const { values } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    json: { type: 'string' },
-    short: { type: 'boolean', default: false },
-    'base-port': { type: 'string', default: '8650' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  only: { type: 'string' },
+  json: { type: 'string' },
+  short: { type: 'boolean', default: false },
+  'base-port': { type: 'string', default: '8650' },
+  help: { type: 'boolean', default: false },
+} as const;
+const parsed = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (e) {
+    const m = /'(--?[^']+)'/.exec((e as Error).message);
+    process.stderr.write(`error: unknown option '${m?.[1] ?? process.argv[2]}' (see npm run chaos -- --help)\n`);
+    process.exit(2);
+  }
+})();
+const { values } = parsed;
+
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
@@ -50,6 +64,7 @@ if (unknown.length) {
   process.exit(2);
 }
 for (const n of names) if (NOT_BUILT[n]) console.log(`${n}: ${NOT_BUILT[n]}`);
+if (names.every((n) => NOT_BUILT[n])) process.exit(0);
 
 const t0 = Date.now();
 const progress = (line: string) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);

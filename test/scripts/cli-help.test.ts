@@ -63,6 +63,7 @@ const COMMANDS: { file: string; options: string[] }[] = [
   { file: 'deploy/k8s/prometheus-rule.ts', options: ['--help'] },
   { file: 'client/cli.ts', options: ['--url', '--token', 'submit', 'doctor'] },
   { file: 'scripts/setup-system.sh', options: ['--with-prometheus'] },
+  { file: 'scripts/chaos.ts', options: ['--only', '--json', '--short', '--base-port', 'redis-stop', 'sentinel'] },
 ];
 
 // No Vulkan driver and no Redis or scheduler to reach: a command that opened either before
