@@ -85,14 +85,18 @@ describe('two schedulers on one Redis', () => {
     const dependants: string[] = [];
     let killedAt = 0;
     for (let round = 0; round < 16; round++) {
-      const batch = Array.from({ length: 20 }, () => ({ type: 'noop' as const, params: { sleepMs: 5 } }));
+      // 20 quick jobs and a gate that runs 1.5 s: the gate's two dependants are held until it succeeds.
+      const batch = [
+        ...Array.from({ length: 20 }, () => ({ type: 'noop' as const, params: { sleepMs: 5 } })),
+        { type: 'noop' as const, params: { sleepMs: 1500 } },
+      ];
       const ids = await retry(() => client.submitBatch(batch)).then(
         (r) => r.ids,
         () => [],
       );
       acked.push(...ids);
       if (ids.length) {
-        const deps = ids.slice(0, 2).map((d) => ({ type: 'noop' as const, params: { sleepMs: 0 }, dependsOn: d }));
+        const deps = [0, 1].map(() => ({ type: 'noop' as const, params: { sleepMs: 0 }, dependsOn: ids.at(-1) }));
         const dids = await retry(() => client.submitBatch(deps)).then(
           (r) => r.ids,
           () => [],
@@ -139,7 +143,8 @@ describe('two schedulers on one Redis', () => {
       .filter((l) => l.includes('dependants released or failed'))
       .reduce((s, l) => s + (JSON.parse(l) as { released: number }).released, 0);
     expect(released).toBeLessThanOrEqual(dependants.length);
-    expect(released).toBeGreaterThan(dependants.length / 2);
+    // All were held (their gate ran 1.5 s); a release under way when its replica died is done but not logged.
+    expect(released).toBeGreaterThanOrEqual(dependants.length - 2);
     expect(await metric(urls[survivor], 'usine_tenant_jobs')).not.toBeNull();
   }, 120_000);
 
