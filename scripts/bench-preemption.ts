@@ -102,16 +102,14 @@ async function cluster(preemption: 'on' | 'off') {
     USINE_PREEMPTION: preemption,
     USINE_PREEMPTION_MIN_RUNTIME_SECONDS: String(MIN_RUNTIME),
     USINE_PREEMPTION_GRACE_SECONDS: String(GRACE),
-    LOG_LEVEL: 'warn',
   };
-  procs = await Promise.all([
+  const started = await Promise.allSettled([
     startTs('scheduler/main.ts', env, /scheduler listening/),
     ...[0, 1].map((i) =>
       startTs(
         'worker/main.ts',
         {
           ...env,
-          LOG_LEVEL: 'info',
           USINE_WORKER_NAME: `w${i}`,
           USINE_WORKER_CONCURRENCY: '2',
           USINE_WORKER_METRICS_PORT: String(o.port + 2 + i),
@@ -121,6 +119,10 @@ async function cluster(preemption: 'on' | 'off') {
       ),
     ),
   ]);
+  // Every start has ended: keep the ones that did start, so a failure still stops them.
+  procs = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}`, token: ADMIN });
   return {
     client,

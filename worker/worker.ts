@@ -39,6 +39,12 @@ import type { JobContext } from './jobs/job-context.ts';
 // usine_worker_device_lost_total increment before the process exits and the counter resets.
 export const DEVICE_LOST_GRACE_MS = 20_000;
 
+/** A connection whose errors the health check reports (one line per outage, not one per retry). */
+function quietWhileDown<T extends Redis>(conn: T): T {
+  conn.on('error', () => {});
+  return conn;
+}
+
 export interface WorkerOptions {
   /** Opens the WebGPU device (default: kernels/device.ts openDevice). Tests wrap it to lose the device. */
   openDevice?: (o: OpenOptions) => Promise<OpenDevice>;
@@ -241,7 +247,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     const startedAt = new Date().toISOString();
     const p = new FairPuller({
       redis: conn,
-      subscriber: (subscriber = connectRedis(cfg.REDIS_URL)),
+      subscriber: (subscriber = quietWhileDown(connectRedis(cfg.REDIS_URL))),
       keys,
       prefix: cfg.USINE_QUEUE_PREFIX,
       workerName: name,
