@@ -87,7 +87,9 @@ const cleanup = async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 };
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  process.once(sig, () => {
+    cleanup().finally(() => process.exit(130)).catch(() => {});
+  });
 }
 
 // T=1, W=1 first: the reference row.
