@@ -57,6 +57,7 @@ export interface CellResult {
 }
 
 const PROBE = 'probe';
+const MIN_PROBES = 5;
 /** Device caps every class of the bench matches. */
 const caps: DeviceCaps = {
   vendor: 'bench',
@@ -208,9 +209,11 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const jobsDone = done;
-    loading = false;
     const c1 = await redisCounters(admin);
     const cellRounds = rounds - rounds0;
+    // A short cell may end before its first probes did: a few more, the pullers now idle.
+    while (probeLatency.length < MIN_PROBES && performance.now() < deadline + 5000) await sleep(5);
+    loading = false;
     await Promise.all([submitting, probing]);
     o.onProgress?.(done);
     probeLatency.sort((a, b) => a - b);

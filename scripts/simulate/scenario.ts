@@ -1,0 +1,37 @@
+// The workload `npm run simulate` feeds the simulator: who the tenants are and what they submit.
+import type { SimTenant } from './core.ts';
+
+/**
+ * A job's run time: most minutes long, some hours, a few days. 85 %: 1 min + exponential of
+ * mean 10 min; 14 %: uniform 1–12 h; 1 %: uniform 1–3 days. Mean ≈ 93 min.
+ */
+export function heavyTailedDuration(random: () => number): number {
+  const u = random();
+  if (u < 0.85) return 60 - 600 * Math.log(1 - random());
+  if (u < 0.99) return 3600 * (1 + 11 * random());
+  return 86_400 * (1 + 2 * random());
+}
+
+/** The mean of heavyTailedDuration, for sizing arrival rates. */
+export const MEAN_DURATION_SECONDS = 0.85 * 660 + 0.14 * 3600 * 6.5 + 0.01 * 86_400 * 2;
+
+/**
+ * `n` tenants whose weights follow a Pareto law (α 1.16, the 80/20 rule; capped at 100): a
+ * few big tenants, many of weight 1–2. Each submits a Poisson stream; their demands add up
+ * to `load` × the devices' capacity, spread in proportion to weight times a log-normal factor
+ * (σ 1), so that some tenants want far more than their share and others less.
+ */
+export function paretoTenants(n: number, devices: number, load: number, random: () => number): SimTenant[] {
+  const weights = Array.from({ length: n }, () => Math.min(100, Math.round(10 / Math.pow(1 - random(), 1 / 1.16)) / 10));
+  const factors = weights.map((w) => {
+    const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    return w * Math.exp(z);
+  });
+  const total = factors.reduce((a, b) => a + b, 0);
+  const jobsPerSecond = (load * devices) / MEAN_DURATION_SECONDS;
+  return weights.map((weight, i) => ({
+    name: `t${i}`,
+    weight,
+    jobsPerSecond: (jobsPerSecond * factors[i]) / total,
+  }));
+}
