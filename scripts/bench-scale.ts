@@ -108,7 +108,8 @@ function row(r: CellResult, base: CellResult | undefined): string[] {
     `${f0(r.submitToStartMs.p50)} / ${f0(r.submitToStartMs.p99)}`,
     f0(r.redisMicrosPerJob),
     f1(r.redisCommandsPerJob),
-    f1(r.redisCommandsPerRound),
+    (r.rounds / Math.max(1, r.jobsDone)).toFixed(2),
+    f1(r.planReadsPerRound),
     f0(r.idleRedisCommandsPerSec),
   ];
 }
@@ -120,7 +121,8 @@ const header = [
   'submit→start p50 / p99 ms',
   'Redis µs/job',
   'cmds/job',
-  'cmds/round',
+  'rounds/job',
+  'plan reads/round',
   'idle cmds/s',
 ];
 function markdown(rows: string[][]): string {
@@ -181,7 +183,7 @@ try {
       `T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`}` +
         `, ${r.rounds} rounds, submit→start p50 ${f0(r.submitToStartMs.p50)} ms p99 ${f0(r.submitToStartMs.p99)} ms ` +
         `(${r.submitToStartMs.samples} probes), Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
-        `${f1(r.redisCommandsPerRound)} cmds/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
+        `${f1(r.planReadsPerRound)} plan reads/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
         `${r.redisClients} Redis clients` +
         (base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`),
     );
@@ -207,7 +209,7 @@ try {
       redisMicrosPerJob: r.redisMicrosPerJob,
       redisCommandsPerJob: r.redisCommandsPerJob,
       rounds: r.rounds,
-      redisCommandsPerRound: r.redisCommandsPerRound,
+      planReadsPerRound: r.planReadsPerRound,
       idleRedisCommandsPerSec: r.idleRedisCommandsPerSec,
       redisClients: r.redisClients,
     }));

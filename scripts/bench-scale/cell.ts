@@ -50,7 +50,8 @@ export interface CellResult {
   redisCommandsPerJob: number;
   /** Dispatch rounds (plans) of all pullers during the load phase. */
   rounds: number;
-  redisCommandsPerRound: number;
+  /** Redis commands a round sends to plan (queue counts, usage, tables), averaged over the rounds. */
+  planReadsPerRound: number;
   idleRedisCommandsPerSec: number;
   /** Redis connections open while idle (each BullMQ queue worker holds its own). */
   redisClients: number;
@@ -58,6 +59,7 @@ export interface CellResult {
 
 const PROBE = 'probe';
 const MIN_PROBES = 5;
+const PLAN_READS = new Set(['hgetall', 'llen', 'zcard']);
 /** Device caps every class of the bench matches. */
 const caps: DeviceCaps = {
   vendor: 'bench',
@@ -132,17 +134,21 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const started = new Map<string, number>();
     let done = 0;
     let rounds = 0;
+    let planReads = 0;
     const log = createLogger('bench-scale', 'warn');
     for (let w = 0; w < o.workers; w++) {
       const redis = connectRedis(o.redisUrl);
       const subscriber = connectRedis(o.redisUrl);
       connections.push(redis, subscriber);
-      // A dispatch round reads the usage hash exactly once (FairPuller.fill): count rounds there.
-      const hgetall = redis.hgetall.bind(redis) as (key: string) => Promise<Record<string, string>>;
-      (redis as unknown as { hgetall: typeof hgetall }).hgetall = (key: string) => {
-        if (key === keys.usage) rounds++;
-        return hgetall(key);
-      };
+      // Every command this puller sends, pipelined or not, passes through sendCommand. A dispatch
+      // round reads the usage hash exactly once (FairPuller.fill): that counts rounds. Its plan
+      // reads are the HGETALLs and the queue counts (LLEN, ZCARD); BullMQ's own work is scripts.
+      const send = redis.sendCommand.bind(redis);
+      redis.sendCommand = ((cmd: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+        if (PLAN_READS.has(cmd.name)) planReads++;
+        if (cmd.name === 'hgetall' && String(cmd.args[0]) === keys.usage) rounds++;
+        return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+      }) as unknown as typeof redis.sendCommand;
       const p = new FairPuller({
         redis,
         subscriber,
@@ -179,6 +185,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const spec = jobSpec.parse({ type: 'noop', params: {} });
     const c0 = await redisCounters(admin);
     const rounds0 = rounds;
+    const reads0 = planReads;
     const t0 = performance.now();
     const deadline = t0 + o.maxSeconds * 1000;
     let loading = true;
@@ -211,6 +218,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const jobsDone = done;
     const c1 = await redisCounters(admin);
     const cellRounds = rounds - rounds0;
+    const cellReads = planReads - reads0;
     // A short cell may end before its first probes did: a few more, the pullers now idle.
     while (probeLatency.length < MIN_PROBES && performance.now() < deadline + 5000) await sleep(5);
     loading = false;
@@ -232,7 +240,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
       rounds: cellRounds,
-      redisCommandsPerRound: calls / Math.max(1, cellRounds),
+      planReadsPerRound: cellReads / Math.max(1, cellRounds),
       idleRedisCommandsPerSec,
       redisClients,
     };
