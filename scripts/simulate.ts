@@ -6,7 +6,13 @@ import { Command } from 'commander';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { seededRandom } from '../kernels/random.ts';
 import { simulate } from './simulate/core.ts';
-import { heavyTailedDuration, paretoTenants, MEAN_DURATION_SECONDS } from './simulate/scenario.ts';
+import {
+  heavyTailedDuration,
+  minutesDuration,
+  paretoTenants,
+  MEAN_DURATION_SECONDS,
+  MINUTES_MEAN_SECONDS,
+} from './simulate/scenario.ts';
 
 const program = new Command('npm run simulate --')
   .description(
@@ -25,6 +31,7 @@ const program = new Command('npm run simulate --')
   .option('--catch-up <s>', 'catch-up bound, device-seconds per weight (USINE_FAIR_SHARE_CATCH_UP_SECONDS)', number, 60)
   .option('--tick <s>', 'simulation step: finished jobs free devices and a round fills them once per tick', number, 60)
   .option('--window-hours <h>', 'width of the sliding windows of the share error (step: 1 h)', number, 6)
+  .option('--durations <kind>', 'job run times: heavy (minutes, hours, 1 % days) or minutes (1 min + exp. 10 min)', 'heavy')
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(
     'after',
@@ -47,11 +54,18 @@ const o = program.opts<{
   catchUp: number;
   tick: number;
   windowHours: number;
+  durations: string;
   json?: string;
 }>();
 
+if (o.durations !== 'heavy' && o.durations !== 'minutes') {
+  console.error(`--durations: expected heavy or minutes, not ${o.durations} (see npm run simulate -- --help)`);
+  process.exit(2);
+}
+const duration = o.durations === 'heavy' ? heavyTailedDuration : minutesDuration;
+const meanDuration = o.durations === 'heavy' ? MEAN_DURATION_SECONDS : MINUTES_MEAN_SECONDS;
 const random = seededRandom(o.seed);
-const tenants = paretoTenants(o.tenants, o.devices, o.load, random);
+const tenants = paretoTenants(o.tenants, o.devices, o.load, random, meanDuration);
 const t0 = performance.now();
 const r = simulate({
   devices: o.devices,
@@ -63,7 +77,7 @@ const r = simulate({
   windowSeconds: o.windowHours * 3600,
   windowStepSeconds: 3600,
   random,
-  duration: heavyTailedDuration,
+  duration,
 });
 const wall = (performance.now() - t0) / 1000;
 
@@ -74,7 +88,7 @@ const weights = tenants.map((t) => t.weight).sort((a, b) => b - a);
 console.log(
   `simulate — ${o.devices} devices, ${o.tenants} tenants (weights: largest ${weights[0]}, median ` +
     `${weights[Math.floor(weights.length / 2)]}, sum ${weights.reduce((a, b) => a + b, 0).toFixed(0)}), ${o.hours} h, ` +
-    `load ${o.load}, mean job ${dur(MEAN_DURATION_SECONDS)}, half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
+    `load ${o.load}, mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
     `tick ${o.tick} s, seed ${o.seed}`,
 );
 console.log(
@@ -86,6 +100,10 @@ console.log(
   `share error over ${o.windowHours} h windows (${se.samples} tenant-windows with work throughout): ` +
     `p50 ${pct(se.p50)}, p95 ${pct(se.p95)}, p99 ${pct(se.p99)}, worst ${pct(se.worst)} ` +
     `(${se.worstTenant}, window from hour ${se.worstWindowStartSeconds === null ? '–' : se.worstWindowStartSeconds / 3600})`,
+);
+console.log(
+  `  tenants whose target is ≥ 1 % of the devices (${se.large.samples} tenant-windows): p50 ${pct(se.large.p50)}, ` +
+    `p95 ${pct(se.large.p95)}, worst ${pct(se.large.worst)}`,
 );
 const lw = r.longestWait;
 console.log(
@@ -103,7 +121,7 @@ if (o.json) {
     o.json,
     JSON.stringify(
       {
-        config: { ...o, json: undefined, meanJobSeconds: MEAN_DURATION_SECONDS },
+        config: { ...o, json: undefined, meanJobSeconds: meanDuration },
         jobs: { submitted: r.jobsSubmitted, started: r.jobsStarted, finished: r.jobsFinished },
         utilization: r.utilization,
         longestJobSeconds: r.longestJobSeconds,

@@ -72,6 +72,8 @@ export interface ShareErrorStats {
   p99: number;
   worstTenant: string | null;
   worstWindowStartSeconds: number | null;
+  /** The same over the tenant-windows whose target is at least 1 % of the devices. */
+  large: { samples: number; worst: number; p50: number; p95: number };
 }
 
 export interface SimResult {
@@ -296,7 +298,9 @@ export function simulate(cfg: SimConfig): SimResult {
 
   // Share error over sliding windows of whole step buckets.
   const windowSteps = Math.max(1, Math.round(cfg.windowSeconds / (stepTicks * tick)));
+  const windowLength = windowSteps * stepTicks * tick;
   const errors: number[] = [];
+  const largeErrors: number[] = [];
   let worst = { err: 0, tenant: -1, at: -1 };
   for (let s0 = 0; s0 + windowSteps <= steps; s0++) {
     const counted: number[] = [];
@@ -318,10 +322,13 @@ export function simulate(cfg: SimConfig): SimResult {
       const target = cfg.tenants[i].weight / totalWeight;
       const err = Math.abs(use[k] / totalUse - target) / target;
       errors.push(err);
+      // Its target in devices: its share of what the counted tenants ran over the window.
+      if ((target * totalUse) / windowLength >= 0.01 * cfg.devices) largeErrors.push(err);
       if (err > worst.err) worst = { err, tenant: i, at: s0 * stepTicks * tick };
     });
   }
   errors.sort((a, b) => a - b);
+  largeErrors.sort((a, b) => a - b);
   waits.sort((a, b) => a - b);
   const planSorted = [...planMs].sort((a, b) => a - b);
   const byName = (xs: ArrayLike<number>) => new Map(cfg.tenants.map((t, i) => [t.name, xs[i]]));
@@ -339,6 +346,12 @@ export function simulate(cfg: SimConfig): SimResult {
       p99: percentile(errors, 99),
       worstTenant: worst.tenant >= 0 ? cfg.tenants[worst.tenant].name : null,
       worstWindowStartSeconds: worst.tenant >= 0 ? worst.at : null,
+      large: {
+        samples: largeErrors.length,
+        worst: largeErrors.at(-1) ?? NaN,
+        p50: percentile(largeErrors, 50),
+        p95: percentile(largeErrors, 95),
+      },
     },
     longestWait: {
       seconds: worstWait.seconds,
