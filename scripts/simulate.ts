@@ -31,6 +31,7 @@ const program = new Command('npm run simulate --')
   .option('--catch-up <s>', 'catch-up bound, device-seconds per weight (USINE_FAIR_SHARE_CATCH_UP_SECONDS)', number, 60)
   .option('--tick <s>', 'simulation step: finished jobs free devices and a round fills them once per tick', number, 60)
   .option('--window-hours <h>', 'width of the sliding windows of the share error (step: 1 h)', number, 6)
+  .option('--late <fraction>', 'fraction of tenants that start submitting at a random time of the run', number, 0.1)
   .option('--durations <kind>', 'job run times: heavy (minutes, hours, 1 % days) or minutes (1 min + exp. 10 min)', 'heavy')
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(
@@ -55,6 +56,7 @@ const o = program.opts<{
   tick: number;
   windowHours: number;
   durations: string;
+  late: number;
   json?: string;
 }>();
 
@@ -65,7 +67,7 @@ if (o.durations !== 'heavy' && o.durations !== 'minutes') {
 const duration = o.durations === 'heavy' ? heavyTailedDuration : minutesDuration;
 const meanDuration = o.durations === 'heavy' ? MEAN_DURATION_SECONDS : MINUTES_MEAN_SECONDS;
 const random = seededRandom(o.seed);
-const tenants = paretoTenants(o.tenants, o.devices, o.load, random, meanDuration);
+const tenants = paretoTenants(o.tenants, o.devices, o.load, random, meanDuration, o.late, o.hours * 3600);
 const t0 = performance.now();
 const r = simulate({
   devices: o.devices,
@@ -88,7 +90,7 @@ const weights = tenants.map((t) => t.weight).sort((a, b) => b - a);
 console.log(
   `simulate — ${o.devices} devices, ${o.tenants} tenants (weights: largest ${weights[0]}, median ` +
     `${weights[Math.floor(weights.length / 2)]}, sum ${weights.reduce((a, b) => a + b, 0).toFixed(0)}), ${o.hours} h, ` +
-    `load ${o.load}, mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
+    `load ${o.load}, ${(o.late * 100).toFixed(0)} % late tenants, mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
     `tick ${o.tick} s, seed ${o.seed}`,
 );
 console.log(

@@ -25,7 +25,8 @@ export const MINUTES_MEAN_SECONDS = 660;
  * `n` tenants whose weights follow a Pareto law (α 1.16, the 80/20 rule; capped at 100): a
  * few big tenants, many of weight 1–2. Each submits a Poisson stream; their demands add up
  * to `load` × the devices' capacity, spread in proportion to weight times a log-normal factor
- * (σ 1), so that some tenants want far more than their share and others less.
+ * (σ 1), so that some tenants want far more than their share and others less. Late tenants
+ * arrive with no usage into a busy centre: what the catch-up bound is for.
  */
 export function paretoTenants(
   n: number,
@@ -33,6 +34,9 @@ export function paretoTenants(
   load: number,
   random: () => number,
   meanDurationSeconds = MEAN_DURATION_SECONDS,
+  /** This fraction of the tenants starts submitting at a uniform random time within `lateWithinSeconds`. */
+  lateFraction = 0,
+  lateWithinSeconds = 0,
 ): SimTenant[] {
   const weights = Array.from({ length: n }, () => Math.min(100, Math.round(10 / Math.pow(1 - random(), 1 / 1.16)) / 10));
   const factors = weights.map((w) => {
@@ -45,5 +49,6 @@ export function paretoTenants(
     name: `t${i}`,
     weight,
     jobsPerSecond: (jobsPerSecond * factors[i]) / total,
+    fromSeconds: random() < lateFraction ? random() * lateWithinSeconds : 0,
   }));
 }
