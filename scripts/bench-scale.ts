@@ -33,6 +33,7 @@ const program = new Command('npm run bench:scale --')
   .option('--jobs <n>', 'no-op jobs per cell', integer(1), 20_000)
   .option('--concurrency <n>', 'device slots per puller', integer(1), 100)
   .option('--batch <n>', 'jobs per submit', integer(1), 1000)
+  .option('--warmup-jobs <n>', 'jobs through an uncounted T=1, W=1 cell first (0: none)', integer(0), 5000)
   .option('--max-seconds <s>', 'time bound of a cell\'s load phase', number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
   .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
@@ -59,6 +60,7 @@ const o = program.opts<{
   jobs: number;
   concurrency: number;
   batch: number;
+  warmupJobs: number;
   maxSeconds: number;
   idleSeconds: number;
   halfLife: number;
@@ -140,6 +142,20 @@ try {
       `${os.cpus().length} CPUs, Redis on port ${port}`,
   );
   const showBar = process.stdout.isTTY;
+  // Fresh code runs its first thousands of jobs unoptimised: that must not land on the reference row.
+  if (o.warmupJobs > 0) {
+    await runCell({
+      redisUrl,
+      tenants: 1,
+      classes: o.classes,
+      workers: 1,
+      concurrency: o.concurrency,
+      jobs: o.warmupJobs,
+      batch: o.batch,
+      maxSeconds: o.maxSeconds,
+      idleSeconds: 0.5,
+    });
+  }
   for (const [i, { t, w }] of cells.entries()) {
     // Each BullMQ queue worker holds a Redis connection of its own: W pullers × (T+1)×C
     // queues (the +1 is the probe tenant). Past Redis' default maxclients the cell cannot run.

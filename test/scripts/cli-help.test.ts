@@ -40,7 +40,17 @@ const COMMANDS: { file: string; options: string[] }[] = [
   },
   {
     file: 'scripts/bench-scale.ts',
-    options: ['--tenants', '--workers', '--classes', '--jobs', '--concurrency', '--max-seconds', '--idle-seconds', '--json'],
+    options: [
+      '--tenants',
+      '--workers',
+      '--classes',
+      '--jobs',
+      '--concurrency',
+      '--warmup-jobs',
+      '--max-seconds',
+      '--idle-seconds',
+      '--json',
+    ],
   },
   {
     file: 'scripts/simulate.ts',
