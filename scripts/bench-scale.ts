@@ -21,7 +21,7 @@ const list = (value: string): number[] => {
 const program = new Command('npm run bench:scale --')
   .description(
     'Dispatch cost against the number of tenants and workers: for every (tenants, workers) pair, W in-process ' +
-      'fair-share pullers (the worker\'s dispatch loop, without WebGPU or HTTP) share one Redis of the bench\'s ' +
+      "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
       'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
       'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
       'job, commands per dispatch round, and the idle cost (Redis commands/s with W pullers and nothing queued). ' +
@@ -34,11 +34,16 @@ const program = new Command('npm run bench:scale --')
   .option('--concurrency <n>', 'device slots per puller', integer(1), 100)
   .option('--batch <n>', 'jobs per submit', integer(1), 1000)
   .option('--warmup-jobs <n>', 'jobs through an uncounted T=1, W=1 cell first (0: none)', integer(0), 5000)
-  .option('--max-seconds <s>', 'time bound of a cell\'s load phase', number, 20)
+  .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
   .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
-  .option('--max-clients <n>', 'skip cells needing more Redis connections (Redis\' default maxclients: 10000)', integer(1), 9000)
+  .option(
+    '--max-clients <n>',
+    "skip cells needing more Redis connections (Redis' default maxclients: 10000)",
+    integer(1),
+    9000,
+  )
   .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
   .addHelpText(
     'after',
@@ -90,7 +95,9 @@ const cleanup = async () => {
 };
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    cleanup().finally(() => process.exit(130)).catch(() => {});
+    cleanup()
+      .finally(() => process.exit(130))
+      .catch(() => {});
   });
 }
 
@@ -195,13 +202,16 @@ try {
     bar?.stop();
     results.push(r);
     const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];
+    const unfinished = r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`;
+    const vs =
+      base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`;
+    const lat = r.submitToStartMs;
     console.log(
-      `T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`}` +
-        `, ${r.rounds} rounds, submit→start p50 ${f0(r.submitToStartMs.p50)} ms p99 ${f0(r.submitToStartMs.p99)} ms ` +
-        `(${r.submitToStartMs.samples} probes), Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
+      `T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
+        `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
+        `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
         `${f1(r.planReadsPerRound)} plan reads/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
-        `${r.redisClients} Redis clients` +
-        (base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`),
+        `${r.redisClients} Redis clients${vs}`,
     );
   }
   const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];

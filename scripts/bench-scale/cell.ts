@@ -236,7 +236,11 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       finished: jobsDone >= o.jobs,
       seconds,
       jobsPerSec: jobsDone / seconds,
-      submitToStartMs: { p50: percentile(probeLatency, 50), p99: percentile(probeLatency, 99), samples: probeLatency.length },
+      submitToStartMs: {
+        p50: percentile(probeLatency, 50),
+        p99: percentile(probeLatency, 99),
+        samples: probeLatency.length,
+      },
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
       rounds: cellRounds,

@@ -43,7 +43,11 @@ export interface RunningJob {
  * they go back to the front of their tenant's queue (their time so far is charged). For the
  * preemption work of #12; nothing uses it yet.
  */
-export type PreemptionHook = (now: number, running: readonly RunningJob[], tenants: readonly TenantLoad[]) => RunningJob[];
+export type PreemptionHook = (
+  now: number,
+  running: readonly RunningJob[],
+  tenants: readonly TenantLoad[],
+) => RunningJob[];
 
 export interface SimConfig {
   devices: number;
@@ -90,7 +94,13 @@ export interface SimResult {
    * its fair turn (mean job time / (devices × its weight share among tenants with work)) plus
    * the longest job's run time, plus one tick.
    */
-  longestWait: { seconds: number; tenant: string | null; boundSeconds: number; worstRatio: number; ratioTenant: string | null };
+  longestWait: {
+    seconds: number;
+    tenant: string | null;
+    boundSeconds: number;
+    worstRatio: number;
+    ratioTenant: string | null;
+  };
   longestJobSeconds: number;
   /** Submit→start of every started job. */
   jobWaitSeconds: { p50: number; p99: number; max: number };
@@ -168,7 +178,13 @@ export function simulate(cfg: SimConfig): SimResult {
       heads[i] = 0;
     }
     const runTicks = Math.max(1, Math.ceil(job.seconds / tick));
-    const r: RunningJob = { tenant: i, submitted: job.submitted, started: now, seconds: job.seconds, endTick: t + runTicks };
+    const r: RunningJob = {
+      tenant: i,
+      submitted: job.submitted,
+      started: now,
+      seconds: job.seconds,
+      endTick: t + runTicks,
+    };
     const list = ending.get(r.endTick);
     if (list) list.push(r);
     else ending.set(r.endTick, [r]);

@@ -38,7 +38,9 @@ export function paretoTenants(
   lateFraction = 0,
   lateWithinSeconds = 0,
 ): SimTenant[] {
-  const weights = Array.from({ length: n }, () => Math.min(100, Math.round(10 / Math.pow(1 - random(), 1 / 1.16)) / 10));
+  const weights = Array.from({ length: n }, () =>
+    Math.min(100, Math.round(10 / Math.pow(1 - random(), 1 / 1.16)) / 10),
+  );
   const factors = weights.map((w) => {
     const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     return w * Math.exp(z);

@@ -11,7 +11,8 @@ const root = path.join(import.meta.dirname, '../..');
 it('runs the T=2, W=2 cell and reports sane figures', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-test-'));
   const json = path.join(dir, 'scale.json');
-  const args = ['--tenants', '2', '--workers', '2', '--jobs', '300', '--warmup-jobs', '0', '--idle-seconds', '1', '--json', json];
+  const args = ['--tenants', '2', '--workers', '2', '--jobs', '300', '--warmup-jobs', '0', '--idle-seconds', '1'];
+  args.push('--json', json);
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(
       process.execPath,
