@@ -113,11 +113,11 @@ console.log(
     `submit→start p50 ${dur(r.jobWaitSeconds.p50)}, p99 ${dur(r.jobWaitSeconds.p99)}`,
 );
 const se = r.shareError;
+const worstHour = se.worstWindowStartSeconds === null ? '–' : se.worstWindowStartSeconds / 3600;
 console.log(
   `share error over ${o.windowHours} h windows (${se.samples} tenant-windows with work throughout): ` +
     `p50 ${pct(se.p50)}, p95 ${pct(se.p95)}, p99 ${pct(se.p99)}, worst ${pct(se.worst)} ` +
-    `(${se.worstTenant}, window from hour ${se.worstWindowStartSeconds === null ? '–' : se.worstWindowStartSeconds / 3600}` +
-    ')',
+    `(${se.worstTenant}, window from hour ${worstHour})`,
 );
 console.log(
   `  tenants whose target is ≥ 1 % of the devices (${se.large.samples} tenant-windows): p50 ${pct(se.large.p50)}, ` +

@@ -325,7 +325,8 @@ export function simulate(cfg: SimConfig): SimResult {
       for (let s = s0; s < s0 + windowSteps && all; s++) all = bucketBacklogged[s][i] === 1;
       if (all) counted.push(i);
     }
-    if (counted.length === 0) continue;
+    // One tenant alone with work has all of it: nothing to compare.
+    if (counted.length < 2) continue;
     const use = counted.map((i) => {
       let u = 0;
       for (let s = s0; s < s0 + windowSteps; s++) u += bucketUse[s][i];
