@@ -1,7 +1,7 @@
 // `npm run bench:scale`: how dispatch cost grows with tenants (T), requirement classes (C)
 // and workers (W). Each cell runs W in-process FairPullers on a Redis of the bench's own
 // (started on a free port, emptied between cells), no-op jobs spread over T×C queues, and
-// measures throughput, submit→start, Redis CPU and commands per job and per dispatch round,
+// measures throughput, submit→start, Redis CPU and commands per job, the reads of a dispatch round,
 // and what W idle pullers cost Redis. One table over the grid, each row against T=1, W=1.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -24,7 +24,8 @@ const program = new Command('npm run bench:scale --')
       "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
       'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
       'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
-      'job, commands per dispatch round, and the idle cost (Redis commands/s with W pullers and nothing queued). ' +
+      'job, dispatch rounds per job and the Redis reads of a round, and the idle cost (Redis commands/s with W ' +
+      'pullers and nothing queued). ' +
       'A cell stops after --max-seconds even with jobs left (flagged "unfinished").',
   )
   .option('--tenants <list>', 'tenant counts, comma-separated', list, [1, 10, 100, 1000])
