@@ -155,6 +155,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
         keys,
         prefix,
         workerName: `bench-${w}`,
+        workerId: `bench-${w}`,
         caps,
         concurrency: o.concurrency,
         halfLifeSeconds: o.halfLifeSeconds ?? 3600,
