@@ -218,6 +218,7 @@ export function runningSlots(live: WorkerRecord[]): RunningSlot[] {
       preemptible: j.preemptible,
       startedAt: j.startedAt,
       checkpointAt: j.checkpointAt,
+      preemptions: j.preemptions ?? 0,
     })),
   );
 }

@@ -122,7 +122,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
       if (health?.up) log.error({ err: err.message }, 'redis error');
       else log.debug({ err: err.message }, 'redis error');
     });
-    const h = (health = new RedisHealth(redis, { timeoutMs: Math.min(500, cfg.USINE_REDIS_COMMAND_TIMEOUT_MS) }));
+    const h = (health = new RedisHealth(redis));
     h.on('change', (up) =>
       up
         ? log.info('redis answers; the API serves requests')

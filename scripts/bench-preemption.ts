@@ -32,6 +32,7 @@ const program = new Command('npm run bench:preemption --')
   .option('--b-seconds <n>', 'length of scenario B', integer(150), 300)
   .option('--port <n>', 'first port to use (Redis, API, 2 worker metrics ports)', integer(1), 8900)
   .option('--json <file>', 'write the figures as JSON')
+  .option('--logs', "print the tail of the scheduler's and workers' logs after each scenario")
   .addHelpText(
     'after',
     `
@@ -42,7 +43,7 @@ Examples:
   npm run bench:preemption -- --only A --json preemption.json`,
   );
 withUsageErrors(program).parse();
-const o = program.opts<{ only: string; bSeconds: number; port: number; json?: string }>();
+const o = program.opts<{ only: string; bSeconds: number; port: number; json?: string; logs?: boolean }>();
 const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
 for (const s of only)
   if (!['A', 'B', 'C'].includes(s)) program.error(`error: --only: unknown scenario ${s} (use A, B, C)`);
@@ -127,6 +128,7 @@ async function cluster(preemption: 'on' | 'off') {
   return {
     client,
     async stop() {
+      if (o.logs) for (const p of procs) console.log(p.output().split('\n').slice(-40).join('\n'));
       await Promise.all(procs.map((p) => p.stop()));
       procs = [];
     },

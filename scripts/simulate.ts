@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { seededRandom } from '../kernels/random.ts';
 import { simulate } from './simulate/core.ts';
+import { policyHook } from './simulate/preemption.ts';
 import {
   heavyTailedDuration,
   minutesDuration,
@@ -42,6 +43,19 @@ const program = new Command('npm run simulate --')
     'job run times: heavy (minutes, hours, 1 % days) or minutes (1 min + exp. 10 min)',
     'heavy',
   )
+  .option('--preemption <on|off>', 'preemption for fair share (the real policy, scheduler/policy/preemption.ts)', 'off')
+  .option(
+    '--min-runtime <s>',
+    'with --preemption on: no job is preempted before it has run this long (USINE_PREEMPTION_MIN_RUNTIME_SECONDS)',
+    number,
+    120,
+  )
+  .option(
+    '--restart <s>',
+    'with --preemption on: work a preemption loses (reloading the checkpoint), seconds',
+    number,
+    60,
+  )
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(
     'after',
@@ -66,8 +80,15 @@ const o = program.opts<{
   windowHours: number;
   durations: string;
   late: number;
+  preemption: string;
+  minRuntime: number;
+  restart: number;
   json?: string;
 }>();
+if (o.preemption !== 'on' && o.preemption !== 'off') {
+  console.error(`--preemption: expected on or off, not ${o.preemption} (see npm run simulate -- --help)`);
+  process.exit(2);
+}
 
 if (o.durations !== 'heavy' && o.durations !== 'minutes') {
   console.error(`--durations: expected heavy or minutes, not ${o.durations} (see npm run simulate -- --help)`);
@@ -89,6 +110,11 @@ const r = simulate({
   windowStepSeconds: 3600,
   random,
   duration,
+  preempt:
+    o.preemption === 'on'
+      ? policyHook({ devices: o.devices, minRuntimeSeconds: o.minRuntime, names: tenants.map((t) => t.name) })
+      : undefined,
+  restartSeconds: o.restart,
 });
 const wall = (performance.now() - t0) / 1000;
 
@@ -105,7 +131,8 @@ console.log(
     `${weights[Math.floor(weights.length / 2)]}, sum ${weights.reduce((a, b) => a + b, 0).toFixed(0)}), ` +
     `${o.hours} h, load ${o.load}, ${(o.late * 100).toFixed(0)} % late tenants, ` +
     `mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
-    `tick ${o.tick} s, seed ${o.seed}`,
+    `tick ${o.tick} s, seed ${o.seed}, preemption ${o.preemption}` +
+    (o.preemption === 'on' ? ` (min run time ${o.minRuntime} s, ${o.restart} s lost per preemption)` : ''),
 );
 console.log(
   `jobs: ${r.jobsSubmitted} submitted, ${r.jobsStarted} started, ${r.jobsFinished} finished; ` +
@@ -133,6 +160,15 @@ console.log(
   `plan compute per dispatch round: mean ${r.plan.meanMs.toFixed(2)} ms, p99 ${r.plan.p99Ms.toFixed(2)} ms ` +
     `(${r.plan.calls} rounds, ${r.plan.meanEligible.toFixed(0)} eligible tenants on average)`,
 );
+if (o.preemption === 'on') {
+  const p = r.preemptions;
+  const used = r.utilization * o.devices * o.hours * 3600;
+  console.log(
+    `preemptions: ${p.count} (${((p.count / Math.max(1, r.jobsStarted)) * 100).toFixed(2)} % of starts), most for ` +
+      `one job ${p.maxPerJob}, work lost ${dur(p.lostDeviceSeconds)} of devices ` +
+      `(${((100 * p.lostDeviceSeconds) / Math.max(1, used)).toFixed(3)} % of the device time used)`,
+  );
+}
 console.log(`simulated in ${wall.toFixed(1)} s`);
 if (o.json) {
   fs.writeFileSync(
@@ -147,6 +183,7 @@ if (o.json) {
         shareError: r.shareError,
         longestWait: r.longestWait,
         plan: r.plan,
+        preemptions: r.preemptions,
         wallSeconds: wall,
       },
       null,

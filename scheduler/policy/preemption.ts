@@ -66,6 +66,8 @@ export interface RunningSlot {
   /** ms since the epoch. */
   startedAt: number;
   checkpointAt: number | null;
+  /** How often the job was preempted before (absent: never). */
+  preemptions?: number;
 }
 
 export interface PoolWorker {
@@ -144,41 +146,59 @@ export function victimOrder(now: number) {
     a.priority - b.priority || workAtRisk(a, now) - workAtRisk(b, now) || b.startedAt - a.startedAt;
 }
 
-/** Rule 6: the job itself may be preempted now. */
+/**
+ * Rule 6: the job itself may be preempted now: it did not opt out, and it has run its minimum
+ * run time, doubled for each time it was preempted before.
+ */
 export function mayPreempt(j: RunningSlot, rules: TenantRules | undefined, input: PreemptionInput): boolean {
   if (!j.preemptible || rules?.preemptible === false) return false;
   const min = rules?.minRuntimeSeconds ?? input.settings.minRuntimeSeconds;
-  return input.now - j.startedAt >= min * 1000;
+  return input.now - j.startedAt >= min * 1000 * 2 ** Math.min(j.preemptions ?? 0, 20);
 }
 
 const EPS = 1e-9;
 
+/** A pool's counts, computed once per pool and reused until a decision changes them. */
+interface PoolView {
+  version: number;
+  workers: Set<string>;
+  slots: number;
+  busy: number;
+  /** Slots held in the pool, by tenant (a leaving victim counts for its preemptor). */
+  held: Map<string, number>;
+  fair: Map<string, number>;
+  /** Per tenant, its jobs in the pool that rule 6 allows, best victim first. */
+  victims: Map<string, RunningSlot[]>;
+}
+
 export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
   if (!input.settings.enabled) return [];
   const { tenants, now } = input;
-  const rules = (t: string): TenantRules =>
-    tenants.get(t) ?? {
-      name: t,
-      weight: 1,
-      maxRunning: Infinity,
-      preemptible: true,
-      withinTenant: false,
-      guaranteedShare: 0,
-    };
+  const defaults = new Map<string, TenantRules>();
+  const rules = (t: string): TenantRules => {
+    const r = tenants.get(t) ?? defaults.get(t);
+    if (r) return r;
+    const d = { name: t, weight: 1, maxRunning: Infinity, preemptible: true, withinTenant: false, guaranteedShare: 0 };
+    defaults.set(t, d);
+    return d;
+  };
   const leaving = new Map(input.inFlight.map((f) => [f.job, f.forTenant]));
   // A victim still running counts for the tenant it will be given to, not its own.
   const holder = (j: RunningSlot) => leaving.get(j.job) ?? j.tenant;
   const taken = new Set(leaving.keys());
   const workerById = new Map(input.workers.map((w) => [w.id, w]));
   const running = input.running.filter((j) => workerById.has(j.worker));
+  const runningOn = new Map<string, RunningSlot[]>();
+  for (const j of running) runningOn.set(j.worker, [...(runningOn.get(j.worker) ?? []), j]);
   const totalRunning = new Map<string, number>();
   for (const j of running) totalRunning.set(holder(j), (totalRunning.get(holder(j)) ?? 0) + 1);
-
   const total = (t: string) => totalRunning.get(t) ?? 0;
+
   const rank = new Map((input.dispatchOrder ?? []).map((t, i) => [t, i]));
   const demands = input.demands
     .filter((d) => d.queued > 0 && d.workers.length > 0)
-    .map((d) => ({ ...d }))
+    .map((d) => ({ ...d, workers: d.workers.filter((w) => workerById.has(w)).sort() }))
+    .filter((d) => d.workers.length > 0)
     .sort(
       (a, b) =>
         (rank.get(a.tenant) ?? Infinity) - (rank.get(b.tenant) ?? Infinity) ||
@@ -186,79 +206,91 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
         b.topPriority - a.topPriority,
     );
 
-  const decisions: PreemptionDecision[] = [];
-  for (const d of demands) {
-    const pool = new Set(d.workers.filter((w) => workerById.has(w)));
-    const slots = [...pool].reduce((s, w) => s + workerById.get(w)!.concurrency, 0);
-    const busy = () => running.filter((j) => pool.has(j.worker)).length;
-    // Rule 1: a free slot is dispatch's business (a slot being freed already counts as taken).
-    if (slots - busy() > 0) continue;
-    while (d.queued > 0 && (totalRunning.get(d.tenant) ?? 0) < rules(d.tenant).maxRunning) {
-      const decision = fairShareVictim(d, pool, slots) ?? priorityVictim(d, pool);
-      if (!decision) break;
-      decisions.push(decision);
-      taken.add(decision.victim.job);
-      leaving.set(decision.victim.job, d.tenant);
-      totalRunning.set(d.tenant, (totalRunning.get(d.tenant) ?? 0) + 1);
-      if (decision.reason === 'fair-share')
-        totalRunning.set(decision.victim.tenant, (totalRunning.get(decision.victim.tenant) ?? 0) - 1);
-      d.queued--;
+  // Pools are recomputed only after a decision (version) changed the counts they read.
+  let version = 0;
+  const pools = new Map<string, PoolView>();
+  const pool = (d: QueuedDemand): PoolView => {
+    const key = d.workers.join('\n');
+    const cached = pools.get(key);
+    if (cached?.version === version) return cached;
+    const workers = new Set(d.workers);
+    let slots = 0;
+    const jobs: RunningSlot[] = [];
+    for (const w of workers) {
+      slots += workerById.get(w)!.concurrency;
+      jobs.push(...(runningOn.get(w) ?? []));
     }
-  }
-  return decisions;
-
-  function poolCounts(pool: Set<string>) {
-    const r = new Map<string, number>();
-    for (const j of running) if (pool.has(j.worker)) r.set(holder(j), (r.get(holder(j)) ?? 0) + 1);
-    const demand = new Map(r);
+    const held = new Map<string, number>();
+    for (const j of jobs) held.set(holder(j), (held.get(holder(j)) ?? 0) + 1);
+    const demand = new Map(held);
     for (const o of demands)
-      if (o.workers.some((w) => pool.has(w))) demand.set(o.tenant, (demand.get(o.tenant) ?? 0) + o.queued);
-    return { r, demand };
-  }
-
-  function fairShareVictim(d: QueuedDemand, pool: Set<string>, slots: number): PreemptionDecision | null {
-    const { r, demand } = poolCounts(pool);
+      if (o.queued > 0 && o.workers.some((w) => workers.has(w)))
+        demand.set(o.tenant, (demand.get(o.tenant) ?? 0) + o.queued);
     const fair = fairShares(
       slots,
       [...demand].map(([name, n]) => ({ name, weight: rules(name).weight, demand: n })),
     );
+    const victims = new Map<string, RunningSlot[]>();
+    for (const j of jobs) {
+      if (taken.has(j.job) || !mayPreempt(j, rules(j.tenant), input)) continue;
+      victims.set(j.tenant, [...(victims.get(j.tenant) ?? []), j]);
+    }
+    for (const list of victims.values()) list.sort(victimOrder(now));
+    const view = { version, workers, slots, busy: jobs.length, held, fair, victims };
+    pools.set(key, view);
+    return view;
+  };
+
+  const decisions: PreemptionDecision[] = [];
+  for (const d of demands) {
+    // Rule 1: a free slot is dispatch's business (a slot being freed already counts as taken).
+    if (pool(d).slots - pool(d).busy > 0) continue;
+    while (d.queued > 0 && total(d.tenant) < rules(d.tenant).maxRunning) {
+      const decision = fairShareVictim(d, pool(d)) ?? priorityVictim(d, pool(d));
+      if (!decision) break;
+      decisions.push(decision);
+      taken.add(decision.victim.job);
+      leaving.set(decision.victim.job, d.tenant);
+      totalRunning.set(d.tenant, total(d.tenant) + 1);
+      if (decision.reason === 'fair-share') totalRunning.set(decision.victim.tenant, total(decision.victim.tenant) - 1);
+      d.queued--;
+      version++;
+    }
+  }
+  return decisions;
+
+  function fairShareVictim(d: QueuedDemand, p: PoolView): PreemptionDecision | null {
     const A = rules(d.tenant);
-    const rA = r.get(d.tenant) ?? 0;
-    const fA = fair.get(d.tenant) ?? 0;
-    if (rA >= fA - EPS) return null; // rule 2
-    const RA = total(d.tenant);
-    const candidates = running.filter((j) => {
-      if (!pool.has(j.worker) || taken.has(j.job) || j.tenant === d.tenant) return false;
-      const B = rules(j.tenant);
-      const rB = r.get(j.tenant) ?? 0;
-      return (
-        rB > (fair.get(j.tenant) ?? 0) + EPS && // rule 3
-        (RA + 1) / A.weight <= (total(j.tenant) - 1) / B.weight + EPS && // rule 4, over all slots
-        rB - 1 >= B.guaranteedShare * slots - EPS && // rule 5
-        mayPreempt(j, B, input) // rule 6
-      );
-    });
-    const victim = candidates.sort(victimOrder(now))[0];
-    return victim ? { victim, forTenant: d.tenant, reason: 'fair-share', share: rA / slots, target: fA / slots } : null;
+    const rA = p.held.get(d.tenant) ?? 0;
+    const fA = p.fair.get(d.tenant) ?? 0;
+    if (rA + 1 > fA + EPS) return null; // rule 2
+    const afterA = (total(d.tenant) + 1) / A.weight;
+    let best: RunningSlot | null = null;
+    const better = victimOrder(now);
+    for (const [t, list] of p.victims) {
+      if (t === d.tenant) continue;
+      const B = rules(t);
+      const rB = p.held.get(t) ?? 0;
+      if (
+        rB - 1 >= (p.fair.get(t) ?? 0) - EPS && // rule 3
+        afterA <= (total(t) - 1) / B.weight + EPS && // rule 4, over all slots
+        rB - 1 >= B.guaranteedShare * p.slots - EPS && // rule 5
+        (!best || better(list[0], best) < 0) // rule 6 made the list; its head is B's best victim
+      )
+        best = list[0];
+    }
+    return best
+      ? { victim: best, forTenant: d.tenant, reason: 'fair-share', share: rA / p.slots, target: fA / p.slots }
+      : null;
   }
 
-  function priorityVictim(d: QueuedDemand, pool: Set<string>): PreemptionDecision | null {
-    const A = rules(d.tenant);
-    if (!A.withinTenant || d.topPriority <= 0) return null;
-    const candidates = running.filter(
-      (j) =>
-        pool.has(j.worker) &&
-        !taken.has(j.job) &&
-        j.tenant === d.tenant &&
-        j.priority < d.topPriority &&
-        mayPreempt(j, A, input),
-    );
-    const victim = candidates.sort(victimOrder(now))[0];
+  function priorityVictim(d: QueuedDemand, p: PoolView): PreemptionDecision | null {
+    if (!rules(d.tenant).withinTenant || d.topPriority <= 0) return null;
+    const victim = (p.victims.get(d.tenant) ?? []).find((j) => j.priority < d.topPriority);
     if (!victim) return null;
     // One per demand per round: only the queue's top priority is known, not how many share it.
     d.topPriority = 0;
-    const slots = [...pool].reduce((s, w) => s + workerById.get(w)!.concurrency, 0);
-    const rA = poolCounts(pool).r.get(d.tenant) ?? 0;
-    return { victim, forTenant: d.tenant, reason: 'priority', share: rA / slots, target: rA / slots };
+    const rA = p.held.get(d.tenant) ?? 0;
+    return { victim, forTenant: d.tenant, reason: 'priority', share: rA / p.slots, target: rA / p.slots };
   }
 }

@@ -466,6 +466,7 @@ export class FairPuller {
         preemptible: spec.preemptible ?? true,
         startedAt: started,
         checkpointAt: null,
+        preemptions: job.data.preemption?.count ?? 0,
       },
       worker: w,
     };

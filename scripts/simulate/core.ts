@@ -15,7 +15,10 @@
 //   every tick; the mean job time is the ledger's moving mean (0.9 per job).
 // - One device class, no requirements, no quotas (maxRunning = devices), no retries or
 //   failures, no priorities within a tenant (FIFO).
-// - Preemption: a hook is called every tick with the running jobs; none is built yet.
+// - Preemption (optional): a hook is called every tick, after the round, with the running
+//   jobs; scripts/simulate/preemption.ts plugs in the real policy (policy/preemption.ts). A
+//   preempted job goes back to the front of its tenant's queue with what it has left to run
+//   (usine's train jobs checkpoint on the way out), plus `restartSeconds` of lost work.
 import { decay, isEligible, planDispatch, shareKey, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
 
 export interface SimTenant {
@@ -31,6 +34,7 @@ export interface SimTenant {
 
 export interface RunningJob {
   tenant: number;
+  preempted?: number;
   submitted: number;
   started: number;
   seconds: number;
@@ -39,15 +43,16 @@ export interface RunningJob {
 }
 
 /**
- * Called every tick, before the round, with the jobs running then. Returns the jobs to stop;
- * they go back to the front of their tenant's queue (their time so far is charged). For the
- * preemption work of #12; nothing uses it yet.
+ * Called every tick, after the round, with the jobs running then. Returns the jobs to stop and
+ * who gets each one's device;
+ * they go back to the front of their tenant's queue (their time so far is charged), with the
+ * run time they have left plus `restartSeconds`.
  */
 export type PreemptionHook = (
   now: number,
   running: readonly RunningJob[],
   tenants: readonly TenantLoad[],
-) => RunningJob[];
+) => { victim: RunningJob; forTenant: number }[];
 
 export interface SimConfig {
   devices: number;
@@ -64,6 +69,8 @@ export interface SimConfig {
   /** A job's run time in seconds. */
   duration: (random: () => number) => number;
   preempt?: PreemptionHook;
+  /** Work a preemption loses (loading the checkpoint, warming up again), seconds. */
+  restartSeconds?: number;
 }
 
 export interface ShareErrorStats {
@@ -107,6 +114,7 @@ export interface SimResult {
   plan: { calls: number; meanMs: number; p99Ms: number; meanEligible: number };
   /** Per tenant, the longest wait with queued work (seconds), by name. */
   tenantLongestWait: Map<string, number>;
+  preemptions: { count: number; lostDeviceSeconds: number; maxPerJob: number };
 }
 
 function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -129,6 +137,8 @@ export function poisson(mean: number, random: () => number): number {
 interface Queued {
   submitted: number;
   seconds: number;
+  /** Times this job was preempted so far. */
+  preempted?: number;
 }
 
 export function simulate(cfg: SimConfig): SimResult {
@@ -169,6 +179,7 @@ export function simulate(cfg: SimConfig): SimResult {
   const waits: number[] = [];
   const planMs: number[] = [];
   let eligibleSum = 0;
+  const preemptions = { count: 0, lostDeviceSeconds: 0, maxPerJob: 0 };
   const queued = (i: number) => queues[i].length - heads[i];
 
   const startJob = (i: number, now: number, t: number) => {
@@ -180,6 +191,7 @@ export function simulate(cfg: SimConfig): SimResult {
     const runTicks = Math.max(1, Math.ceil(job.seconds / tick));
     const r: RunningJob = {
       tenant: i,
+      preempted: job.preempted,
       submitted: job.submitted,
       started: now,
       seconds: job.seconds,
@@ -248,58 +260,78 @@ export function simulate(cfg: SimConfig): SimResult {
     }
     backloggedWeight = 0;
     for (let i = 0; i < n; i++) if (loads[i].queued > 0) backloggedWeight += loads[i].weight;
+    const round = () => {
+      // The round: one timed plan, then every free device.
+      if (free > 0) {
+        const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
+        const t0 = performance.now();
+        const plan = planDispatch(loads, mean, cfg.catchUpSeconds);
+        planMs.push(performance.now() - t0);
+        eligibleSum += plan.order.length;
+        for (const [name, u] of plan.raised) {
+          const i = loads.findIndex((l) => l.name === name);
+          usage[i] = Math.max(usage[i], u);
+          loads[i].usage = usage[i];
+        }
+        // The round's picks scan the eligible tenants (planDispatch's order holds for the first pick only).
+        const eligible: number[] = [];
+        for (let i = 0; i < n; i++) if (isEligible(loads[i])) eligible.push(i);
+        while (free > 0) {
+          let best = -1;
+          let bestKey = Infinity;
+          for (const i of eligible) {
+            const l = loads[i];
+            if (!isEligible(l)) continue;
+            const key = shareKey(l, mean);
+            const b = best < 0 ? null : loads[best];
+            if (
+              key < bestKey ||
+              (key === bestKey && b && (l.running < b.running || (l.running === b.running && l.name < b.name)))
+            ) {
+              best = i;
+              bestKey = key;
+            }
+          }
+          if (best < 0) break;
+          startJob(best, now, t);
+          loads[best].running++;
+          loads[best].queued--;
+        }
+      }
+    };
+    round();
+    // Preemption after the round, as in usine: only when no device is free.
     if (cfg.preempt) {
       const all = [...ending.values()].flat();
-      for (const v of cfg.preempt(now, all, loads)) {
+      for (const { victim: v, forTenant } of cfg.preempt(now, all, loads)) {
         const list = ending.get(v.endTick);
         const at = list?.indexOf(v) ?? -1;
         if (!list || at < 0) continue;
         list.splice(at, 1);
         const ran = now - v.started;
         endJob(v, now, ran);
-        queues[v.tenant].splice(heads[v.tenant], 0, { submitted: v.submitted, seconds: v.seconds });
+        const restart = cfg.restartSeconds ?? 0;
+        const count = (v.preempted ?? 0) + 1;
+        preemptions.count++;
+        preemptions.lostDeviceSeconds += restart;
+        preemptions.maxPerJob = Math.max(preemptions.maxPerJob, count);
+        queues[v.tenant].splice(heads[v.tenant], 0, {
+          submitted: v.submitted,
+          seconds: Math.max(0, v.seconds - ran) + restart,
+          preempted: count,
+        });
         if (Number.isNaN(gapStart[v.tenant])) gapStart[v.tenant] = now;
         loads[v.tenant].usage = usage[v.tenant];
         loads[v.tenant].running = running[v.tenant];
         loads[v.tenant].queued = queued(v.tenant);
-      }
-    }
-    // The round: one timed plan, then every free device.
-    if (free > 0) {
-      const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
-      const t0 = performance.now();
-      const plan = planDispatch(loads, mean, cfg.catchUpSeconds);
-      planMs.push(performance.now() - t0);
-      eligibleSum += plan.order.length;
-      for (const [name, u] of plan.raised) {
-        const i = loads.findIndex((l) => l.name === name);
-        usage[i] = Math.max(usage[i], u);
-        loads[i].usage = usage[i];
-      }
-      // The round's picks scan the eligible tenants (planDispatch's order holds for the first pick only).
-      const eligible: number[] = [];
-      for (let i = 0; i < n; i++) if (isEligible(loads[i])) eligible.push(i);
-      while (free > 0) {
-        let best = -1;
-        let bestKey = Infinity;
-        for (const i of eligible) {
-          const l = loads[i];
-          if (!isEligible(l)) continue;
-          const key = shareKey(l, mean);
-          const b = best < 0 ? null : loads[best];
-          if (
-            key < bestKey ||
-            (key === bestKey && b && (l.running < b.running || (l.running === b.running && l.name < b.name)))
-          ) {
-            best = i;
-            bestKey = key;
-          }
+        // The freed device is reserved for the preemptor's tenant, as a worker does.
+        if (queued(forTenant) > 0) {
+          startJob(forTenant, now, t);
+          loads[forTenant].running++;
+          loads[forTenant].queued--;
         }
-        if (best < 0) break;
-        startJob(best, now, t);
-        loads[best].running++;
-        loads[best].queued--;
       }
+      round(); // devices the preemptors could not use
     }
     // Accounting for the step bucket: who ran, and who had queued work all along.
     for (let i = 0; i < n; i++) {
@@ -386,5 +418,6 @@ export function simulate(cfg: SimConfig): SimResult {
       meanEligible: eligibleSum / Math.max(1, planMs.length),
     },
     tenantLongestWait: byName(tenantLongestWait),
+    preemptions,
   };
 }
