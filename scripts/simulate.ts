@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { seededRandom } from '../kernels/random.ts';
 import { simulate } from './simulate/core.ts';
-import { policyHook } from './simulate/preemption.ts';
+import { policyHook, preemptionPlanMs } from './simulate/preemption.ts';
 import {
   heavyTailedDuration,
   minutesDuration,
@@ -167,6 +167,11 @@ if (o.preemption === 'on') {
     `preemptions: ${p.count} (${((p.count / Math.max(1, r.jobsStarted)) * 100).toFixed(2)} % of starts), most for ` +
       `one job ${p.maxPerJob}, work lost ${dur(p.lostDeviceSeconds)} of devices ` +
       `(${((100 * p.lostDeviceSeconds) / Math.max(1, used)).toFixed(3)} % of the device time used)`,
+  );
+  const ms = [...preemptionPlanMs].sort((a, b) => a - b);
+  console.log(
+    `preemption plan per round: mean ${(ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length)).toFixed(2)} ms, ` +
+      `p99 ${(ms[Math.floor(0.99 * (ms.length - 1))] ?? 0).toFixed(2)} ms`,
   );
 }
 console.log(`simulated in ${wall.toFixed(1)} s`);

@@ -4,6 +4,9 @@
 import { planPreemptions, type TenantRules } from '../../scheduler/policy/preemption.ts';
 import type { PreemptionHook, RunningJob } from './core.ts';
 
+/** Wall time of each planPreemptions call (ms), for the report. */
+export const preemptionPlanMs: number[] = [];
+
 export function policyHook(o: { devices: number; minRuntimeSeconds: number; names: string[] }): PreemptionHook {
   const index = new Map(o.names.map((n, i) => [n, i]));
   return (now, running, loads) => {
@@ -34,6 +37,7 @@ export function policyHook(o: { devices: number; minRuntimeSeconds: number; name
         preemptions: r.preempted ?? 0,
       };
     });
+    const t0 = performance.now();
     const decisions = planPreemptions({
       now: now * 1000,
       settings: { enabled: true, minRuntimeSeconds: o.minRuntimeSeconds },
@@ -45,6 +49,7 @@ export function policyHook(o: { devices: number; minRuntimeSeconds: number; name
         .map((l) => ({ tenant: l.name, queued: l.queued, topPriority: 0, workers: ['pool'] })),
       inFlight: [],
     });
+    preemptionPlanMs.push(performance.now() - t0);
     return decisions.map((d) => ({ victim: byId.get(d.victim.job)!, forTenant: index.get(d.forTenant)! }));
   };
 }
