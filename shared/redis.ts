@@ -45,7 +45,7 @@ export function parseHostPorts(list: string): { host: string; port: number }[] {
 
 /** `url` with its password (and user) replaced by ***: for logs and error messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_, scheme: string) => `${scheme}***@`);
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, (_, scheme: string) => `${scheme}***@`);
 }
 
 /** Where a target points, without secrets: for the ready lines. */
