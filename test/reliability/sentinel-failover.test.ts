@@ -1,0 +1,125 @@
+// A Sentinel failover in the middle of a flood: a primary, a replica and three sentinels; a
+// scheduler and a worker that know only the sentinels; the primary SIGKILLed while submits pour
+// in. Measured: acknowledged submits lost (Redis replicates asynchronously, so some may be: the
+// figure is reported, not hidden), completions repeated, seconds until jobs flow again.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Cluster } from '../support/cluster.ts';
+import { SentinelSet } from '../support/sentinels.ts';
+
+const REDIS_PORT = 8610; // primary; replica 8611; sentinels 8612-8614
+const API_PORT = 8615; // and the worker's /metrics on 8616
+
+const redis = new SentinelSet(REDIS_PORT);
+let cluster: Cluster;
+/** Job id → how many times the worker logged it as succeeded. */
+const completions = new Map<string, number>();
+/** Job id → when the submit that made it was acknowledged (ms). */
+const acked = new Map<string, number>();
+
+beforeAll(async () => {
+  await redis.start();
+  cluster = new Cluster({
+    port: API_PORT,
+    // A job left active on the old primary comes back after the 5 s lock, not the default 30 s.
+    workers: [{ USINE_WORKER_CONCURRENCY: '4', USINE_WORKER_LOCK_SECONDS: '5' }],
+    env: redis.env,
+  });
+  await cluster.start();
+  let rest = '';
+  cluster.workers[0]!.proc.stdout!.on('data', (d: Buffer) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      if (!line.includes('"job succeeded"')) continue;
+      const id = (JSON.parse(line) as { job: string }).job;
+      completions.set(id, (completions.get(id) ?? 0) + 1);
+    }
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  await redis.stop();
+});
+
+it('follows a failover: jobs flow again within 30 s, no completion repeated, losses measured', async () => {
+  const answers = { accepted: 0, unavailable: 0, other: 0, hung: 0 };
+  let flooding = true;
+  const body = JSON.stringify({ jobs: Array.from({ length: 10 }, () => ({ type: 'noop', params: { sleepMs: 0 } })) });
+  async function submitter(): Promise<void> {
+    while (flooding) {
+      try {
+        const res = await fetch(`${cluster.url}/v1/jobs/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(2000),
+        });
+        const json = (await res.json()) as { ids?: string[] };
+        if (res.status === 201) {
+          answers.accepted++;
+          for (const id of json.ids!) acked.set(id, Date.now());
+        } else {
+          answers[res.status === 503 ? 'unavailable' : 'other']++;
+          await sleep(100);
+        }
+      } catch {
+        answers.hung++;
+      }
+      await sleep(30);
+    }
+  }
+  const submitters = [submitter(), submitter()];
+
+  // Jobs flow; then the primary dies without a word.
+  for (let i = 0; i < 100 && completions.size < 200; i++) await sleep(100);
+  expect(completions.size, 'jobs flow before the fault').toBeGreaterThan(0);
+  const killedAt = Date.now();
+  await redis.primary.stop('SIGKILL');
+
+  // Flowing again: a job acknowledged after the kill (so on the new primary) has run.
+  let recoveredAt = 0;
+  while (!recoveredAt && Date.now() - killedAt < 40_000) {
+    await sleep(100);
+    for (const [id, at] of acked) if (at > killedAt && completions.has(id)) recoveredAt = Date.now();
+  }
+  await sleep(1000);
+  flooding = false;
+  await Promise.all(submitters);
+  const recoverySeconds = recoveredAt ? (recoveredAt - killedAt) / 1000 : Infinity;
+  expect(await redis.primaryPort(), 'the sentinels promoted the replica').toBe(REDIS_PORT + 1);
+
+  // Settle: every acknowledged job runs, unless the failover lost it; a job left active on the
+  // old primary comes back after its lock (5 s) and the stalled check (5 s).
+  let missing = [...acked.keys()].filter((id) => !completions.has(id));
+  for (let still = 0; missing.length && still < 150; still++) {
+    await sleep(100);
+    missing = missing.filter((id) => !completions.has(id));
+  }
+  let lost = 0;
+  const stuck: string[] = [];
+  for (const id of missing) {
+    const res = await fetch(`${cluster.url}/v1/jobs/${id}`);
+    if (res.status === 404) lost++;
+    else stuck.push(`${id}: ${((await res.json()) as { state: string }).state}`);
+  }
+  const repeated = [...completions.values()].filter((n) => n > 1).length;
+  const figures = {
+    submitted: acked.size,
+    succeeded: completions.size,
+    lost,
+    repeated,
+    stuck: stuck.length,
+    recoverySeconds,
+    apiDuringFault: answers,
+  };
+  console.log(`sentinel failover: ${JSON.stringify(figures)}`);
+
+  expect(recoverySeconds).toBeLessThan(30);
+  expect(repeated, 'completions repeated').toBe(0);
+  expect(stuck, 'jobs neither run nor lost').toEqual([]);
+  expect(answers.hung, 'requests that hung past 2 s').toBe(0);
+  // A loss needs a write acknowledged by the primary and not yet sent to the replica when it died.
+  expect(lost).toBeLessThan(acked.size / 10);
+}, 120_000);
