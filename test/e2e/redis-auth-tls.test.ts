@@ -95,7 +95,21 @@ it('refuses a wrong CA with a TLS error, not a hang', async () => {
   const other = path.join(dir, 'other-ca.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', 'o.key', '-out', other],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=other',
+      '-keyout',
+      'o.key',
+      '-out',
+      other,
+    ],
     { cwd: dir, stdio: 'pipe' },
   );
   const r = connectRedis(

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Cluster } from '../support/cluster.ts';
 import { SentinelSet } from '../support/sentinels.ts';
+import { startRedis } from '../support/redis-servers.ts';
 
 const REDIS_PORT = 8610; // primary; replica 8611; sentinels 8612-8614
 const API_PORT = 8615; // and the worker's /metrics on 8616
@@ -123,3 +124,39 @@ it('follows a failover: jobs flow again within 30 s, no completion repeated, los
   // A loss needs a write acknowledged by the primary and not yet sent to the replica when it died.
   expect(lost).toBeLessThan(acked.size / 10);
 }, 120_000);
+
+it('follows a failover that leaves the old primary alive (demoted to a replica)', async () => {
+  // The old primary comes back as a replica of the new one, and the sentinels fail over to it:
+  // the other primary stays up, demoted, and a connection that stayed on it would read a replica
+  // and write nowhere (taskforcesh/bullmq#3088). Redis 7's sentinels drop the demoted server's
+  // clients, so this checks that every reconnect asks the sentinels again; failoverDetector and
+  // the READONLY reconnect (shared/redis.ts) cover a demotion whose clients were not dropped.
+  redis.primary = await startRedis(REDIS_PORT, [
+    '--port',
+    String(REDIS_PORT),
+    '--replicaof',
+    '127.0.0.1',
+    String(REDIS_PORT + 1),
+  ]);
+  await redis.untilReplicated(REDIS_PORT);
+  const t0 = Date.now();
+  await redis.failover();
+  const ids: string[] = [];
+  while (Date.now() - t0 < 30_000 && ids.length < 20) {
+    const res = await fetch(`${cluster.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'noop', params: { sleepMs: 0 } }),
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => null);
+    if (res?.status === 201) ids.push(((await res.json()) as { id: string }).id);
+    else await sleep(100);
+  }
+  while (Date.now() - t0 < 30_000 && !ids.every((id) => completions.has(id))) await sleep(100);
+  console.log(`graceful failover: 20 jobs submitted and run in ${(Date.now() - t0) / 1000} s`);
+  expect(await redis.primaryPort()).toBe(REDIS_PORT);
+  expect(
+    ids.filter((id) => !completions.has(id)),
+    'jobs submitted after the failover and not run',
+  ).toEqual([]);
+}, 60_000);

@@ -49,7 +49,13 @@ describe('config', () => {
     } catch (e) {
       msg = (e as Error).message;
     }
-    for (const name of ['REDIS_URL=', 'REDIS_SENTINELS=', 'REDIS_SENTINEL_MASTER=', 'REDIS_TLS_CA_FILE=', 'USINE_ADMIN_TOKEN='])
+    for (const name of [
+      'REDIS_URL=',
+      'REDIS_SENTINELS=',
+      'REDIS_SENTINEL_MASTER=',
+      'REDIS_TLS_CA_FILE=',
+      'USINE_ADMIN_TOKEN=',
+    ])
       expect(msg).toContain(name);
     expect(msg).toContain('http://***@h:1');
     for (const secret of ['url-secret', 'sentinel-secret', 'admin-secret']) expect(msg).not.toContain(secret);

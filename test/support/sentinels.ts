@@ -62,6 +62,37 @@ export class SentinelSet {
     }
   }
 
+  /** Until the sentinels list the server on `port` as a replica whose link to the primary is up. */
+  async untilReplicated(port: number): Promise<void> {
+    const r = new Redis({ port: this.port + 2, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    try {
+      for (const end = Date.now() + 20_000; ; await sleep(200)) {
+        const list = (await r.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as string[][];
+        const ok = list.some((m) => {
+          const f = Object.fromEntries(m.flatMap((v, i) => (i % 2 ? [] : [[v, m[i + 1]]])));
+          return f.port === String(port) && f['master-link-status'] === 'ok' && !/down/.test(f.flags ?? '');
+        });
+        if (ok) return;
+        if (Date.now() > end) throw new Error(`the sentinels never saw a healthy replica on ${port}`);
+      }
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** Asks the sentinels for a failover now (the primary stays up, demoted); resolves once it moved. */
+  async failover(): Promise<void> {
+    const before = await this.primaryPort();
+    const r = new Redis({ port: this.port + 2, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    try {
+      await r.call('SENTINEL', 'FAILOVER', MASTER_NAME);
+      for (const end = Date.now() + 20_000; (await this.primaryPort()) === before; await sleep(200))
+        if (Date.now() > end) throw new Error('the sentinels did not fail over within 20 s');
+    } finally {
+      r.disconnect();
+    }
+  }
+
   /** The port the sentinels name as the primary now. */
   async primaryPort(): Promise<number> {
     const r = new Redis({ port: this.port + 2, host: '127.0.0.1', maxRetriesPerRequest: 1 });
