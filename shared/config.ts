@@ -61,105 +61,103 @@ function redisTogether(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
     bad('REDIS_URL', 'must start with rediss:// when REDIS_TLS_CA_FILE is set');
 }
 
-export const schedulerEnv = z
-  .object({
-    ...common,
-    USINE_HOST: z.string().min(1).default('127.0.0.1'),
-    USINE_PORT: port.default(8700),
-    /** Finished jobs kept in Redis for this long (seconds) before BullMQ removes them. */
-    USINE_RETENTION_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(7 * 24 * 3600),
-    /** Upper bound of one HTTP request body. */
-    USINE_BODY_LIMIT_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .default(1024 * 1024),
-    /** Largest artifact upload. */
-    USINE_UPLOAD_LIMIT_BYTES: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .default(256 * 1024 * 1024),
-    /** YAML/JSON file of tenants, tokens (hashes) and device classes; unset = one open "default" tenant. */
-    USINE_TENANTS_FILE: z.string().optional(),
-    /** An operator token (kept in memory, compared by hash); alternative to adminTokenSha256 in the file. */
-    USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    /** A worker silent for longer than this is dropped from /v1/workers. */
-    USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
-    /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
-    USINE_PREEMPTION: z.enum(['on', 'off']).default('on'),
-    /** A job that has run less than this is never preempted (a tenant may set its own). */
-    USINE_PREEMPTION_MIN_RUNTIME_SECONDS: z.coerce.number().nonnegative().default(120),
-    /** How long a preempted job has to checkpoint and stop before its worker abandons the attempt. */
-    USINE_PREEMPTION_GRACE_SECONDS: z.coerce.number().nonnegative().default(30),
-    /**
-     * A Redis command of the API unanswered this long fails, and its request answers 503: a frozen
-     * or unreachable Redis must not hang clients. Keep it under a second, above Redis's slowest reply.
-     */
-    USINE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
-    /** A client must send a request's headers within 10 s and the whole request within this (seconds). */
-    USINE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(300),
-    /**
-     * `replica`: a submit answers only once its write reached a replica (Redis WAIT), or after
-     * USINE_SUBMIT_DURABILITY_TIMEOUT_MS with a warning header; `none`: once the primary has it.
-     */
-    USINE_SUBMIT_DURABILITY: z.enum(['none', 'replica']).default('none'),
-    USINE_SUBMIT_DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(1).default(200),
-  })
-  .superRefine((c, ctx) => {
-    redisTogether(c, ctx);
-    // WAIT runs on the API's connection: the command timeout would cut it short and answer 503.
-    if (c.USINE_SUBMIT_DURABILITY_TIMEOUT_MS >= c.USINE_REDIS_COMMAND_TIMEOUT_MS)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['USINE_SUBMIT_DURABILITY_TIMEOUT_MS'],
-        message: `must be below USINE_REDIS_COMMAND_TIMEOUT_MS (${c.USINE_REDIS_COMMAND_TIMEOUT_MS})`,
-      });
-  });
+const schedulerFields = z.object({
+  ...common,
+  USINE_HOST: z.string().min(1).default('127.0.0.1'),
+  USINE_PORT: port.default(8700),
+  /** Finished jobs kept in Redis for this long (seconds) before BullMQ removes them. */
+  USINE_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
+  /** Upper bound of one HTTP request body. */
+  USINE_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  /** Largest artifact upload. */
+  USINE_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
+  /** YAML/JSON file of tenants, tokens (hashes) and device classes; unset = one open "default" tenant. */
+  USINE_TENANTS_FILE: z.string().optional(),
+  /** An operator token (kept in memory, compared by hash); alternative to adminTokenSha256 in the file. */
+  USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A worker silent for longer than this is dropped from /v1/workers. */
+  USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
+  USINE_PREEMPTION: z.enum(['on', 'off']).default('on'),
+  /** A job that has run less than this is never preempted (a tenant may set its own). */
+  USINE_PREEMPTION_MIN_RUNTIME_SECONDS: z.coerce.number().nonnegative().default(120),
+  /** How long a preempted job has to checkpoint and stop before its worker abandons the attempt. */
+  USINE_PREEMPTION_GRACE_SECONDS: z.coerce.number().nonnegative().default(30),
+  /**
+   * A Redis command of the API unanswered this long fails, and its request answers 503: a frozen
+   * or unreachable Redis must not hang clients. Keep it under a second, above Redis's slowest reply.
+   */
+  USINE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
+  /** A client must send a request's headers within 10 s and the whole request within this (seconds). */
+  USINE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(300),
+  /**
+   * `replica`: a submit answers only once its write reached a replica (Redis WAIT), or after
+   * USINE_SUBMIT_DURABILITY_TIMEOUT_MS with a warning header; `none`: once the primary has it.
+   */
+  USINE_SUBMIT_DURABILITY: z.enum(['none', 'replica']).default('none'),
+  USINE_SUBMIT_DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(1).default(200),
+});
+export const schedulerEnv = schedulerFields.superRefine((c, ctx) => {
+  redisTogether(c, ctx);
+  // WAIT runs on the API's connection: the command timeout would cut it short and answer 503.
+  if (c.USINE_SUBMIT_DURABILITY_TIMEOUT_MS >= c.USINE_REDIS_COMMAND_TIMEOUT_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['USINE_SUBMIT_DURABILITY_TIMEOUT_MS'],
+      message: `must be below USINE_REDIS_COMMAND_TIMEOUT_MS (${c.USINE_REDIS_COMMAND_TIMEOUT_MS})`,
+    });
+});
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 
-export const workerEnv = z
-  .object({
-    ...common,
-    USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
-    USINE_WORKER_METRICS_PORT: port.default(8701),
-    USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(1),
-    /** Dawn adapter name (substring); empty = the default adapter. */
-    USINE_ADAPTER: z.string().default(''),
-    /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
-    USINE_BACKEND: z.string().default(''),
-    USINE_WORKER_NAME: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only')
-      .default(''),
-    /** Region label jobs and tenants can require (data residency). */
-    USINE_WORKER_REGION: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -')
-      .default('local'),
-    /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
-    USINE_WORKER_FEATURES: z.string().optional(),
-    /**
-     * The device's power draw under load, in watts, behind the estimated energy figures
-     * (usine_worker_energy_joules_total and each tenant's joules = watts × busy seconds).
-     * Unset: a rough figure by adapter kind (worker/power.ts). An estimate either way, not a
-     * measurement: measure your card under load and set it.
-     */
-    USINE_WORKER_POWER_WATTS: z.coerce
-      .number()
-      .min(0, 'must be 0 or more')
-      .max(10_000, 'must be at most 10000 (watts)')
-      .optional(),
-    /** Matmul tile configs: `first-use` tunes a new shape bucket inside the first job that needs it; `stored` only uses what `npm run bench -- --tune` or another worker stored. */
-    USINE_MATMUL_AUTOTUNE: z.enum(['first-use', 'stored']).default('first-use'),
-    /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
-    USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
-  })
-  .superRefine(redisTogether);
+const workerFields = z.object({
+  ...common,
+  USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  USINE_WORKER_METRICS_PORT: port.default(8701),
+  USINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(1),
+  /** Dawn adapter name (substring); empty = the default adapter. */
+  USINE_ADAPTER: z.string().default(''),
+  /** Dawn backend (vulkan, metal, d3d12, …); empty = Dawn's choice. */
+  USINE_BACKEND: z.string().default(''),
+  USINE_WORKER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _, . and - only')
+    .default(''),
+  /** Region label jobs and tenants can require (data residency). */
+  USINE_WORKER_REGION: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -')
+    .default('local'),
+  /** Report the device as offering only these features (comma-separated, or `none`); unset = all it has. To fence devices, and for tests. */
+  USINE_WORKER_FEATURES: z.string().optional(),
+  /**
+   * The device's power draw under load, in watts, behind the estimated energy figures
+   * (usine_worker_energy_joules_total and each tenant's joules = watts × busy seconds).
+   * Unset: a rough figure by adapter kind (worker/power.ts). An estimate either way, not a
+   * measurement: measure your card under load and set it.
+   */
+  USINE_WORKER_POWER_WATTS: z.coerce
+    .number()
+    .min(0, 'must be 0 or more')
+    .max(10_000, 'must be at most 10000 (watts)')
+    .optional(),
+  /** Matmul tile configs: `first-use` tunes a new shape bucket inside the first job that needs it; `stored` only uses what `npm run bench -- --tune` or another worker stored. */
+  USINE_MATMUL_AUTOTUNE: z.enum(['first-use', 'stored']).default('first-use'),
+  /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
+  USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
+});
+export const workerEnv = workerFields.superRefine(redisTogether);
 export type WorkerConfig = z.infer<typeof workerEnv>;
 
 export class ConfigError extends Error {
