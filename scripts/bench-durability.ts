@@ -14,51 +14,68 @@ const program = new Command('npm run bench:durability --')
   .option('--seconds <n>', 'seconds per measurement', integer(1), 5)
   .option('--clients <n>', 'concurrent clients submitting one job at a time', integer(1), 16)
   .option('--batch <n>', 'jobs per batch submit', integer(1), 100)
+  .option('--rounds <n>', 'rounds, alternating the two settings; medians are reported', integer(1), 3)
   .option('--port <n>', 'first port to use', integer(1), 8625)
-  .addHelpText('after', '\nExample:\n  npm run bench:durability -- --seconds 5 --clients 16');
+  .addHelpText('after', '\nExample:\n  npm run bench:durability -- --seconds 3 --clients 16 --rounds 3');
 withUsageErrors(program).parse();
-const o = program.opts<{ seconds: number; clients: number; batch: number; port: number }>();
+const o = program.opts<{ seconds: number; clients: number; batch: number; rounds: number; port: number }>();
 
 const redis: RedisProc[] = [];
 const schedulers: Child[] = [];
 try {
   redis.push(await startRedis(o.port, ['--port', String(o.port), '--appendonly', 'yes']));
   redis.push(await startRedis(o.port + 1, ['--port', String(o.port + 1), '--replicaof', '127.0.0.1', String(o.port)]));
-  const rows: Record<string, string | number>[] = [];
-  for (const [i, mode] of (['none', 'replica'] as const).entries()) {
-    const port = o.port + 2 + i;
+  const modes = ['none', 'replica'] as const;
+  for (const [i, mode] of modes.entries()) {
     schedulers.push(
       await startTs(
         'scheduler/main.ts',
         {
           REDIS_URL: `redis://127.0.0.1:${o.port}`,
           USINE_QUEUE_PREFIX: `durability-${mode}`,
-          USINE_PORT: String(port),
+          USINE_PORT: String(o.port + 2 + i),
           USINE_SUBMIT_DURABILITY: mode,
         },
         /scheduler listening/,
       ),
     );
-    const url = `http://127.0.0.1:${port}`;
-    const single = await measure(url, 1);
-    const batch = await measure(url, o.batch);
-    rows.push({
-      durability: mode,
-      'single jobs/s': Math.round(single.jobsPerSec),
-      'p50 ms': single.p50.toFixed(2),
-      'p99 ms': single.p99.toFixed(2),
-      [`batch(${o.batch}) jobs/s`]: Math.round(batch.jobsPerSec),
-      'primary-only answers': single.primaryOnly + batch.primaryOnly,
-    });
   }
+  const url = (i: number) => `http://127.0.0.1:${o.port + 2 + i}`;
+  // Warm both up (JIT, connections) before anything counts.
+  for (const i of modes.keys()) await measure(url(i), 1, 1);
+  // Rounds alternate the two, so load from elsewhere on the machine falls on both alike.
+  const runs = modes.map(() => [] as { single: Figures; batch: Figures }[]);
+  for (let r = 0; r < o.rounds; r++)
+    for (const i of modes.keys())
+      runs[i]!.push({ single: await measure(url(i), 1), batch: await measure(url(i), o.batch) });
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rows = modes.map((mode, i) => {
+    const rs = runs[i]!;
+    return {
+      durability: mode,
+      'single jobs/s': Math.round(median(rs.map((r) => r.single.jobsPerSec))),
+      'p50 ms': median(rs.map((r) => r.single.p50)).toFixed(2),
+      'p99 ms': median(rs.map((r) => r.single.p99)).toFixed(2),
+      [`batch(${o.batch}) jobs/s`]: Math.round(median(rs.map((r) => r.batch.jobsPerSec))),
+      'primary-only answers': rs.reduce((n, r) => n + r.single.primaryOnly + r.batch.primaryOnly, 0),
+    };
+  });
+  console.log(`medians of ${o.rounds} rounds, ${o.seconds} s each, ${o.clients} client(s):`);
   console.table(rows);
 } finally {
   await Promise.all(schedulers.map((s) => s.stop()));
   await stopAll(redis);
 }
 
-/** `o.clients` clients submitting `size` jobs a request for `o.seconds`. */
-async function measure(url: string, size: number) {
+interface Figures {
+  jobsPerSec: number;
+  p50: number;
+  p99: number;
+  primaryOnly: number;
+}
+
+/** `o.clients` clients submitting `size` jobs a request for `seconds`. */
+async function measure(url: string, size: number, seconds: number = o.seconds): Promise<Figures> {
   const body = JSON.stringify(
     size === 1
       ? { type: 'noop', params: {} }
@@ -67,7 +84,7 @@ async function measure(url: string, size: number) {
   const path = size === 1 ? '/v1/jobs' : '/v1/jobs/batch';
   const latencies: number[] = [];
   let primaryOnly = 0;
-  const end = performance.now() + o.seconds * 1000;
+  const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: o.clients }, async () => {
@@ -81,8 +98,8 @@ async function measure(url: string, size: number) {
       }
     }),
   );
-  const seconds = (performance.now() - t0) / 1000;
+  const took = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { jobsPerSec: (latencies.length * size) / seconds, p50: at(0.5), p99: at(0.99), primaryOnly };
+  return { jobsPerSec: (latencies.length * size) / took, p50: at(0.5), p99: at(0.99), primaryOnly };
 }
