@@ -131,6 +131,7 @@ it('follows a failover that leaves the old primary alive (demoted to a replica)'
   // and write nowhere (taskforcesh/bullmq#3088). Redis 7's sentinels drop the demoted server's
   // clients, so this checks that every reconnect asks the sentinels again; failoverDetector and
   // the READONLY reconnect (shared/redis.ts) cover a demotion whose clients were not dropped.
+  const finishedBefore = await succeededMetric();
   redis.primary = await startRedis(REDIS_PORT, [
     '--port',
     String(REDIS_PORT),
@@ -160,3 +161,12 @@ it('follows a failover that leaves the old primary alive (demoted to a replica)'
     'jobs submitted after the failover and not run',
   ).toEqual([]);
 }, 60_000);
+
+/** The scheduler's count of succeeded no-op jobs, from its job-events reader. */
+async function succeededMetric(): Promise<number> {
+  const text = await (await fetch(cluster.metricsUrl)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('usine_jobs_finished_total{') && /outcome="succeeded"/.test(l));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
