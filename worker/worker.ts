@@ -10,7 +10,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { connectRedis, within } from '../shared/redis.ts';
+import { connectRedis, redisTarget, within } from '../shared/redis.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
 import {
   openDevice,
@@ -220,7 +220,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     // No command timeout here: BullMQ's worker connections need maxRetriesPerRequest null, and while
     // Redis is away the dispatch loop simply waits on its next command (no jobs taken, no spinning)
     // and goes on when ioredis has reconnected.
-    const conn = (redis = connectRedis(cfg.REDIS_URL));
+    const conn = (redis = connectRedis(redisTarget(cfg)));
     const h = (health = new RedisHealth(conn));
     // ioredis reports each failed reconnect: during an outage that is one line (below), not one a second.
     conn.on('error', (err) => {
@@ -247,7 +247,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     const startedAt = new Date().toISOString();
     const p = new FairPuller({
       redis: conn,
-      subscriber: (subscriber = quietWhileDown(connectRedis(cfg.REDIS_URL))),
+      subscriber: (subscriber = quietWhileDown(connectRedis(redisTarget(cfg)))),
       keys,
       prefix: cfg.USINE_QUEUE_PREFIX,
       workerName: name,

@@ -260,7 +260,7 @@ describe('preemption on the worker', () => {
   });
 
   it('lets a cancel that comes while a preemption is under way win: the job is cancelled, not requeued', async () => {
-    const { store, ledger, submit, start, request } = setup();
+    const { store, submit, start, request } = setup();
     const starts: string[] = [];
     await start(sleeper(starts, { ignoreAbort: true }));
     const [victim] = await submit('big', 1, 4000);
