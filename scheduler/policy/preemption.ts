@@ -121,21 +121,20 @@ export interface PreemptionDecision {
 /** Water-fills `slots` by weight among tenants' demands: each gets min(demand, λ·weight). */
 export function fairShares(slots: number, tenants: { name: string; weight: number; demand: number }[]) {
   const out = new Map<string, number>();
-  let left = tenants.filter((t) => t.demand > 0);
-  let remaining = slots;
   for (const t of tenants) out.set(t.name, 0);
-  while (left.length > 0 && remaining > 0) {
-    const level = remaining / left.reduce((s, t) => s + t.weight, 0);
-    const capped = left.filter((t) => t.demand <= level * t.weight);
-    if (capped.length === 0) {
-      for (const t of left) out.set(t.name, level * t.weight);
+  // By demand per weight: the tenants capped at their demand come first, in one pass.
+  const left = tenants.filter((t) => t.demand > 0).sort((a, b) => a.demand / a.weight - b.demand / b.weight);
+  let remaining = slots;
+  let weight = left.reduce((s, t) => s + t.weight, 0);
+  for (const [i, t] of left.entries()) {
+    const level = remaining / weight;
+    if (t.demand > level * t.weight) {
+      for (const u of left.slice(i)) out.set(u.name, level * u.weight);
       break;
     }
-    for (const t of capped) {
-      out.set(t.name, t.demand);
-      remaining -= t.demand;
-    }
-    left = left.filter((t) => !capped.includes(t));
+    out.set(t.name, t.demand);
+    remaining -= t.demand;
+    weight -= t.weight;
   }
   return out;
 }
@@ -199,7 +198,11 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
   const workerById = new Map(input.workers.map((w) => [w.id, w]));
   const running = input.running.filter((j) => workerById.has(j.worker));
   const runningOn = new Map<string, RunningSlot[]>();
-  for (const j of running) runningOn.set(j.worker, [...(runningOn.get(j.worker) ?? []), j]);
+  for (const j of running) {
+    const list = runningOn.get(j.worker);
+    if (list) list.push(j);
+    else runningOn.set(j.worker, [j]);
+  }
   const totalRunning = new Map<string, number>();
   for (const j of running) totalRunning.set(holder(j), (totalRunning.get(holder(j)) ?? 0) + 1);
   const total = (t: string) => totalRunning.get(t) ?? 0;
@@ -243,28 +246,46 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     const victims = new Map<string, RunningSlot[]>();
     for (const j of jobs) {
       if (taken.has(j.job) || !mayPreempt(j, rules(j.tenant), input)) continue;
-      victims.set(j.tenant, [...(victims.get(j.tenant) ?? []), j]);
+      const list = victims.get(j.tenant);
+      if (list) list.push(j);
+      else victims.set(j.tenant, [j]);
     }
     for (const list of victims.values()) list.sort(victimOrder(now));
-    const donors: PoolView['donors'] = [];
-    for (const t of victims.keys()) {
-      const B = rules(t);
-      const rB = held.get(t) ?? 0;
-      if (rB - 1 >= (fair.get(t) ?? 0) - EPS && rB - 1 >= B.guaranteedShare * slots - EPS)
-        donors.push({ tenant: t, bound: (total(t) - 1) / B.weight });
-    }
-    donors.sort((a, b) => b.bound - a.bound);
-    const view = { version, workers, slots, busy: jobs.length, held, fair, victims, donors };
+    const view: PoolView = { version, workers, slots, busy: jobs.length, held, fair, victims, donors: [] };
+    view.donors = donorsOf(view);
     pools.set(key, view);
     return view;
   };
+  function donorsOf(p: PoolView): PoolView['donors'] {
+    const donors: PoolView['donors'] = [];
+    for (const [t, list] of p.victims) {
+      const B = rules(t);
+      const rB = p.held.get(t) ?? 0;
+      if (list.length && rB - 1 >= (p.fair.get(t) ?? 0) - EPS && rB - 1 >= B.guaranteedShare * p.slots - EPS)
+        donors.push({ tenant: t, bound: (total(t) - 1) / B.weight });
+    }
+    return donors.sort((a, b) => b.bound - a.bound);
+  }
+  // A decision changes only the holders' counts and the victim lists: the pool it was made in
+  // is updated in place (its fair shares stay: the victim is queued again, so no demand
+  // changes); other pools are recomputed when next used.
+  function applyTo(p: PoolView, x: PreemptionDecision): void {
+    const from = x.victim.tenant;
+    p.held.set(from, (p.held.get(from) ?? 0) - 1);
+    p.held.set(x.forTenant, (p.held.get(x.forTenant) ?? 0) + 1);
+    const list = p.victims.get(from)!;
+    list.splice(list.indexOf(x.victim), 1);
+    p.donors = donorsOf(p);
+    p.version = version;
+  }
 
   const decisions: PreemptionDecision[] = [];
   for (const d of demands) {
     // Rule 1: a free slot is dispatch's business (a slot being freed already counts as taken).
     if (pool(d).slots - pool(d).busy > 0) continue;
     while (d.queued > 0 && total(d.tenant) < rules(d.tenant).maxRunning) {
-      const decision = fairShareVictim(d, pool(d)) ?? priorityVictim(d, pool(d));
+      const p = pool(d);
+      const decision = fairShareVictim(d, p) ?? priorityVictim(d, p);
       if (!decision) break;
       decisions.push(decision);
       taken.add(decision.victim.job);
@@ -273,6 +294,7 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
       if (decision.reason === 'fair-share') totalRunning.set(decision.victim.tenant, total(decision.victim.tenant) - 1);
       d.queued--;
       version++;
+      applyTo(p, decision);
     }
   }
   return decisions;
