@@ -159,7 +159,15 @@ export class UsineClient {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     let last = '';
     for (;;) {
-      const v = await this.get(id);
+      // Following a job rides out a Redis hiccup: a 503 redis_unavailable is polled through.
+      const v = await this.get(id).catch((e: unknown) => {
+        if (e instanceof UsineApiError && e.code === 'redis_unavailable' && Date.now() <= deadline) return null;
+        throw e;
+      });
+      if (!v) {
+        await new Promise((r) => setTimeout(r, Math.max(opts.intervalMs ?? 200, 1000)));
+        continue;
+      }
       const key = JSON.stringify([v.state, v.progress, v.waitingFor]);
       if (key !== last) {
         last = key;

@@ -1,7 +1,7 @@
 // `usine doctor`: what this machine offers usine.
 import { listAdaptersQuietly } from '../kernels/adapter-list.ts';
 import type { ListedAdapter } from '../kernels/device.ts';
-import { redisAnswers } from '../shared/redis.ts';
+import { redactUrl, redisAnswers } from '../shared/redis.ts';
 import type { UsineClient } from './client.ts';
 
 export interface DoctorReport {
@@ -46,13 +46,13 @@ export async function runDoctor(o: { redisUrl: string; client: UsineClient }): P
       '  none: install a Vulkan driver (without a GPU: Mesa lavapipe, see the README) or run `bash scripts/setup-system.sh` as root',
     );
   }
-  lines.push(`Redis at ${o.redisUrl}: ${redis ? 'answers' : 'does not answer (npm start starts one)'}`);
+  lines.push(`Redis at ${redactUrl(o.redisUrl)}: ${redis ? 'answers' : 'does not answer (npm start starts one)'}`);
   lines.push(`scheduler at ${o.client.url}: ${scheduler ? 'answers' : 'does not answer (npm start starts it)'}`);
   return {
     ok: adapters.length > 0 && redis,
     data: {
       adapters,
-      redis: { url: o.redisUrl, answers: redis },
+      redis: { url: redactUrl(o.redisUrl), answers: redis },
       scheduler: { url: o.client.url, answers: scheduler },
     },
     text: lines.join('\n'),

@@ -13,6 +13,7 @@ import { TenantStore, hashToken, DEFAULT_TENANT, type TenantsFile } from './stat
 import { UsageLedger } from './state/usage.ts';
 import { WorkerRegistry } from './state/workers.ts';
 import { PreemptionLedger } from './state/preemptions.ts';
+import { SubmitDurability } from './queue/durability.ts';
 
 export interface SchedulerContext {
   redis: Redis;
@@ -26,6 +27,8 @@ export interface SchedulerContext {
   /** Preemption requests in progress (the round writes them; waitingFor reads them). */
   preemptions: PreemptionLedger;
   metrics: SchedulerMetrics;
+  /** Whether a submit waits for a replica (USINE_SUBMIT_DURABILITY). */
+  durability: SubmitDurability;
   artifacts: ArtifactStore;
   /** No tenants file and no admin token: every request acts as the "default" tenant and as admin. */
   openMode: boolean;
@@ -72,6 +75,7 @@ export function createContext(cfg: SchedulerConfig, redis: Redis, file: TenantsF
     admission,
     preemptions,
     metrics,
+    durability: new SubmitDurability(redis, cfg.USINE_SUBMIT_DURABILITY, cfg.USINE_SUBMIT_DURABILITY_TIMEOUT_MS),
     artifacts,
     openMode,
   };

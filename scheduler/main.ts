@@ -2,6 +2,7 @@
 // (scheduler.ts), signals, exit codes. 2: bad configuration; 1: a bad tenants file.
 import { loadConfig, schedulerEnv, ConfigError } from '../shared/config.ts';
 import { stopOnSignals } from '../shared/signals.ts';
+import { describeRedis, redisTarget } from '../shared/redis.ts';
 import { createScheduler, type UsineScheduler } from './scheduler.ts';
 
 let cfg;
@@ -25,12 +26,12 @@ stopOnSignals(['SIGINT', 'SIGTERM'], {
 
 const { url, tenants } = await scheduler.start();
 log.info(
-  { api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: cfg.REDIS_URL, tenants },
+  { api: `${url}/v1/jobs`, metrics: `${url}/metrics`, redis: describeRedis(redisTarget(cfg)), tenants },
   `scheduler listening on ${url}`,
 );
 if (tenants === null)
   log.error(
-    { redis: cfg.REDIS_URL },
+    { redis: describeRedis(redisTarget(cfg)) },
     'redis unreachable; the API answers 503 redis_unavailable (and /readyz 503) until it answers',
   );
 // Out now, not with the next 4 KiB of lines: supervisors and tests wait for this one.

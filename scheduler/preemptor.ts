@@ -144,14 +144,16 @@ export class Preemptor {
   }
 
   /**
-   * Pending requests: those whose job no live worker runs any more are done (the worker
-   * requeued it and removed the request, or it ended first) and are dropped; those still
-   * running on the request's worker are sent again now and then. Returns those.
+   * Pending requests: those whose attempt no live worker runs any more are done (the worker
+   * requeued the job, or it ended first) and are dropped, once the heartbeats have had time to
+   * say so; those still running are sent again now and then. Returns those: the only place
+   * requests are removed, so a round never sees a victim running without its request.
    */
   private async settle(now: number, pending: PreemptionRequest[], running: RunningSlot[]) {
-    // On the request's worker: a job requeued and already started elsewhere is a new attempt.
-    const runs = new Set(running.map((j) => `${j.worker}|${j.job}`));
-    const here = (r: PreemptionRequest) => runs.has(`${r.worker}|${r.job}`);
+    // The attempt the request was made for, on the request's worker: a job requeued and started
+    // again (elsewhere, or on the same worker) is a new attempt.
+    const started = new Map(running.map((j) => [`${j.worker}|${j.job}`, j.startedAt]));
+    const here = (r: PreemptionRequest) => (started.get(`${r.worker}|${r.job}`) ?? Infinity) <= r.requestedAt;
     const gone = pending.filter((r) => !here(r) && now - r.requestedAt > GONE_MS);
     await this.d.ledger.clear(gone.map((r) => r.job));
     for (const r of gone) this.lastSent.delete(r.job);
@@ -218,6 +220,7 @@ export function runningSlots(live: WorkerRecord[]): RunningSlot[] {
       preemptible: j.preemptible,
       startedAt: j.startedAt,
       checkpointAt: j.checkpointAt,
+      preemptions: j.preemptions ?? 0,
     })),
   );
 }

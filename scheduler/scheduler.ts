@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { SchedulerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectRedis, within } from '../shared/redis.ts';
+import { connectRedis, redisTarget, within } from '../shared/redis.ts';
 import type { TenantQueues } from './queue/tenant-queues.ts';
 import { buildServer } from './server.ts';
 import { followEvents } from './state/job-events.ts';
@@ -52,6 +52,7 @@ export interface UsineScheduler {
 export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions = {}): UsineScheduler {
   const file = cfg.USINE_TENANTS_FILE ? readTenantsFile(cfg.USINE_TENANTS_FILE) : null;
   const log = options.log ?? createLogger('scheduler', cfg.LOG_LEVEL);
+  const target = redisTarget(cfg);
 
   // What stop() closes, once start() made it.
   let redisConn: Redis | undefined;
@@ -75,13 +76,13 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     // own), so a command timeout is safe here, and it is what keeps a request from hanging on a
     // Redis that froze after the health check passed. maxRetriesPerRequest stays null (BullMQ's
     // requirement) and the offline queue stays on: start-up's writes wait for Redis.
-    const redis = (redisConn = connectRedis(cfg.REDIS_URL, { commandTimeout: cfg.USINE_REDIS_COMMAND_TIMEOUT_MS }));
+    const redis = (redisConn = connectRedis(target, { commandTimeout: cfg.USINE_REDIS_COMMAND_TIMEOUT_MS }));
     // ioredis reports each failed reconnect: during an outage that is one line (below), not one a second.
     redis.on('error', (err) => {
       if (health?.up) log.error({ err: err.message }, 'redis error');
       else log.debug({ err: err.message }, 'redis error');
     });
-    const h = (health = new RedisHealth(redis, { timeoutMs: Math.min(500, cfg.USINE_REDIS_COMMAND_TIMEOUT_MS) }));
+    const h = (health = new RedisHealth(redis));
     h.on('change', (up) =>
       up
         ? log.info('redis answers; the API serves requests')
@@ -139,7 +140,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   function startDuties(ctx: SchedulerContext): void {
     const { keys, store, metrics } = ctx;
     // Counters and histograms come from the workers' job events…
-    eventsConn = connectRedis(cfg.REDIS_URL);
+    eventsConn = connectRedis(target);
     eventsConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (job events)'));
     const observe = (batch: Parameters<typeof metrics.observeAll>[0]) => metrics.observeAll(batch);
     following = followEvents(eventsConn, keys, observe, stopEvents.signal, replica).catch((err) =>

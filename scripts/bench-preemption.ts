@@ -32,6 +32,7 @@ const program = new Command('npm run bench:preemption --')
   .option('--b-seconds <n>', 'length of scenario B', integer(150), 300)
   .option('--port <n>', 'first port to use (Redis, API, 2 worker metrics ports)', integer(1), 8900)
   .option('--json <file>', 'write the figures as JSON')
+  .option('--logs', "print the tail of the scheduler's and workers' logs after each scenario")
   .addHelpText(
     'after',
     `
@@ -42,7 +43,7 @@ Examples:
   npm run bench:preemption -- --only A --json preemption.json`,
   );
 withUsageErrors(program).parse();
-const o = program.opts<{ only: string; bSeconds: number; port: number; json?: string }>();
+const o = program.opts<{ only: string; bSeconds: number; port: number; json?: string; logs?: boolean }>();
 const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
 for (const s of only)
   if (!['A', 'B', 'C'].includes(s)) program.error(`error: --only: unknown scenario ${s} (use A, B, C)`);
@@ -102,16 +103,14 @@ async function cluster(preemption: 'on' | 'off') {
     USINE_PREEMPTION: preemption,
     USINE_PREEMPTION_MIN_RUNTIME_SECONDS: String(MIN_RUNTIME),
     USINE_PREEMPTION_GRACE_SECONDS: String(GRACE),
-    LOG_LEVEL: 'warn',
   };
-  procs = await Promise.all([
+  const started = await Promise.allSettled([
     startTs('scheduler/main.ts', env, /scheduler listening/),
     ...[0, 1].map((i) =>
       startTs(
         'worker/main.ts',
         {
           ...env,
-          LOG_LEVEL: 'info',
           USINE_WORKER_NAME: `w${i}`,
           USINE_WORKER_CONCURRENCY: '2',
           USINE_WORKER_METRICS_PORT: String(o.port + 2 + i),
@@ -121,10 +120,15 @@ async function cluster(preemption: 'on' | 'off') {
       ),
     ),
   ]);
+  // Every start has ended: keep the ones that did start, so a failure still stops them.
+  procs = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const client = new UsineClient({ url: `http://127.0.0.1:${o.port + 1}`, token: ADMIN });
   return {
     client,
     async stop() {
+      if (o.logs) for (const p of procs) console.log(p.output().split('\n').slice(-40).join('\n'));
       await Promise.all(procs.map((p) => p.stop()));
       procs = [];
     },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages usine needs when they are missing:
 #   redis-server (job store), libvulkan1 + Mesa's lavapipe from bookworm-backports
-#   (a CPU WebGPU adapter when the machine has no GPU driver), prometheus (tests only).
+#   (a CPU WebGPU adapter when the machine has no GPU driver), prometheus and openssl (tests only).
 # As root it installs them; otherwise it prints the exact command to run.
 # Usage: scripts/setup-system.sh [--with-prometheus]
 set -euo pipefail
@@ -20,7 +20,7 @@ installs them with apt-get; otherwise it prints the command to run. npm start an
 run it first.
 
 Options:
-  --with-prometheus  also prometheus (promtool), which the tests use
+  --with-prometheus  also what only the tests use: prometheus (promtool) and openssl
   -h, --help         display this help
 
 Example:
@@ -36,9 +36,11 @@ EOF
 done
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
-need_redis=0; need_vulkan=0; need_prom=0
+need_redis=0; need_vulkan=0; need_prom=0; need_openssl=0
 command -v redis-server >/dev/null 2>&1 || need_redis=1
 [ $want_prom = 1 ] && ! command -v promtool >/dev/null 2>&1 && need_prom=1
+# The tests make a CA and a certificate for the TLS Redis test with openssl.
+[ $want_prom = 1 ] && ! command -v openssl >/dev/null 2>&1 && need_openssl=1
 
 # A WebGPU adapter is "usable" when Dawn finds one. Probe only once node_modules exists.
 if [ -d "$here/node_modules/webgpu" ]; then
@@ -48,7 +50,7 @@ else
   if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then need_vulkan=1; fi
 fi
 
-[ $need_redis = 0 ] && [ $need_vulkan = 0 ] && [ $need_prom = 0 ] && exit 0
+[ $need_redis = 0 ] && [ $need_vulkan = 0 ] && [ $need_prom = 0 ] && [ $need_openssl = 0 ] && exit 0
 
 backports_src=/etc/apt/sources.list.d/bookworm-backports.sources
 add_backports() {
@@ -62,6 +64,7 @@ add_backports() {
 pkgs=()
 [ $need_redis = 1 ] && pkgs+=(redis-server)
 [ $need_prom = 1 ] && pkgs+=(prometheus)
+[ $need_openssl = 1 ] && pkgs+=(openssl)
 
 if [ "$(id -u)" != 0 ]; then
   echo "usine: missing system packages. Run as root:" >&2

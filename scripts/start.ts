@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Command } from 'commander';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureRedis } from '../shared/redis-server.ts';
+import { ensureRedis, type LocalRedis } from '../shared/redis-server.ts';
+import { describeRedis, redisTarget } from '../shared/redis.ts';
 import { loadConfig, schedulerEnv, workerEnv, ConfigError } from '../shared/config.ts';
 import { listAdaptersQuietly } from '../kernels/adapter-list.ts';
 import { pipeWithoutDawnLimitWarnings } from '../kernels/dawn-warnings.ts';
@@ -42,11 +43,15 @@ try {
   throw e;
 }
 
-const redis = await ensureRedis(sched.REDIS_URL, path.join(sched.USINE_DATA_DIR, 'redis'));
+// Behind sentinels Redis is someone else's to run: no local one is started.
+const target = redisTarget(sched);
+const redis: LocalRedis = target.sentinels
+  ? { url: sched.REDIS_URL, process: null, stop: async () => {} }
+  : await ensureRedis(sched.REDIS_URL, path.join(sched.USINE_DATA_DIR, 'redis'));
 console.log(
   redis.process
-    ? `usine: started redis-server at ${redis.url} (AOF in ${sched.USINE_DATA_DIR}/redis)`
-    : `usine: using Redis at ${redis.url}`,
+    ? `usine: started redis-server at ${describeRedis(redis.url)} (AOF in ${sched.USINE_DATA_DIR}/redis)`
+    : `usine: using Redis at ${describeRedis(target)}`,
 );
 
 const adapters = (await listAdaptersQuietly()).filter(

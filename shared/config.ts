@@ -1,6 +1,8 @@
 // Configuration comes from environment variables, validated once at start-up.
 // A bad value stops the process with a message that names the variable.
+import fs from 'node:fs';
 import { z } from 'zod';
+import { parseHostPorts, redactUrl } from './redis.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -10,6 +12,29 @@ const common = {
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379'),
+  /** Sentinels watching the primary, `host:port,host:port`: set with REDIS_SENTINEL_MASTER to follow failovers. */
+  REDIS_SENTINELS: z
+    .string()
+    .refine((v) => {
+      try {
+        return parseHostPorts(v).length > 0;
+      } catch {
+        return false;
+      }
+    }, 'must be host:port[,host:port…]')
+    .optional(),
+  /** The name the sentinels monitor the primary under (`sentinel monitor NAME …`). */
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _, . and - only')
+    .optional(),
+  /** The sentinels' own password (`requirepass` in sentinel.conf), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  /** PEM file of the CA that signed Redis's certificate, for a rediss:// REDIS_URL; unset = the system's CAs. */
+  REDIS_TLS_CA_FILE: z
+    .string()
+    .refine((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile() ?? false, 'no such file')
+    .optional(),
   LOG_LEVEL: logLevel.default('info'),
   USINE_DATA_DIR: z.string().min(1).default('data'),
   /** Prefix of every BullMQ key, so several usine installations can share one Redis. */
@@ -25,7 +50,18 @@ const common = {
   USINE_ARTIFACT_DIR: z.string().min(1).default('data/artifacts'),
 };
 
-export const schedulerEnv = z.object({
+/** The Redis settings that only make sense together. */
+function redisTogether(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const bad = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+  if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_MASTER)
+    bad('REDIS_SENTINEL_MASTER', 'must be set with REDIS_SENTINELS (the name the sentinels monitor)');
+  if (c.REDIS_SENTINEL_MASTER && !c.REDIS_SENTINELS)
+    bad('REDIS_SENTINELS', 'must be set with REDIS_SENTINEL_MASTER (host:port of each sentinel)');
+  if (c.REDIS_TLS_CA_FILE && !String(c.REDIS_URL).startsWith('rediss://'))
+    bad('REDIS_URL', 'must start with rediss:// when REDIS_TLS_CA_FILE is set');
+}
+
+const schedulerFields = z.object({
   ...common,
   USINE_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_PORT: port.default(8700),
@@ -71,10 +107,26 @@ export const schedulerEnv = z.object({
    * 0: no limit. A tenant's own `rateLimitPerMinute` in the tenant table wins over it.
    */
   USINE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /**
+   * `replica`: a submit answers only once its write reached a replica (Redis WAIT), or after
+   * USINE_SUBMIT_DURABILITY_TIMEOUT_MS with a warning header; `none`: once the primary has it.
+   */
+  USINE_SUBMIT_DURABILITY: z.enum(['none', 'replica']).default('none'),
+  USINE_SUBMIT_DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(1).default(200),
+});
+export const schedulerEnv = schedulerFields.superRefine((c, ctx) => {
+  redisTogether(c, ctx);
+  // WAIT runs on the API's connection: the command timeout would cut it short and answer 503.
+  if (c.USINE_SUBMIT_DURABILITY_TIMEOUT_MS >= c.USINE_REDIS_COMMAND_TIMEOUT_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['USINE_SUBMIT_DURABILITY_TIMEOUT_MS'],
+      message: `must be below USINE_REDIS_COMMAND_TIMEOUT_MS (${c.USINE_REDIS_COMMAND_TIMEOUT_MS})`,
+    });
 });
 export type SchedulerConfig = z.infer<typeof schedulerEnv>;
 
-export const workerEnv = z.object({
+const workerFields = z.object({
   ...common,
   USINE_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_WORKER_METRICS_PORT: port.default(8701),
@@ -117,6 +169,7 @@ export const workerEnv = z.object({
   /** A job's lock lasts this long without renewal; a worker silent for longer has its jobs retried elsewhere. */
   USINE_WORKER_LOCK_SECONDS: z.coerce.number().min(1).default(30),
 });
+export const workerEnv = workerFields.superRefine(redisTogether);
 export type WorkerConfig = z.infer<typeof workerEnv>;
 
 export class ConfigError extends Error {
@@ -131,9 +184,17 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => {
     const name = String(i.path[0]);
-    return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+    return `  ${name}=${JSON.stringify(shown(name, env[name] ?? ''))}: ${i.message}`;
   });
   throw new ConfigError(
     `invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`,
   );
+}
+
+/** Variables whose values are secrets: an error message names them, never shows them. */
+const SECRETS = new Set(['REDIS_SENTINEL_PASSWORD', 'USINE_ADMIN_TOKEN']);
+
+function shown(name: string, value: string): string {
+  if (SECRETS.has(name)) return value ? '***' : '';
+  return name === 'REDIS_URL' ? redactUrl(value) : value;
 }

@@ -6,7 +6,12 @@ import type { Redis } from 'ioredis';
 export interface RedisHealthOptions {
   /** How often to PING (ms). */
   intervalMs?: number;
-  /** A PING unanswered this long counts as down (ms): a frozen Redis keeps its TCP connection open. */
+  /**
+   * A PING unanswered this long counts as down (ms): a frozen Redis keeps its TCP connection open.
+   * Longer than a command's timeout: on a loaded machine a PING queued behind a large pipeline
+   * can take half a second, and a false "down" would turn the whole API to 503. Meanwhile each
+   * request against a frozen Redis still fails within the command timeout.
+   */
   timeoutMs?: number;
 }
 
@@ -28,7 +33,7 @@ export class RedisHealth extends EventEmitter<{ change: [up: boolean] }> {
   ) {
     super();
     this.current = redis.status === 'ready';
-    this.timeoutMs = o.timeoutMs ?? 500;
+    this.timeoutMs = o.timeoutMs ?? 1500;
     redis.on('close', this.onDown);
     redis.on('end', this.onDown);
     redis.on('ready', this.onReady);

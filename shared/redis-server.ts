@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { redisAnswers } from './redis.ts';
+import { redactUrl, redisAnswers } from './redis.ts';
 
 export interface LocalRedis {
   url: string;
@@ -20,7 +20,7 @@ export async function ensureRedis(url: string, dataDir: string): Promise<LocalRe
   const u = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(u.hostname)) {
     throw new Error(
-      `Redis does not answer at ${url}, and usine only starts a Redis on this machine (127.0.0.1). Start it, or set REDIS_URL.`,
+      `Redis does not answer at ${redactUrl(url)}, and usine only starts a Redis on this machine (127.0.0.1). Start it, or set REDIS_URL.`,
     );
   }
   const port = u.port || '6379';
@@ -55,7 +55,7 @@ export async function ensureRedis(url: string, dataDir: string): Promise<LocalRe
       if (await redisAnswers(url, 200)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`redis-server did not answer at ${url} within 10 s`);
+    throw new Error(`redis-server did not answer at ${redactUrl(url)} within 10 s`);
   })();
   await Promise.race([ready, failed]);
   failed.catch(() => {});

@@ -10,7 +10,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { connectRedis, within } from '../shared/redis.ts';
+import { connectRedis, redisTarget, within } from '../shared/redis.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
 import {
   openDevice,
@@ -38,6 +38,12 @@ import type { JobContext } from './jobs/job-context.ts';
 // After a device loss the worker keeps /metrics up this long so Prometheus scrapes the
 // usine_worker_device_lost_total increment before the process exits and the counter resets.
 export const DEVICE_LOST_GRACE_MS = 20_000;
+
+/** A connection whose errors the health check reports (one line per outage, not one per retry). */
+function quietWhileDown<T extends Redis>(conn: T): T {
+  conn.on('error', () => {});
+  return conn;
+}
 
 export interface WorkerOptions {
   /** Opens the WebGPU device (default: kernels/device.ts openDevice). Tests wrap it to lose the device. */
@@ -214,7 +220,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     // No command timeout here: BullMQ's worker connections need maxRetriesPerRequest null, and while
     // Redis is away the dispatch loop simply waits on its next command (no jobs taken, no spinning)
     // and goes on when ioredis has reconnected.
-    const conn = (redis = connectRedis(cfg.REDIS_URL));
+    const conn = (redis = connectRedis(redisTarget(cfg)));
     const h = (health = new RedisHealth(conn));
     // ioredis reports each failed reconnect: during an outage that is one line (below), not one a second.
     conn.on('error', (err) => {
@@ -248,7 +254,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     const countExecution = chaosCount('executions');
     const p = new FairPuller({
       redis: conn,
-      subscriber: (subscriber = connectRedis(cfg.REDIS_URL)),
+      subscriber: (subscriber = quietWhileDown(connectRedis(redisTarget(cfg)))),
       keys,
       prefix: cfg.USINE_QUEUE_PREFIX,
       workerName: name,

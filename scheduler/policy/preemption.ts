@@ -9,19 +9,24 @@
 //
 // A may preempt a job of tenant B ≠ A in P when all of these hold:
 //   1. no slot of P is free (else dispatch serves A), and A runs fewer than its maxRunning;
-//   2. A is below its share:                    r_A < f_A
-//   3. B is above its share:                    r_B > f_B
+//   2. A stays within its share after the swap:   r_A + 1 ≤ f_A
+//   3. B stays at or above its share after it:    r_B − 1 ≥ f_B
 //   4. stability (Kueue's LessThanOrEqualToFinalShare), on the slots each tenant holds in the
 //      whole installation (R), per unit of weight:   (R_A + 1) / w_A ≤ (R_B − 1) / w_B
 //   5. B keeps its guarantee:                   r_B − 1 ≥ guaranteedShare_B · |P|
 //   6. the job may be preempted: it and its tenant did not opt out, and it has run at least
-//      its tenant's minRuntimeSeconds (the installation's by default).
+//      its tenant's minRuntimeSeconds (the installation's by default), doubled for every time
+//      the job was preempted before.
 // Rule 4 is what makes thrash impossible: after the swap A's slots per weight are at most B's,
 // so B can never satisfy rule 4 against A in return (it would need strictly fewer than A).
 // It counts all slots, not the pool's: with pools that overlap (workers that serve several
 // requirement classes), per-pool counts let A win a slot in one pool and B win it back in another.
-// Rule 6 bounds the work lost to a preemption by a job's own progress, and gives every job a
-// guaranteed run. Shares are slots held now, not decayed usage: usage history orders dispatch
+// Rules 2 and 3 count after the swap, so neither side ends up on the wrong side of its share
+// (with "below" and "above" alone, 3 slots between 2 tenants would change hands for half a
+// slot). Rule 6 gives every job a guaranteed run, and its doubling bounds how often one job
+// can lose its slot as the tenants' mix changes: without it, the simulator's 24 h run at 1,000
+// devices preempted one job 61 times (the youngest is the natural victim, and a resumed job is
+// young again); with it, 7. Shares are slots held now, not decayed usage: usage history orders dispatch
 // (fair-share.ts) but must not drive preemption, or a tenant that ran all night would be
 // preempted again and again as its history decays.
 //
@@ -66,6 +71,8 @@ export interface RunningSlot {
   /** ms since the epoch. */
   startedAt: number;
   checkpointAt: number | null;
+  /** How often the job was preempted before (absent: never). */
+  preemptions?: number;
 }
 
 export interface PoolWorker {
@@ -114,21 +121,20 @@ export interface PreemptionDecision {
 /** Water-fills `slots` by weight among tenants' demands: each gets min(demand, λ·weight). */
 export function fairShares(slots: number, tenants: { name: string; weight: number; demand: number }[]) {
   const out = new Map<string, number>();
-  let left = tenants.filter((t) => t.demand > 0);
-  let remaining = slots;
   for (const t of tenants) out.set(t.name, 0);
-  while (left.length > 0 && remaining > 0) {
-    const level = remaining / left.reduce((s, t) => s + t.weight, 0);
-    const capped = left.filter((t) => t.demand <= level * t.weight);
-    if (capped.length === 0) {
-      for (const t of left) out.set(t.name, level * t.weight);
+  // By demand per weight: the tenants capped at their demand come first, in one pass.
+  const left = tenants.filter((t) => t.demand > 0).sort((a, b) => a.demand / a.weight - b.demand / b.weight);
+  let remaining = slots;
+  let weight = left.reduce((s, t) => s + t.weight, 0);
+  for (const [i, t] of left.entries()) {
+    const level = remaining / weight;
+    if (t.demand > level * t.weight) {
+      for (const u of left.slice(i)) out.set(u.name, level * u.weight);
       break;
     }
-    for (const t of capped) {
-      out.set(t.name, t.demand);
-      remaining -= t.demand;
-    }
-    left = left.filter((t) => !capped.includes(t));
+    out.set(t.name, t.demand);
+    remaining -= t.demand;
+    weight -= t.weight;
   }
   return out;
 }
@@ -144,41 +150,68 @@ export function victimOrder(now: number) {
     a.priority - b.priority || workAtRisk(a, now) - workAtRisk(b, now) || b.startedAt - a.startedAt;
 }
 
-/** Rule 6: the job itself may be preempted now. */
+/**
+ * Rule 6: the job itself may be preempted now: it did not opt out, and it has run its minimum
+ * run time, doubled for each time it was preempted before.
+ */
 export function mayPreempt(j: RunningSlot, rules: TenantRules | undefined, input: PreemptionInput): boolean {
   if (!j.preemptible || rules?.preemptible === false) return false;
   const min = rules?.minRuntimeSeconds ?? input.settings.minRuntimeSeconds;
-  return input.now - j.startedAt >= min * 1000;
+  return input.now - j.startedAt >= min * 1000 * 2 ** Math.min(j.preemptions ?? 0, 20);
 }
 
 const EPS = 1e-9;
 
+/** A pool's counts, computed once per pool and reused until a decision changes them. */
+interface PoolView {
+  version: number;
+  workers: Set<string>;
+  slots: number;
+  busy: number;
+  /** Slots held in the pool, by tenant (a leaving victim counts for its preemptor). */
+  held: Map<string, number>;
+  fair: Map<string, number>;
+  /** Per tenant, its jobs in the pool that rule 6 allows, best victim first. */
+  victims: Map<string, RunningSlot[]>;
+  /**
+   * Tenants that rules 3 and 5 allow as victims (they do not depend on the preemptor), with
+   * their rule-4 bound (R_B − 1) / w_B, highest first: a preemptor's candidates are a prefix.
+   */
+  donors: { tenant: string; bound: number }[];
+}
+
 export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
   if (!input.settings.enabled) return [];
   const { tenants, now } = input;
-  const rules = (t: string): TenantRules =>
-    tenants.get(t) ?? {
-      name: t,
-      weight: 1,
-      maxRunning: Infinity,
-      preemptible: true,
-      withinTenant: false,
-      guaranteedShare: 0,
-    };
+  const defaults = new Map<string, TenantRules>();
+  const rules = (t: string): TenantRules => {
+    const r = tenants.get(t) ?? defaults.get(t);
+    if (r) return r;
+    const d = { name: t, weight: 1, maxRunning: Infinity, preemptible: true, withinTenant: false, guaranteedShare: 0 };
+    defaults.set(t, d);
+    return d;
+  };
   const leaving = new Map(input.inFlight.map((f) => [f.job, f.forTenant]));
   // A victim still running counts for the tenant it will be given to, not its own.
   const holder = (j: RunningSlot) => leaving.get(j.job) ?? j.tenant;
   const taken = new Set(leaving.keys());
   const workerById = new Map(input.workers.map((w) => [w.id, w]));
   const running = input.running.filter((j) => workerById.has(j.worker));
+  const runningOn = new Map<string, RunningSlot[]>();
+  for (const j of running) {
+    const list = runningOn.get(j.worker);
+    if (list) list.push(j);
+    else runningOn.set(j.worker, [j]);
+  }
   const totalRunning = new Map<string, number>();
   for (const j of running) totalRunning.set(holder(j), (totalRunning.get(holder(j)) ?? 0) + 1);
-
   const total = (t: string) => totalRunning.get(t) ?? 0;
+
   const rank = new Map((input.dispatchOrder ?? []).map((t, i) => [t, i]));
   const demands = input.demands
     .filter((d) => d.queued > 0 && d.workers.length > 0)
-    .map((d) => ({ ...d }))
+    .map((d) => ({ ...d, workers: d.workers.filter((w) => workerById.has(w)).sort() }))
+    .filter((d) => d.workers.length > 0)
     .sort(
       (a, b) =>
         (rank.get(a.tenant) ?? Infinity) - (rank.get(b.tenant) ?? Infinity) ||
@@ -186,79 +219,113 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
         b.topPriority - a.topPriority,
     );
 
-  const decisions: PreemptionDecision[] = [];
-  for (const d of demands) {
-    const pool = new Set(d.workers.filter((w) => workerById.has(w)));
-    const slots = [...pool].reduce((s, w) => s + workerById.get(w)!.concurrency, 0);
-    const busy = () => running.filter((j) => pool.has(j.worker)).length;
-    // Rule 1: a free slot is dispatch's business (a slot being freed already counts as taken).
-    if (slots - busy() > 0) continue;
-    while (d.queued > 0 && (totalRunning.get(d.tenant) ?? 0) < rules(d.tenant).maxRunning) {
-      const decision = fairShareVictim(d, pool, slots) ?? priorityVictim(d, pool);
-      if (!decision) break;
-      decisions.push(decision);
-      taken.add(decision.victim.job);
-      leaving.set(decision.victim.job, d.tenant);
-      totalRunning.set(d.tenant, (totalRunning.get(d.tenant) ?? 0) + 1);
-      if (decision.reason === 'fair-share')
-        totalRunning.set(decision.victim.tenant, (totalRunning.get(decision.victim.tenant) ?? 0) - 1);
-      d.queued--;
+  // Pools are recomputed only after a decision (version) changed the counts they read.
+  let version = 0;
+  const pools = new Map<string, PoolView>();
+  const pool = (d: QueuedDemand): PoolView => {
+    const key = d.workers.join('\n');
+    const cached = pools.get(key);
+    if (cached?.version === version) return cached;
+    const workers = new Set(d.workers);
+    let slots = 0;
+    const jobs: RunningSlot[] = [];
+    for (const w of workers) {
+      slots += workerById.get(w)!.concurrency;
+      jobs.push(...(runningOn.get(w) ?? []));
     }
-  }
-  return decisions;
-
-  function poolCounts(pool: Set<string>) {
-    const r = new Map<string, number>();
-    for (const j of running) if (pool.has(j.worker)) r.set(holder(j), (r.get(holder(j)) ?? 0) + 1);
-    const demand = new Map(r);
+    const held = new Map<string, number>();
+    for (const j of jobs) held.set(holder(j), (held.get(holder(j)) ?? 0) + 1);
+    const demand = new Map(held);
     for (const o of demands)
-      if (o.workers.some((w) => pool.has(w))) demand.set(o.tenant, (demand.get(o.tenant) ?? 0) + o.queued);
-    return { r, demand };
-  }
-
-  function fairShareVictim(d: QueuedDemand, pool: Set<string>, slots: number): PreemptionDecision | null {
-    const { r, demand } = poolCounts(pool);
+      if (o.queued > 0 && o.workers.some((w) => workers.has(w)))
+        demand.set(o.tenant, (demand.get(o.tenant) ?? 0) + o.queued);
     const fair = fairShares(
       slots,
       [...demand].map(([name, n]) => ({ name, weight: rules(name).weight, demand: n })),
     );
-    const A = rules(d.tenant);
-    const rA = r.get(d.tenant) ?? 0;
-    const fA = fair.get(d.tenant) ?? 0;
-    if (rA >= fA - EPS) return null; // rule 2
-    const RA = total(d.tenant);
-    const candidates = running.filter((j) => {
-      if (!pool.has(j.worker) || taken.has(j.job) || j.tenant === d.tenant) return false;
-      const B = rules(j.tenant);
-      const rB = r.get(j.tenant) ?? 0;
-      return (
-        rB > (fair.get(j.tenant) ?? 0) + EPS && // rule 3
-        (RA + 1) / A.weight <= (total(j.tenant) - 1) / B.weight + EPS && // rule 4, over all slots
-        rB - 1 >= B.guaranteedShare * slots - EPS && // rule 5
-        mayPreempt(j, B, input) // rule 6
-      );
-    });
-    const victim = candidates.sort(victimOrder(now))[0];
-    return victim ? { victim, forTenant: d.tenant, reason: 'fair-share', share: rA / slots, target: fA / slots } : null;
+    const victims = new Map<string, RunningSlot[]>();
+    for (const j of jobs) {
+      if (taken.has(j.job) || !mayPreempt(j, rules(j.tenant), input)) continue;
+      const list = victims.get(j.tenant);
+      if (list) list.push(j);
+      else victims.set(j.tenant, [j]);
+    }
+    for (const list of victims.values()) list.sort(victimOrder(now));
+    const view: PoolView = { version, workers, slots, busy: jobs.length, held, fair, victims, donors: [] };
+    view.donors = donorsOf(view);
+    pools.set(key, view);
+    return view;
+  };
+  function donorsOf(p: PoolView): PoolView['donors'] {
+    const donors: PoolView['donors'] = [];
+    for (const [t, list] of p.victims) {
+      const B = rules(t);
+      const rB = p.held.get(t) ?? 0;
+      if (list.length && rB - 1 >= (p.fair.get(t) ?? 0) - EPS && rB - 1 >= B.guaranteedShare * p.slots - EPS)
+        donors.push({ tenant: t, bound: (total(t) - 1) / B.weight });
+    }
+    return donors.sort((a, b) => b.bound - a.bound);
+  }
+  // A decision changes only the holders' counts and the victim lists: the pool it was made in
+  // is updated in place (its fair shares stay: the victim is queued again, so no demand
+  // changes); other pools are recomputed when next used.
+  function applyTo(p: PoolView, x: PreemptionDecision): void {
+    const from = x.victim.tenant;
+    p.held.set(from, (p.held.get(from) ?? 0) - 1);
+    p.held.set(x.forTenant, (p.held.get(x.forTenant) ?? 0) + 1);
+    const list = p.victims.get(from)!;
+    list.splice(list.indexOf(x.victim), 1);
+    p.donors = donorsOf(p);
+    p.version = version;
   }
 
-  function priorityVictim(d: QueuedDemand, pool: Set<string>): PreemptionDecision | null {
+  const decisions: PreemptionDecision[] = [];
+  for (const d of demands) {
+    // Rule 1: a free slot is dispatch's business (a slot being freed already counts as taken).
+    if (pool(d).slots - pool(d).busy > 0) continue;
+    while (d.queued > 0 && total(d.tenant) < rules(d.tenant).maxRunning) {
+      const p = pool(d);
+      const decision = fairShareVictim(d, p) ?? priorityVictim(d, p);
+      if (!decision) break;
+      decisions.push(decision);
+      taken.add(decision.victim.job);
+      leaving.set(decision.victim.job, d.tenant);
+      totalRunning.set(d.tenant, total(d.tenant) + 1);
+      if (decision.reason === 'fair-share') totalRunning.set(decision.victim.tenant, total(decision.victim.tenant) - 1);
+      d.queued--;
+      version++;
+      applyTo(p, decision);
+    }
+  }
+  return decisions;
+
+  function fairShareVictim(d: QueuedDemand, p: PoolView): PreemptionDecision | null {
     const A = rules(d.tenant);
-    if (!A.withinTenant || d.topPriority <= 0) return null;
-    const candidates = running.filter(
-      (j) =>
-        pool.has(j.worker) &&
-        !taken.has(j.job) &&
-        j.tenant === d.tenant &&
-        j.priority < d.topPriority &&
-        mayPreempt(j, A, input),
-    );
-    const victim = candidates.sort(victimOrder(now))[0];
+    const rA = p.held.get(d.tenant) ?? 0;
+    const fA = p.fair.get(d.tenant) ?? 0;
+    if (rA + 1 > fA + EPS) return null; // rule 2
+    const afterA = (total(d.tenant) + 1) / A.weight;
+    let best: RunningSlot | null = null;
+    const better = victimOrder(now);
+    // Rules 3 and 5 made the donors; rule 4 keeps those whose bound is at least A's share after
+    // the swap (a prefix); rule 6 made each one's victim list, its head its best victim.
+    for (const { tenant, bound } of p.donors) {
+      if (afterA > bound + EPS) break;
+      const head = p.victims.get(tenant)![0];
+      if (tenant !== d.tenant && (!best || better(head, best) < 0)) best = head;
+    }
+    return best
+      ? { victim: best, forTenant: d.tenant, reason: 'fair-share', share: rA / p.slots, target: fA / p.slots }
+      : null;
+  }
+
+  function priorityVictim(d: QueuedDemand, p: PoolView): PreemptionDecision | null {
+    if (!rules(d.tenant).withinTenant || d.topPriority <= 0) return null;
+    const victim = (p.victims.get(d.tenant) ?? []).find((j) => j.priority < d.topPriority);
     if (!victim) return null;
     // One per demand per round: only the queue's top priority is known, not how many share it.
     d.topPriority = 0;
-    const slots = [...pool].reduce((s, w) => s + workerById.get(w)!.concurrency, 0);
-    const rA = poolCounts(pool).r.get(d.tenant) ?? 0;
-    return { victim, forTenant: d.tenant, reason: 'priority', share: rA / slots, target: rA / slots };
+    const rA = p.held.get(d.tenant) ?? 0;
+    return { victim, forTenant: d.tenant, reason: 'priority', share: rA / p.slots, target: rA / p.slots };
   }
 }

@@ -194,7 +194,16 @@ export class FairPuller {
     const a = this.attempts.get(jobId);
     if (!a || a.preemption) return false;
     const request = await this.ledger.get(jobId);
-    if (!request || request.worker !== this.o.workerId || a.preemption || this.attempts.get(jobId) !== a) return false;
+    // A request names a worker and an attempt: one left over from an earlier attempt of the job
+    // on this worker (the scheduler has not cleared it yet) must not stop this one.
+    if (
+      !request ||
+      request.worker !== this.o.workerId ||
+      request.requestedAt < a.info.startedAt ||
+      a.preemption ||
+      this.attempts.get(jobId) !== a
+    )
+      return false;
     const grace = setTimeout(() => {
       this.o.log.warn(
         { job: jobId, graceSeconds: request.graceSeconds },
@@ -469,6 +478,7 @@ export class FairPuller {
         preemptible: spec.preemptible ?? true,
         startedAt: started,
         checkpointAt: null,
+        preemptions: job.data.preemption?.count ?? 0,
       },
       worker: w,
     };
@@ -517,9 +527,6 @@ export class FairPuller {
       clearTimeout(timer);
       clearTimeout(attempt.preemption?.grace);
       this.attempts.delete(job.id!);
-      // The job ended some other way before its preemption took effect: the request is moot.
-      if (attempt.preemption && outcome !== 'preempted')
-        this.ledger.clear([job.id!]).catch((err) => this.o.log.warn({ err, job: job.id }, 'could not clear request'));
       const seconds = (Date.now() - started) / 1000;
       this.accounting.charge(tenant, seconds, flops);
       if (outcome !== 'preempted')
@@ -579,13 +586,14 @@ export class FairPuller {
       this.o.log.warn({ err, job: job.id }, 'could not requeue the preempted job');
       return;
     }
+    // The request stays: the scheduler clears it once this worker's heartbeat no longer lists
+    // the job. Cleared here, a round reading the heartbeat from before the requeue would see the
+    // job running with no request, count it as its tenant's, and preempt again for it.
     try {
-      await this.ledger.clear([job.id!]);
       // Other workers may have drained their rounds: the requeued job is new work for them.
       await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
     } catch (err) {
-      // The job is back in its queue; a request left over is cleared by the scheduler.
-      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; request not cleared');
+      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; other workers not woken');
     }
     this.accounting.event({
       kind: 'preempted',

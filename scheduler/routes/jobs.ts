@@ -1,5 +1,5 @@
 // /v1/jobs: submit, follow, list, cancel jobs.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { jobSpec, jobBatch, describeIssues, type JobSpec } from '../../shared/job-spec.ts';
 import type { JobView } from '../../shared/job-view.ts';
@@ -8,6 +8,7 @@ import { Refusal } from '../admission.ts';
 import { queueOfJobId } from '../queue/tenant-queues.ts';
 import { actingTenant, canSee } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
+import { DURABILITY_HEADER } from '../queue/durability.ts';
 
 const listQuery = z
   .object({
@@ -31,7 +32,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
-  async function submit(req: FastifyRequest, specs: JobSpec[]): Promise<string[]> {
+  async function submit(req: FastifyRequest, reply: FastifyReply, specs: JobSpec[]): Promise<string[]> {
     const name = actingTenant(req, (req.query as { tenant?: string }).tenant);
     const tenant = await ctx.tenants.get(name);
     if (!tenant) throw new ApiError(404, 'not_found', `no tenant ${name}`);
@@ -44,6 +45,15 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
       throw e;
     }
     const ids = await ctx.store.add(specs.map((spec, i) => ({ spec, queue: queues[i] })));
+    if (ctx.durability.mode !== 'none') {
+      const replicated = await ctx.durability.confirm();
+      reply.header(DURABILITY_HEADER, replicated ? 'replica' : 'primary-only');
+      if (!replicated)
+        req.log.warn(
+          { tenant: name, jobs: ids.length, first: ids[0], timeoutMs: ctx.durability.timeoutMs },
+          'jobs queued but not confirmed on a replica in time: a primary failure now could lose them',
+        );
+    }
     const byType = new Map<string, number>();
     for (const s of specs) byType.set(s.type, (byType.get(s.type) ?? 0) + 1);
     for (const [type, n] of byType) ctx.metrics.submitted.inc({ tenant: name, type }, n);
@@ -62,13 +72,13 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
 
   app.post('/v1/jobs', async (req, reply) => {
     const spec = specOrRefuse(jobSpec, req);
-    const [id] = await submit(req, [spec]);
+    const [id] = await submit(req, reply, [spec]);
     return reply.code(201).send({ id, state: 'queued' });
   });
 
   app.post('/v1/jobs/batch', async (req, reply) => {
     const { jobs } = specOrRefuse(jobBatch, req);
-    const ids = await submit(req, jobs);
+    const ids = await submit(req, reply, jobs);
     return reply.code(201).send({ ids, state: 'queued' });
   });
 

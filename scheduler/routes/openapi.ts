@@ -85,7 +85,7 @@ export function openApiDocument() {
         post: op(
           'Submit a job',
           {
-            201: '{id, state}',
+            201: '{id, state}; header usine-durability (replica | primary-only) with USINE_SUBMIT_DURABILITY=replica',
             400: 'invalid spec',
             401: 'no/invalid token',
             422: 'no device class can run it, or too large',
@@ -108,7 +108,12 @@ export function openApiDocument() {
       '/v1/jobs/batch': {
         post: op(
           'Submit many jobs in one request',
-          { 201: '{ids, state}', 400: 'invalid spec', 422: 'refused', 429: 'quota' },
+          {
+            201: '{ids, state}; header usine-durability as for POST /v1/jobs',
+            400: 'invalid spec',
+            422: 'refused',
+            429: 'quota',
+          },
           body('JobBatch'),
         ),
       },

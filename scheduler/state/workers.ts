@@ -16,6 +16,8 @@ export interface RunningJob {
   startedAt: number;
   /** When this attempt last wrote a checkpoint (ms), or null: the work a preemption would lose. */
   checkpointAt: number | null;
+  /** How often the job was preempted before this attempt (each doubles its protection). */
+  preemptions?: number;
 }
 
 export interface WorkerRecord {

@@ -38,6 +38,24 @@ const COMMANDS: { file: string; options: string[] }[] = [
       '--cpu-prof',
     ],
   },
+  {
+    file: 'scripts/bench-scale.ts',
+    options: [
+      '--tenants',
+      '--workers',
+      '--classes',
+      '--jobs',
+      '--concurrency',
+      '--warmup-jobs',
+      '--max-seconds',
+      '--idle-seconds',
+      '--json',
+    ],
+  },
+  {
+    file: 'scripts/simulate.ts',
+    options: ['--devices', '--tenants', '--hours', '--seed', '--load', '--half-life', '--catch-up', '--tick', '--json'],
+  },
   { file: 'worker/train/bench/train-bench.ts', options: ['--steps', '--json'] },
   { file: 'scripts/device/kernel-check.ts', options: ['--quick', '--json'] },
   {

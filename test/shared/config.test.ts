@@ -35,4 +35,39 @@ describe('config', () => {
       expect(msg).toContain(name);
     expect(msg).not.toContain('USINE_PORT');
   });
+
+  it('names every bad Redis setting, and shows no secret', () => {
+    let msg = '';
+    try {
+      loadConfig(schedulerEnv, {
+        REDIS_URL: 'http://user:url-secret@h:1',
+        REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+        REDIS_TLS_CA_FILE: '/no/such/ca.pem',
+        USINE_ADMIN_TOKEN: 'admin-secret',
+      });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    for (const name of [
+      'REDIS_URL=',
+      'REDIS_SENTINELS=',
+      'REDIS_SENTINEL_MASTER=',
+      'REDIS_TLS_CA_FILE=',
+      'USINE_ADMIN_TOKEN=',
+    ])
+      expect(msg).toContain(name);
+    expect(msg).toContain('http://***@h:1');
+    for (const secret of ['url-secret', 'sentinel-secret', 'admin-secret']) expect(msg).not.toContain(secret);
+  });
+
+  it('takes sentinels with their master, and a durability timeout below the command timeout', () => {
+    const cfg = loadConfig(schedulerEnv, { REDIS_SENTINELS: 'a:26379, b:26380', REDIS_SENTINEL_MASTER: 'usine' });
+    expect(cfg.REDIS_SENTINELS).toBe('a:26379, b:26380');
+    expect(cfg.USINE_SUBMIT_DURABILITY).toBe('none');
+    expect(() => loadConfig(schedulerEnv, { REDIS_SENTINEL_MASTER: 'usine' })).toThrow(/REDIS_SENTINELS=/);
+    expect(() =>
+      loadConfig(schedulerEnv, { USINE_SUBMIT_DURABILITY: 'replica', USINE_SUBMIT_DURABILITY_TIMEOUT_MS: '900' }),
+    ).toThrow(/USINE_SUBMIT_DURABILITY_TIMEOUT_MS=.*below USINE_REDIS_COMMAND_TIMEOUT_MS/);
+  });
 });

@@ -172,7 +172,8 @@ describe('preemption on the worker', () => {
         `\\n  preempted 1× — last: after \\d+ s on worker w${run} for tenant small \\(share 8 % of a 50 % target\\)`,
       ),
     );
-    expect(await ledger.get(victim)).toBeNull();
+    // The request stays until the scheduler sees the job gone from this worker's heartbeat.
+    expect(await ledger.get(victim)).not.toBeNull();
     expect(preempted.map((x) => [x.job.id, x.line])).toEqual([[victim, `w${run} small`]]);
     const summary = await until('a preempted event', async () =>
       (await events()).find((s) => s.tenant === 'big' && s.preemptions['fair-share'] > 0),
@@ -221,7 +222,7 @@ describe('preemption on the worker', () => {
   });
 
   it('abandons an attempt that does not stop within its grace, and ignores requests for other workers', async () => {
-    const { store, ledger, submit, start, request, workerId } = setup();
+    const { keys, store, ledger, submit, start, request, workerId } = setup();
     // A request left from before this worker started names it, for a job not running here.
     await request('gone', 'big', 'small');
     const starts: string[] = [];
@@ -245,15 +246,21 @@ describe('preemption on the worker', () => {
     // Long before the stray attempt (8 s) ended on its own.
     expect(waited).toBeLessThan(6000);
     expect(v.attempts).toBe(0);
-    expect(await ledger.get(victim)).toBeNull();
+    expect(await ledger.get(victim)).not.toBeNull(); // the scheduler clears it
     // The slot is free again: small has nothing queued, so big's preempted job runs next,
     // before big's newer one.
     await until('the slot is used again', () => starts.length === 2);
     expect(starts[1]).toBe(victim);
+    // The old request, still in the ledger, names this worker: announced again, it must not
+    // stop the job's new attempt.
+    await admin.publish(keys.preemptChannel, victim);
+    await sleep(300);
+    expect(p.running()).toEqual([victim]);
+    expect((await store.get(victim))?.preemptions).toBe(1);
   });
 
   it('lets a cancel that comes while a preemption is under way win: the job is cancelled, not requeued', async () => {
-    const { store, ledger, submit, start, request } = setup();
+    const { store, submit, start, request } = setup();
     const starts: string[] = [];
     await start(sleeper(starts, { ignoreAbort: true }));
     const [victim] = await submit('big', 1, 4000);
@@ -266,6 +273,6 @@ describe('preemption on the worker', () => {
       return x && x.state !== 'running' && x.state !== 'queued' ? x : null;
     });
     expect([v.state, v.preemptions]).toEqual(['cancelled', 0]);
-    expect(await ledger.get(victim)).toBeNull();
+    expect(v.lastPreemption).toBeNull();
   });
 });

@@ -1,0 +1,249 @@
+// `npm run bench:scale`: how dispatch cost grows with tenants (T), requirement classes (C)
+// and workers (W). Each cell runs W in-process FairPullers on a Redis of the bench's own
+// (started on a free port, emptied between cells), no-op jobs spread over T×C queues, and
+// measures throughput, submit→start, Redis CPU and commands per job, the reads of a dispatch round,
+// and what W idle pullers cost Redis. One table over the grid, each row against T=1, W=1.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { integer, number, withUsageErrors } from '../kernels/cli.ts';
+import { ensureRedis } from '../shared/redis-server.ts';
+import { runCell, type CellResult } from './bench-scale/cell.ts';
+
+const list = (value: string): number[] => {
+  const xs = value.split(',').map((s) => integer(1)(s.trim()));
+  return [...new Set(xs)];
+};
+
+const program = new Command('npm run bench:scale --')
+  .description(
+    'Dispatch cost against the number of tenants and workers: for every (tenants, workers) pair, W in-process ' +
+      "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
+      'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
+      'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
+      'job, dispatch rounds per job and the Redis reads of a round, and the idle cost (Redis commands/s with W ' +
+      'pullers and nothing queued). ' +
+      'A cell stops after --max-seconds even with jobs left (flagged "unfinished").',
+  )
+  .option('--tenants <list>', 'tenant counts, comma-separated', list, [1, 10, 100, 1000])
+  .option('--workers <list>', 'in-process pullers, comma-separated', list, [1, 8, 32])
+  .option('--classes <n>', 'requirement classes (queues per tenant)', integer(1), 1)
+  .option('--jobs <n>', 'no-op jobs per cell', integer(1), 20_000)
+  .option('--concurrency <n>', 'device slots per puller', integer(1), 100)
+  .option('--batch <n>', 'jobs per submit', integer(1), 1000)
+  .option('--warmup-jobs <n>', 'jobs through an uncounted T=1, W=1 cell first (0: none)', integer(0), 5000)
+  .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
+  .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
+  .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
+  .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
+  .option(
+    '--max-clients <n>',
+    "skip cells needing more Redis connections (Redis' default maxclients: 10000)",
+    integer(1),
+    9000,
+  )
+  .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
+  .addHelpText(
+    'after',
+    `
+The grid runs T=1, W=1 first: every row's "vs" column is its throughput over that row's.
+Submit-to-start: a probe tenant submits one job at a time during the load; fair share puts
+it first, so its wait is the dispatch path's, not the backlog's. Idle commands/s exclude
+heartbeats (the pullers run without the worker process around them).
+
+Examples:
+  npm run bench:scale
+  npm run bench:scale -- --tenants 1,100 --workers 1,8 --jobs 5000 --json scale.json`,
+  );
+withUsageErrors(program).parse();
+const o = program.opts<{
+  tenants: number[];
+  workers: number[];
+  classes: number;
+  jobs: number;
+  concurrency: number;
+  batch: number;
+  warmupJobs: number;
+  maxSeconds: number;
+  idleSeconds: number;
+  halfLife: number;
+  catchUp: number;
+  maxClients: number;
+  json?: string;
+}>();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const port = await freePort();
+const redisUrl = `redis://127.0.0.1:${port}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
+const redis = await ensureRedis(redisUrl, dir);
+const cleanup = async () => {
+  await redis.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    cleanup()
+      .finally(() => process.exit(130))
+      .catch(() => {});
+  });
+}
+
+// T=1, W=1 first: the reference row.
+const tenantsSorted = [...o.tenants].sort((a, b) => a - b);
+const workersSorted = [...o.workers].sort((a, b) => a - b);
+const cells = tenantsSorted.flatMap((t) => workersSorted.map((w) => ({ t, w })));
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+function row(r: CellResult, base: CellResult | undefined): string[] {
+  return [
+    String(r.tenants),
+    String(r.workers),
+    f0(r.jobsPerSec) + (r.finished ? '' : ` (${r.jobsDone}/${r.jobs}, unfinished)`),
+    base ? (r.jobsPerSec / base.jobsPerSec).toFixed(2) + '×' : '–',
+    `${f0(r.submitToStartMs.p50)} / ${f0(r.submitToStartMs.p99)}`,
+    f0(r.redisMicrosPerJob),
+    f1(r.redisCommandsPerJob),
+    (r.rounds / Math.max(1, r.jobsDone)).toFixed(2),
+    f1(r.planReadsPerRound),
+    f0(r.idleRedisCommandsPerSec),
+  ];
+}
+const header = [
+  'tenants',
+  'workers',
+  'jobs/s',
+  'vs T=1,W=1',
+  'submit→start p50 / p99 ms',
+  'Redis µs/job',
+  'cmds/job',
+  'rounds/job',
+  'plan reads/round',
+  'idle cmds/s',
+];
+function markdown(rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cols: string[]) => `| ${cols.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const results: CellResult[] = [];
+const skipped: { tenants: number; workers: number; redisClients: number }[] = [];
+try {
+  console.log(
+    `bench:scale — ${o.jobs} no-op jobs per cell (at most ${o.maxSeconds} s), ${o.classes} class(es), ` +
+      `${o.concurrency} slots per puller, tenants ${tenantsSorted.join(',')} × workers ${workersSorted.join(',')}, ` +
+      `${os.cpus().length} CPUs, Redis on port ${port}`,
+  );
+  const showBar = process.stdout.isTTY;
+  // Fresh code runs its first thousands of jobs unoptimised: that must not land on the reference row.
+  if (o.warmupJobs > 0) {
+    await runCell({
+      redisUrl,
+      tenants: 1,
+      classes: o.classes,
+      workers: 1,
+      concurrency: o.concurrency,
+      jobs: o.warmupJobs,
+      batch: o.batch,
+      maxSeconds: o.maxSeconds,
+      idleSeconds: 0.5,
+    });
+  }
+  for (const [i, { t, w }] of cells.entries()) {
+    // Each BullMQ queue worker holds a Redis connection of its own: W pullers × (T+1)×C
+    // queues (the +1 is the probe tenant). Past Redis' default maxclients the cell cannot run.
+    const clients = w * (t + 1) * o.classes + 2 * w + 1;
+    if (clients > o.maxClients) {
+      console.log(
+        `T=${t} W=${w}: skipped — it needs about ${clients} Redis connections (one per queue per puller), ` +
+          `over --max-clients ${o.maxClients}`,
+      );
+      skipped.push({ tenants: t, workers: w, redisClients: clients });
+      continue;
+    }
+    const bar = showBar
+      ? new cliProgress.SingleBar(
+          {
+            format: `cell ${i + 1}/${cells.length} T=${t} W=${w} {bar} {value}/{total} jobs`,
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+    bar?.start(o.jobs, 0);
+    const r = await runCell({
+      redisUrl,
+      tenants: t,
+      classes: o.classes,
+      workers: w,
+      concurrency: o.concurrency,
+      jobs: o.jobs,
+      batch: o.batch,
+      maxSeconds: o.maxSeconds,
+      idleSeconds: o.idleSeconds,
+      halfLifeSeconds: o.halfLife,
+      catchUpSeconds: o.catchUp,
+      onProgress: (n) => bar?.update(n),
+    });
+    bar?.stop();
+    results.push(r);
+    const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];
+    const unfinished = r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`;
+    const vs =
+      base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`;
+    const lat = r.submitToStartMs;
+    console.log(
+      `T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
+        `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
+        `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
+        `${f1(r.planReadsPerRound)} plan reads/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
+        `${r.redisClients} Redis clients${vs}`,
+    );
+  }
+  const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];
+  console.log(`\nagainst the T=${base.tenants}, W=${base.workers} row of this run:\n`);
+  console.log(markdown(results.map((r) => row(r, base))));
+  for (const x of skipped) {
+    console.log(`T=${x.tenants} W=${x.workers}: skipped (needs about ${x.redisClients} Redis connections)`);
+  }
+  if (o.json) {
+    const scale = results.map((r) => ({
+      tenants: r.tenants,
+      classes: r.classes,
+      workers: r.workers,
+      concurrency: r.concurrency,
+      jobs: r.jobs,
+      jobsDone: r.jobsDone,
+      finished: r.finished,
+      jobsPerSec: r.jobsPerSec,
+      vsBase: r.jobsPerSec / base.jobsPerSec,
+      submitToStartMs: r.submitToStartMs,
+      redisMicrosPerJob: r.redisMicrosPerJob,
+      redisCommandsPerJob: r.redisCommandsPerJob,
+      rounds: r.rounds,
+      planReadsPerRound: r.planReadsPerRound,
+      idleRedisCommandsPerSec: r.idleRedisCommandsPerSec,
+      redisClients: r.redisClients,
+    }));
+    fs.writeFileSync(o.json, JSON.stringify({ scale, skipped }, null, 2) + '\n');
+  }
+} finally {
+  await cleanup();
+}
+// Pullers' BullMQ queue workers leave timers behind on a forced stop; the run is over.
+process.exit(0);

@@ -1,0 +1,39 @@
+// bench:scale's smallest cell end to end: it starts its own Redis on a free port, runs two
+// in-process pullers over two tenants, and reports figures in the issue's JSON shape.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+
+const root = path.join(import.meta.dirname, '../..');
+
+it('runs the T=2, W=2 cell and reports sane figures', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-test-'));
+  const json = path.join(dir, 'scale.json');
+  const args = ['--tenants', '2', '--workers', '2', '--jobs', '300', '--warmup-jobs', '0', '--idle-seconds', '1'];
+  args.push('--json', json);
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench-scale.ts', ...args],
+      { cwd: root, timeout: 60_000 },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+    ),
+  );
+  const { scale } = JSON.parse(fs.readFileSync(json, 'utf8'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  expect(scale).toHaveLength(1);
+  const c = scale[0];
+  expect(c).toMatchObject({ tenants: 2, classes: 1, workers: 2, jobsDone: 300, finished: true });
+  expect(c.jobsPerSec).toBeGreaterThan(10);
+  expect(c.submitToStartMs.p50).toBeGreaterThanOrEqual(0);
+  expect(c.submitToStartMs.p99).toBeGreaterThanOrEqual(c.submitToStartMs.p50);
+  // A job costs BullMQ a few commands at least (add, move to active, complete), and CPU.
+  expect(c.redisCommandsPerJob).toBeGreaterThan(3);
+  expect(c.redisMicrosPerJob).toBeGreaterThan(0);
+  expect(c.rounds).toBeGreaterThan(0);
+  // Idle pullers still poll (once a second each, today).
+  expect(c.idleRedisCommandsPerSec).toBeGreaterThan(0);
+  expect(stdout).toMatch(/\| 2 +\| 2 +\| \d+/);
+}, 60_000);
