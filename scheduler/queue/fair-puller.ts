@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, PREEMPTED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
-import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
+import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
 import { PreemptionLedger, type PreemptionRequest } from '../state/preemptions.ts';
@@ -332,27 +332,16 @@ export class FairPuller {
         usage: usage.usage.get(name) ?? 0,
       });
     }
-    const raised = new Map<string, number>();
     const picks: TenantLoad[] = [];
     // Slots freed by preemptions go to the tenants they were freed for; the others plan the rest.
     const reserved = this.reservations.length ? this.reserve(loads, free, picks) : [];
     if (this.reservations.length) this.front = null;
-    for (let i = 0; i < free - this.reservations.length; i++) {
-      const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
-      if (i === 0)
-        this.front = plan.order[0]
-          ? { tenant: plan.order[0].name, at: Date.now(), alone: plan.order.length === 1 }
-          : null;
-      for (const [name, u] of plan.raised) {
-        raised.set(name, u);
-        loads.find((l) => l.name === name)!.usage = u;
-      }
-      if (plan.order.length === 0) break;
-      const next = loads.find((l) => l.name === plan.order[0].name)!;
-      next.running++;
-      next.queued--;
-      picks.push({ ...next });
-    }
+    // One pick per free slot, each counted as running before the next (policy's pickSlots).
+    const slots = free - this.reservations.length;
+    const plan = pickSlots(loads, slots, mean, this.o.catchUpSeconds);
+    if (slots > 0) this.front = plan.first && { tenant: plan.first.name, at: Date.now(), alone: plan.first.alone };
+    picks.push(...plan.picks);
+    const raised = plan.raised;
     await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
     // A reservation is used up once its tenant's job is taken.
