@@ -95,8 +95,13 @@ export interface PullerOptions {
   powerWatts: number;
   log: Logger;
   process: Processor;
-  /** How long an idle puller waits for a wake-up before looking again. */
+  /** How long an idle puller waits for a wake-up before looking again (1 s). */
   idlePollMs?: number;
+  /**
+   * The same when the active-queue index was empty: new work then arrives by a submit or a
+   * requeue, both of which publish a wake-up, so this poll is only a safety net (5 s).
+   */
+  idleEmptyPollMs?: number;
   /** Called when the set of running jobs changes (the worker then heartbeats soon). */
   onRunningChange?: () => void;
   /** Called once a preempted job is back in its queue (the worker writes its job log line). */
@@ -116,8 +121,19 @@ export class FairPuller {
   /** Jobs put back in their queue by a preemption: completing them must not fetch the next job. */
   private readonly requeued = new WeakSet<Job<JobData>>();
   private stopping = false;
-  /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
-  private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
+  /**
+   * The queue and tenant tables change rarely: re-read them at most once a second while
+   * there is work, or when the active-queue index names a queue they lack. `mine`: the
+   * queues this device can serve.
+   */
+  private tables: {
+    at: number;
+    queues: Map<string, QueueInfo>;
+    mine: Set<string>;
+    tenants: Record<string, string>;
+  } | null = null;
+  /** The latest round found the active-queue index empty: nothing queued or running anywhere. */
+  private indexEmpty = false;
   /**
    * The tenant the latest plan put first, and when. For a short job of that tenant, BullMQ
    * may fetch the tenant's next job in the same round trip that completes this one (as its
@@ -162,7 +178,7 @@ export class FairPuller {
         if (this.attempts.has(message))
           this.preempt(message).catch((err) => this.o.log.error({ err, job: message }, 'preemption failed'));
       } else {
-        this.tables = null; // a submit may have created a queue
+        // A new queue shows in the active-queue index, which makes the round re-read the tables.
         // New work of another tenant may change who goes first: replan at once. More work
         // for the tenant already alone at the front changes nothing, unless it is prioritized
         // (`tenant!`): it must not wait behind a chain of that tenant's FIFO jobs.
@@ -179,6 +195,14 @@ export class FairPuller {
       if (stale.length) this.o.log.info({ jobs: stale.map((r) => r.job) }, 'preemption requests for jobs not here');
     } catch (err) {
       this.o.log.warn({ err }, 'could not read the preemption requests');
+    }
+    // Queues holding work from before the active-queue index (or an index lost with its
+    // Redis) are indexed again here; after that the index is kept up by the paths that add work.
+    try {
+      const added = await this.queues.active.sweep((await this.queues.list()).map((q) => q.name));
+      if (added) this.o.log.info({ queues: added }, 'queues with work added to the active-queue index');
+    } catch (err) {
+      this.o.log.warn({ err }, 'could not sweep the active-queue index');
     }
     this.loop = this.run();
   }
@@ -276,7 +300,7 @@ export class FairPuller {
         await this.idle(1000);
         continue;
       }
-      if (!took) await this.idle(this.o.idlePollMs ?? 1000);
+      if (!took) await this.idle(this.indexEmpty ? (this.o.idleEmptyPollMs ?? 5000) : (this.o.idlePollMs ?? 1000));
     }
   }
 
@@ -304,21 +328,41 @@ export class FairPuller {
    */
   private async fill(): Promise<number> {
     const free = this.o.concurrency - this.inFlight.size;
-    if (!this.tables || Date.now() - this.tables.at > 1000) {
-      const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
-      this.tables = { at: Date.now(), queues, tenants };
+    // Only queues that may hold work (active-queues.ts): an idle cluster's round is this one read.
+    const names = await this.queues.active.members();
+    this.indexEmpty = names.length === 0;
+    if (this.indexEmpty) {
+      this.drained = true;
+      return 0;
     }
-    const { queues: all, tenants: tenantsRaw } = this.tables;
-    const mine = all.filter((q) => matches(q.requirements, this.o.caps));
-    // Every queue this device could serve gets its BullMQ worker now, not at its first job:
-    // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
+    const t = this.tables;
+    // A queue new to this process: re-read the tables (at most every 100 ms, should a stray
+    // name without a registry entry sit in the index).
+    const unknown = !!t && Date.now() - t.at > 100 && names.some((n) => !t.queues.has(n));
+    if (!t || unknown || Date.now() - t.at > 1000) {
+      const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
+      const mine = new Set(queues.filter((q) => matches(q.requirements, this.o.caps)).map((q) => q.name));
+      this.tables = { at: Date.now(), queues: new Map(queues.map((q) => [q.name, q])), mine, tenants };
+    }
+    const { queues: known, mine: servable, tenants: tenantsRaw } = this.tables!;
+    const all = names.map((n) => known.get(n)).filter((q) => q !== undefined);
+    const mine = all.filter((q) => servable.has(q.name));
+    // A queue with work gets its BullMQ worker now, before its first job here: that worker's
+    // stalled-job check is what hands a dead worker's jobs back to the queue (and a queue
+    // with a running job stays indexed, so every worker that could serve it has one).
     for (const q of mine) this.worker(q.name);
     if (mine.length === 0 || free <= 0) return 0;
     const [counts, usageRaw] = await Promise.all([this.queues.counts(all), this.o.redis.hgetall(this.o.keys.usage)]);
+    // Queues found holding nothing leave the index (the script checks again, atomically).
+    const empty = all.filter((q) => counts.get(q.name)!.queued + counts.get(q.name)!.running === 0);
+    const pruning = this.queues.active
+      .prune(empty.map((q) => q.name))
+      .catch((err) => this.o.log.warn({ err }, 'could not prune the active-queue index'));
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
     const mean = Math.max(usage.meanJobSeconds, 1e-3);
-    const running = perTenant(all, counts); // running counts over every queue of the tenant
+    // Running counts over every indexed queue of the tenant: a queue with running jobs is indexed.
+    const running = perTenant(all, counts);
     const queuedHere = perTenant(mine, counts); // queued work this device can serve
     const loads: TenantLoad[] = [];
     for (const [name, c] of queuedHere) {
@@ -342,7 +386,7 @@ export class FairPuller {
     if (slots > 0) this.front = plan.first && { tenant: plan.first.name, at: Date.now(), alone: plan.first.alone };
     picks.push(...plan.picks);
     const raised = plan.raised;
-    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
+    await Promise.all([pruning, ...[...raised].map(([name, u]) => this.usage.raise(name, u))]);
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
     // A reservation is used up once its tenant's job is taken.
     if (reserved.length) {
@@ -353,8 +397,8 @@ export class FairPuller {
     // take (another worker was faster, or only retries not yet due are left). A tenant left
     // with queued work (held by its quota, or more work than free slots) is not: its slots
     // freeing up must start a round.
-    const empty = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
-    this.drained = loads.every((l) => l.queued <= 0 || empty.has(l.name));
+    const foundNone = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
+    this.drained = loads.every((l) => l.queued <= 0 || foundNone.has(l.name));
     return took.filter(Boolean).length;
   }
 
@@ -403,6 +447,7 @@ export class FairPuller {
     return false;
   }
 
+  /** `all`: the indexed queues (every queue with a running job is one of them). */
   private async overQuota(tenant: TenantLoad, all: QueueInfo[]): Promise<boolean> {
     if (tenant.maxRunning >= 1000) return false; // effectively unlimited: skip the round trip
     const mine = all.filter((q) => q.tenant === tenant.name);
@@ -567,6 +612,8 @@ export class FairPuller {
     }
     try {
       await this.ledger.clear([job.id!]);
+      // Indexed already (it had this job running): added again so the index does not rest on that alone.
+      await this.queues.active.add([job.queueName]);
       // Other workers may have drained their rounds: the requeued job is new work for them.
       await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
     } catch (err) {

@@ -154,6 +154,8 @@ export class JobStore {
         })),
       );
     }
+    // Into the index after the jobs are in their queues (active-queues.ts says why this order).
+    await this.queues.active.add([...byQueue.keys()]);
     // Tenant names; `!` marks a tenant's prioritized jobs (they end its chain of FIFO jobs).
     await this.redis.publish(
       this.keys.wakeChannel,

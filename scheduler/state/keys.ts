@@ -17,6 +17,10 @@ export class Keys {
   get queues() {
     return `${this.prefix}:queues`;
   }
+  /** Set: names of the job queues that may hold work (queued or running); see queue/active-queues.ts. */
+  get active() {
+    return `${this.prefix}:active`;
+  }
   /** Hash: worker id → live worker JSON (heartbeats). */
   get workers() {
     return `${this.prefix}:workers`;

@@ -1,0 +1,151 @@
+// The active-queue index against real Redis and BullMQ: a queue stays indexed while it holds
+// anything (queued, running, waiting out a retry), leaves only once empty, a submit racing a
+// prune is never lost, the start-up sweep re-indexes old work, and an idle puller costs Redis
+// one read per poll.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../../shared/redis.ts';
+import { createLogger } from '../../../shared/logger.ts';
+import { jobSpec, requirements } from '../../../shared/job-spec.ts';
+import type { JobData } from '../../../shared/queues.ts';
+import { FairPuller } from '../../../scheduler/queue/fair-puller.ts';
+import { JobStore } from '../../../scheduler/queue/job-store.ts';
+import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
+import { Keys } from '../../../scheduler/state/keys.ts';
+import type { DeviceCaps } from '../../../scheduler/policy/matching.ts';
+
+const url = inject('redisUrl');
+const admin = connectRedis(url);
+const racer = connectRedis(url);
+afterAll(() => {
+  admin.disconnect();
+  racer.disconnect();
+});
+const caps: DeviceCaps = {
+  vendor: 'test',
+  architecture: '',
+  device: '',
+  backend: 'vulkan',
+  features: [],
+  limits: {},
+  region: 'local',
+};
+const queueInfo = (tenant: string): QueueInfo => ({
+  name: queueName(tenant, 'any'),
+  tenant,
+  cls: 'any',
+  requirements: requirements.parse({}),
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let run = 0;
+
+function setup() {
+  const prefix = `aq${process.pid}-${++run}`;
+  const keys = new Keys(prefix);
+  const queues = new TenantQueues(admin, keys, prefix);
+  const store = new JobStore(admin, keys, queues, 3600);
+  const submit = (tenant: string, attempts = 1) =>
+    store.add([{ spec: jobSpec.parse({ type: 'noop', params: {}, attempts }), queue: queueInfo(tenant) }]);
+  const indexed = async (tenant: string) => (await admin.sismember(keys.active, queueInfo(tenant).name)) === 1;
+  return { prefix, keys, queues, submit, indexed };
+}
+
+describe('active-queue index', () => {
+  it('keeps a queue while it holds a queued, running or retrying job, and drops it once empty', async () => {
+    const { prefix, queues, submit, indexed } = setup();
+    const name = queueInfo('a').name;
+    expect(await indexed('a')).toBe(false);
+    const [id] = await submit('a', 2);
+    expect(await indexed('a')).toBe(true);
+    expect(await queues.active.prune([name])).toBe(0); // queued
+
+    const w = new Worker<JobData>(name, null, { connection: admin, prefix, autorun: false });
+    try {
+      const job = (await w.getNextJob('tok', { block: false }))!;
+      expect(job.id).toBe(id);
+      expect(await queues.active.prune([name])).toBe(0); // running
+      // A failed attempt with one left goes to `delayed` inside BullMQ's script: still indexed.
+      await job.moveToFailed(new Error('boom'), 'tok', false);
+      expect(await admin.zcard(`${prefix}:${name}:delayed`)).toBe(1);
+      expect(await queues.active.prune([name])).toBe(0); // waiting out its retry
+      await job.remove();
+      expect(await queues.active.prune([name])).toBe(1);
+      expect(await indexed('a')).toBe(false);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('never loses a submit that races a prune of its queue', async () => {
+    const { queues, submit, indexed, prefix } = setup();
+    const name = queueInfo('r').name;
+    const prunes = new TenantQueues(racer, new Keys(prefix), prefix).active;
+    for (let i = 0; i < 150; i++) {
+      let adding = true;
+      // Prunes back to back on another connection while the submit is under way.
+      const pruning = (async () => {
+        while (adding) await prunes.prune([name]);
+      })();
+      const [id] = await submit('r');
+      adding = false;
+      await pruning;
+      expect(await indexed('r'), `submit ${i}`).toBe(true);
+      await queues.queue(name).remove(id);
+      await queues.active.prune([name]);
+      expect(await indexed('r')).toBe(false);
+    }
+  });
+
+  it('indexes again, at a puller start, the queues that hold work without an entry', async () => {
+    const { keys, queues, submit, indexed } = setup();
+    await submit('old');
+    await queues.register(queueInfo('empty'));
+    await admin.del(keys.active); // work from before the index existed
+    expect(await queues.active.sweep([queueInfo('old').name, queueInfo('empty').name])).toBe(1);
+    expect(await indexed('old')).toBe(true);
+    expect(await indexed('empty')).toBe(false);
+  });
+
+  it('an idle puller with 50 empty queues sends one read per poll', async () => {
+    const { keys, prefix, queues } = setup();
+    for (let i = 0; i < 50; i++) await queues.register(queueInfo(`idle${i}`));
+    const redis: Redis = connectRedis(url);
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+      sent.push(cmd.name);
+      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+    }) as unknown as typeof redis.sendCommand;
+    const p = new FairPuller({
+      redis,
+      subscriber: connectRedis(url),
+      keys,
+      prefix,
+      workerName: 'idle',
+      workerId: 'idle-id',
+      caps,
+      concurrency: 4,
+      halfLifeSeconds: 3600,
+      catchUpSeconds: 60,
+      lockMs: 30_000,
+      powerWatts: 1,
+      log: createLogger('active-queues-test', 'warn'),
+      process: async () => ({ result: null, flops: 0 }),
+      idleEmptyPollMs: 100,
+    });
+    await p.start();
+    try {
+      await sleep(300); // the start-up sweep and the first round
+      sent.length = 0;
+      await sleep(1000);
+      // About ten polls of 100 ms, each one SMEMBERS of the empty index; no queue opened.
+      expect(sent.filter((c) => c !== 'smembers')).toEqual([]);
+      expect(sent.length).toBeGreaterThanOrEqual(5);
+      expect(sent.length).toBeLessThanOrEqual(12);
+    } finally {
+      await p.stop(true);
+      redis.disconnect();
+    }
+  });
+});
