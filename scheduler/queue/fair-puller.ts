@@ -27,6 +27,9 @@ const CHAIN_MS = 50;
  */
 const CHAIN_ALONE_MS = 1000;
 
+/** Pullers woken by one submit start their rounds up to this far apart (ms). */
+const WAKE_JITTER_MS = 3;
+
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
 class QueueWorker extends Worker<JobData> {
   startManual(): void {
@@ -102,6 +105,8 @@ export interface PullerOptions {
    * requeue, both of which publish a wake-up, so this poll is only a safety net (5 s).
    */
   idleEmptyPollMs?: number;
+  /** Spread of the rounds a wake-up starts (3 ms; see onWake). */
+  wakeJitterMs?: number;
   /** Called when the set of running jobs changes (the worker then heartbeats soon). */
   onRunningChange?: () => void;
   /** Called once a preempted job is back in its queue (the worker writes its job log line). */
@@ -130,6 +135,7 @@ export class FairPuller {
     at: number;
     queues: Map<string, QueueInfo>;
     mine: Set<string>;
+    strays: Set<string>;
     tenants: Record<string, string>;
   } | null = null;
   /** The latest round found the active-queue index empty: nothing queued or running anywhere. */
@@ -141,6 +147,8 @@ export class FairPuller {
    */
   private front: { tenant: string; at: number; alone: boolean } | null = null;
   private wake: (() => void) | null = null;
+  /** A wake-up's poke, waiting out its jitter. */
+  private jitter: NodeJS.Timeout | null = null;
   /** A poke that came while the loop was busy: the next idle() returns at once (no lost wake-up). */
   private poked = false;
   /**
@@ -177,15 +185,7 @@ export class FairPuller {
         // Every worker hears every request: only one that runs the job reads it.
         if (this.attempts.has(message))
           this.preempt(message).catch((err) => this.o.log.error({ err, job: message }, 'preemption failed'));
-      } else {
-        // A new queue shows in the active-queue index, which makes the round re-read the tables.
-        // New work of another tenant may change who goes first: replan at once. More work
-        // for the tenant already alone at the front changes nothing, unless it is prioritized
-        // (`tenant!`): it must not wait behind a chain of that tenant's FIFO jobs.
-        if (!(this.front?.alone && message === this.front.tenant)) this.front = null;
-        this.drained = false;
-        this.poke();
-      }
+      } else this.onWake(message.split(','));
     });
     // Requests naming this worker id from before it (re)started: none of their jobs runs here
     // now (a new run has a new id, and nothing has started yet), so nothing is to be done;
@@ -245,6 +245,33 @@ export class FairPuller {
     const a = this.attempts.get(jobId);
     if (a?.preemption) a.stopReason = reason;
     return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
+  }
+
+  /**
+   * A submit or requeue named the queues it put work in. A puller that can serve none of them
+   * starts no round, one without a free slot waits for one (a finished job starts the round),
+   * and the rest start theirs a random moment apart: one submit does not make every worker
+   * read at once (#14's stampede).
+   */
+  private onWake(names: string[]): void {
+    const t = this.tables;
+    const infos = names.map((n) => t?.queues.get(n));
+    // A queue this process has not seen yet may be one it can serve.
+    if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
+    // New work of another tenant may change who goes first: replan at once. More work for
+    // the tenant already alone at the front changes nothing, unless it is prioritized: it
+    // must not wait behind a chain of that tenant's FIFO jobs.
+    const front = this.front;
+    if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
+    this.drained = false;
+    if (this.inFlight.size >= this.o.concurrency || this.jitter) return;
+    this.jitter = setTimeout(
+      () => {
+        this.jitter = null;
+        this.poke();
+      },
+      Math.random() * (this.o.wakeJitterMs ?? WAKE_JITTER_MS),
+    );
   }
 
   private poke(): void {
@@ -336,13 +363,15 @@ export class FairPuller {
       return 0;
     }
     const t = this.tables;
-    // A queue new to this process: re-read the tables (at most every 100 ms, should a stray
-    // name without a registry entry sit in the index).
-    const unknown = !!t && Date.now() - t.at > 100 && names.some((n) => !t.queues.has(n));
+    // A queue new to this process: re-read the tables (once: a name in the index without a
+    // registry entry is a stray, not a reason to re-read at every round).
+    const unknown = !!t && names.some((n) => !t.queues.has(n) && !t.strays.has(n));
     if (!t || unknown || Date.now() - t.at > 1000) {
       const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
+      const byName = new Map(queues.map((q) => [q.name, q]));
       const mine = new Set(queues.filter((q) => matches(q.requirements, this.o.caps)).map((q) => q.name));
-      this.tables = { at: Date.now(), queues: new Map(queues.map((q) => [q.name, q])), mine, tenants };
+      const strays = new Set(names.filter((n) => !byName.has(n)));
+      this.tables = { at: Date.now(), queues: byName, mine, strays, tenants };
     }
     const { queues: known, mine: servable, tenants: tenantsRaw } = this.tables!;
     const all = names.map((n) => known.get(n)).filter((q) => q !== undefined);
@@ -615,7 +644,7 @@ export class FairPuller {
       // Indexed already (it had this job running): added again so the index does not rest on that alone.
       await this.queues.active.add([job.queueName]);
       // Other workers may have drained their rounds: the requeued job is new work for them.
-      await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
+      await this.o.redis.publish(this.o.keys.wakeChannel, job.queueName);
     } catch (err) {
       // The job is back in its queue; a request left over is cleared by the scheduler.
       this.o.log.warn({ err, job: job.id }, 'preempted job requeued; request not cleared');
@@ -639,6 +668,7 @@ export class FairPuller {
    */
   async stop(force = false): Promise<void> {
     this.stopping = true;
+    if (this.jitter) clearTimeout(this.jitter);
     this.poke();
     await this.loop;
     await this.o.subscriber.unsubscribe().catch(() => {});

@@ -45,7 +45,7 @@ export class Keys {
   get events() {
     return `${this.prefix}:events`;
   }
-  /** Pub/sub: jobs were submitted (workers wake up); the message is their tenants, comma-separated (`name!`: prioritized jobs). */
+  /** Pub/sub: jobs were submitted or requeued (workers wake up); the message is their queues, comma-separated. */
   get wakeChannel() {
     return `${this.prefix}:wake`;
   }
