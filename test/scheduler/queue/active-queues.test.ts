@@ -1,7 +1,7 @@
 // The active-queue index against real Redis and BullMQ: a queue stays indexed while it holds
 // anything (queued, running, waiting out a retry), leaves only once empty, a submit racing a
 // prune is never lost, the start-up sweep re-indexes old work, and an idle puller costs Redis
-// one read per poll.
+// one read per poll, and a wake-up for queues a worker cannot serve starts no round there.
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import { connectRedis } from '../../../shared/redis.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { jobSpec, requirements } from '../../../shared/job-spec.ts';
 import type { JobData } from '../../../shared/queues.ts';
-import { FairPuller } from '../../../scheduler/queue/fair-puller.ts';
+import { FairPuller, type Processor, type PullerOptions } from '../../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../../scheduler/state/keys.ts';
@@ -49,6 +49,39 @@ function setup() {
     store.add([{ spec: jobSpec.parse({ type: 'noop', params: {}, attempts }), queue: queueInfo(tenant) }]);
   const indexed = async (tenant: string) => (await admin.sismember(keys.active, queueInfo(tenant).name)) === 1;
   return { prefix, keys, queues, submit, indexed };
+}
+
+/** A connection that records the name of every command it sends. */
+function counting(): { redis: Redis; sent: string[] } {
+  const redis: Redis = connectRedis(url);
+  const sent: string[] = [];
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+    sent.push(cmd.name);
+    return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+  }) as unknown as typeof redis.sendCommand;
+  return { redis, sent };
+}
+
+function puller(keys: Keys, prefix: string, redis: Redis, process: Processor, extra: Partial<PullerOptions> = {}) {
+  return new FairPuller({
+    redis,
+    subscriber: connectRedis(url),
+    keys,
+    prefix,
+    workerName: 'w',
+    workerId: 'w-id',
+    caps,
+    concurrency: 4,
+    halfLifeSeconds: 3600,
+    catchUpSeconds: 60,
+    lockMs: 30_000,
+    powerWatts: 1,
+    log: createLogger('active-queues-test', 'warn'),
+    process,
+    idlePollMs: 60_000,
+    ...extra,
+  });
 }
 
 describe('active-queue index', () => {
@@ -107,33 +140,49 @@ describe('active-queue index', () => {
     expect(await indexed('empty')).toBe(false);
   });
 
+  it('a wake-up for queues a worker cannot serve starts no round there', async () => {
+    const { keys, prefix, queues, submit } = setup();
+    const big: QueueInfo = {
+      name: queueName('big', 'needs-1gb'),
+      tenant: 'big',
+      cls: 'needs-1gb',
+      requirements: requirements.parse({ minLimits: { maxBufferSize: 1 << 30 } }),
+    };
+    await queues.register(big);
+    const { redis, sent } = counting();
+    const started: string[] = [];
+    const p = puller(keys, prefix, redis, async (job) => {
+      started.push(job.id!);
+      return { result: null, flops: 0 };
+    });
+    await p.start();
+    try {
+      // A job it can serve: its round reads the tables, which now know the other queue.
+      const [id] = await submit('small');
+      for (let i = 0; i < 200 && !started.includes(id); i++) await sleep(10);
+      expect(started).toEqual([id]);
+      await sleep(100);
+      const rounds = () => sent.filter((c) => c === 'hgetall').length;
+      const before = rounds();
+      const store = new JobStore(admin, keys, queues, 3600);
+      for (let i = 0; i < 5; i++) await store.add([{ spec: jobSpec.parse({ type: 'noop', params: {} }), queue: big }]);
+      await sleep(300);
+      expect(rounds() - before).toBe(0);
+      // The control: a wake-up for a queue it serves does start one.
+      await submit('small');
+      await sleep(300);
+      expect(rounds() - before).toBeGreaterThan(0);
+    } finally {
+      await p.stop(true);
+      redis.disconnect();
+    }
+  });
+
   it('an idle puller with 50 empty queues sends one read per poll', async () => {
     const { keys, prefix, queues } = setup();
     for (let i = 0; i < 50; i++) await queues.register(queueInfo(`idle${i}`));
-    const redis: Redis = connectRedis(url);
-    const sent: string[] = [];
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
-      sent.push(cmd.name);
-      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-    }) as unknown as typeof redis.sendCommand;
-    const p = new FairPuller({
-      redis,
-      subscriber: connectRedis(url),
-      keys,
-      prefix,
-      workerName: 'idle',
-      workerId: 'idle-id',
-      caps,
-      concurrency: 4,
-      halfLifeSeconds: 3600,
-      catchUpSeconds: 60,
-      lockMs: 30_000,
-      powerWatts: 1,
-      log: createLogger('active-queues-test', 'warn'),
-      process: async () => ({ result: null, flops: 0 }),
-      idleEmptyPollMs: 100,
-    });
+    const { redis, sent } = counting();
+    const p = puller(keys, prefix, redis, async () => ({ result: null, flops: 0 }), { idleEmptyPollMs: 100 });
     await p.start();
     try {
       await sleep(300); // the start-up sweep and the first round
