@@ -140,6 +140,36 @@ describe('active-queue index', () => {
     expect(await indexed('empty')).toBe(false);
   });
 
+  it("hands a dead worker's job to another worker (stalled recovery still works with the index)", async () => {
+    const { keys, prefix, submit } = setup();
+    const started: string[] = [];
+    const ra = connectRedis(url);
+    const rb = connectRedis(url);
+    const a = puller(keys, prefix, ra, async (job) => {
+      started.push(`a:${job.id}`);
+      return new Promise(() => {}); // never ends: its worker dies with it
+    }, { lockMs: 1000, workerId: 'a' });
+    await a.start();
+    const [id] = await submit('s');
+    for (let i = 0; i < 200 && !started.length; i++) await sleep(10);
+    expect(started).toEqual([`a:${id}`]);
+    await a.stop(true); // its locks are no longer renewed
+    const b = puller(keys, prefix, rb, async (job) => {
+      started.push(`b:${job.id}`);
+      return { result: null, flops: 0 };
+    }, { lockMs: 1000, workerId: 'b', idlePollMs: 300 });
+    await b.start();
+    try {
+      for (let i = 0; i < 800 && started.length < 2; i++) await sleep(10);
+      // Back in `wait` through BullMQ's stalled check (b's queue worker), taken by b's poll.
+      expect(started).toEqual([`a:${id}`, `b:${id}`]);
+    } finally {
+      await b.stop(true);
+      ra.disconnect();
+      rb.disconnect();
+    }
+  });
+
   it('a wake-up for queues a worker cannot serve starts no round there', async () => {
     const { keys, prefix, queues, submit } = setup();
     const big: QueueInfo = {
