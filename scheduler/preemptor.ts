@@ -59,13 +59,17 @@ export class Preemptor {
   /** One round: snapshot, plan, request. Returns the new decisions. */
   async round(now = Date.now()): Promise<PreemptionDecision[]> {
     const { d } = this;
-    const [live, queues, tenantList, usage, pending] = await Promise.all([
+    const [live, all, indexed, tenantList, usage, pending] = await Promise.all([
       d.workers.live(now),
       d.queues.list(),
+      d.queues.active.members(),
       d.tenants.list(),
       d.usage.snapshot(now),
       d.ledger.all(),
     ]);
+    // Only queues that may hold work (the active-queue index): idle tenants cost nothing.
+    const active = new Set(indexed);
+    const queues = all.filter((q) => active.has(q.name));
     const counts = await d.queues.counts(queues);
     const running = runningSlots(live);
     this.observeStarvation(now, queues, counts, running);

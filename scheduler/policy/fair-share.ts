@@ -4,6 +4,7 @@
 //   keyₜ        = (usageₜ + runningₜ · meanJobSeconds) / weightₜ
 //
 //   keyₜ        = max(keyₜ, min over the other eligible tenants of their key − catchUp)
+//                 (only the smallest key can be raised, so this is O(n): see catchUpFloor)
 //
 // A free slot goes to the eligible tenant with the smallest key (ties: fewer running, then
 // name). Eligible: has queued work this slot can run, and runs fewer than its maxRunning.
@@ -49,27 +50,113 @@ export interface DispatchPlan {
   raised: Map<string, number>;
 }
 
+/** Orders key, then fewer running, then name: negative when `a` goes before `b`. */
+function before(a: TenantLoad, ka: number, b: TenantLoad, kb: number): number {
+  return ka - kb || a.running - b.running || a.name.localeCompare(b.name);
+}
+
+/**
+ * The catch-up floor for the tenant at `first` (the smallest key): the smallest of the *other*
+ * keys minus the bound. For every other tenant the minimum over the others is the overall
+ * minimum, never above its own key, so with a bound ≥ 0 only the smallest key can be raised,
+ * and raising it (to the second smallest − bound, still ≤ that key) raises no one else. That
+ * makes the floor O(n): no "minimum over all but me" per tenant.
+ */
+function catchUpFloor(keys: number[], first: number, catchUpSeconds: number): number | null {
+  if (keys.length < 2 || !Number.isFinite(catchUpSeconds)) return null;
+  let second = Infinity;
+  for (let i = 0; i < keys.length; i++) if (i !== first && keys[i] < second) second = keys[i];
+  const floor = second - catchUpSeconds;
+  return keys[first] < floor ? floor : null;
+}
+
+function checkCatchUp(catchUpSeconds: number): void {
+  if (!(catchUpSeconds >= 0))
+    throw new RangeError(`catch-up bound must be ≥ 0 device-seconds per weight, got ${catchUpSeconds}`);
+}
+
+function argSmallestKey(keys: number[]): number {
+  let m = 0;
+  for (let i = 1; i < keys.length; i++) if (keys[i] < keys[m]) m = i;
+  return m;
+}
+
 /** Orders the eligible tenants; bounds a newcomer's catch-up by raising its recorded usage. */
 export function planDispatch(tenants: TenantLoad[], meanJobSeconds: number, catchUpSeconds = Infinity): DispatchPlan {
+  checkCatchUp(catchUpSeconds);
   const keyed = tenants.filter(isEligible).map((t) => ({ t, key: shareKey(t, meanJobSeconds) }));
   const raised = new Map<string, number>();
-  if (keyed.length > 1 && Number.isFinite(catchUpSeconds)) {
-    for (const x of keyed) {
-      const floor = Math.min(...keyed.filter((o) => o !== x).map((o) => o.key)) - catchUpSeconds;
-      if (x.key < floor) {
-        // The raise persists, as CFS sets a waking task's vruntime: a stateless clamp would
-        // keep the newcomer first until its real usage caught up, starving the others.
-        const usage = floor * x.t.weight - x.t.running * meanJobSeconds;
-        raised.set(x.t.name, usage);
-        x.t = { ...x.t, usage };
-        x.key = floor;
-      }
+  const keys = keyed.map((x) => x.key);
+  const first = argSmallestKey(keys);
+  const floor = catchUpFloor(keys, first, catchUpSeconds);
+  if (floor !== null) {
+    const x = keyed[first];
+    // The raise persists, as CFS sets a waking task's vruntime: a stateless clamp would
+    // keep the newcomer first until its real usage caught up, starving the others.
+    const usage = floor * x.t.weight - x.t.running * meanJobSeconds;
+    raised.set(x.t.name, usage);
+    x.t = { ...x.t, usage };
+    x.key = floor;
+  }
+  const order = keyed.sort((a, b) => before(a.t, a.key, b.t, b.key)).map((x) => x.t);
+  return { order, raised };
+}
+
+export interface SlotPicks {
+  /** The tenant of each pick, in order, as it stood when picked (running already counted). */
+  picks: TenantLoad[];
+  /** As DispatchPlan.raised, over all the picks (the last raise of a tenant wins). */
+  raised: Map<string, number>;
+  /** The first plan's front tenant, and whether it was alone eligible (null: nobody eligible). */
+  first: { name: string; alone: boolean } | null;
+}
+
+/**
+ * What `slots` calls of planDispatch would pick, one free slot after another, each pick
+ * counted as running (and one less queued) in `tenants` before the next, raises recorded
+ * there too. Only the picked (or raised) tenant's key changes between picks, so each pick is
+ * one scan for the two smallest keys, not a new sort: O(slots × n) instead of O(slots × n log n).
+ */
+export function pickSlots(
+  tenants: TenantLoad[],
+  slots: number,
+  meanJobSeconds: number,
+  catchUpSeconds = Infinity,
+): SlotPicks {
+  checkCatchUp(catchUpSeconds);
+  const pool = tenants.filter(isEligible);
+  const keys = pool.map((t) => shareKey(t, meanJobSeconds));
+  const raised = new Map<string, number>();
+  const picks: TenantLoad[] = [];
+  let first: SlotPicks['first'] = null;
+  for (let i = 0; i < slots && pool.length > 0; i++) {
+    const low = argSmallestKey(keys);
+    const floor = catchUpFloor(keys, low, catchUpSeconds);
+    // Within this pick the raised tenant sorts by the floor itself (planDispatch's x.key = floor).
+    const sortKeys = floor === null ? keys : keys.map((k, j) => (j === low ? floor : k));
+    if (floor !== null) {
+      const t = pool[low];
+      t.usage = floor * t.weight - t.running * meanJobSeconds;
+      raised.set(t.name, t.usage);
+      keys[low] = shareKey(t, meanJobSeconds);
+    }
+    let p = 0;
+    for (let j = 1; j < pool.length; j++) if (before(pool[j], sortKeys[j], pool[p], sortKeys[p]) < 0) p = j;
+    if (i === 0) first = { name: pool[p].name, alone: pool.length === 1 };
+    const t = pool[p];
+    t.running++;
+    t.queued--;
+    picks.push({ ...t });
+    if (isEligible(t)) keys[p] = shareKey(t, meanJobSeconds);
+    else {
+      // Order in the pool does not matter: every choice is a minimum under a total order.
+      pool[p] = pool[pool.length - 1];
+      keys[p] = keys[keys.length - 1];
+      pool.pop();
+      keys.pop();
     }
   }
-  const order = keyed
-    .sort((a, b) => a.key - b.key || a.t.running - b.t.running || a.t.name.localeCompare(b.t.name))
-    .map((x) => x.t);
-  return { order, raised };
+  return { picks, raised, first };
 }
 
 export interface ShareReport {

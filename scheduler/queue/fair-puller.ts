@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, PREEMPTED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
-import { planDispatch, type TenantLoad } from '../policy/fair-share.ts';
+import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
 import { PreemptionLedger, type PreemptionRequest } from '../state/preemptions.ts';
@@ -26,6 +26,9 @@ const CHAIN_MS = 50;
  * counts as queued work, so its tenant is in the plan already).
  */
 const CHAIN_ALONE_MS = 1000;
+
+/** Pullers woken by one submit start their rounds up to this far apart (ms). */
+const WAKE_JITTER_MS = 3;
 
 /** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
 class QueueWorker extends Worker<JobData> {
@@ -95,8 +98,15 @@ export interface PullerOptions {
   powerWatts: number;
   log: Logger;
   process: Processor;
-  /** How long an idle puller waits for a wake-up before looking again. */
+  /** How long an idle puller waits for a wake-up before looking again (1 s). */
   idlePollMs?: number;
+  /**
+   * The same when the active-queue index was empty: new work then arrives by a submit or a
+   * requeue, both of which publish a wake-up, so this poll is only a safety net (5 s).
+   */
+  idleEmptyPollMs?: number;
+  /** Spread of the rounds a wake-up starts (3 ms; see onWake). */
+  wakeJitterMs?: number;
   /** Called when the set of running jobs changes (the worker then heartbeats soon). */
   onRunningChange?: () => void;
   /** Called once a preempted job is back in its queue (the worker writes its job log line). */
@@ -118,8 +128,20 @@ export class FairPuller {
   /** Jobs put back in their queue by a preemption: completing them must not fetch the next job. */
   private readonly requeued = new WeakSet<Job<JobData>>();
   private stopping = false;
-  /** The queue and tenant tables change rarely: re-read them at most once a second, or on a wake-up. */
-  private tables: { at: number; queues: QueueInfo[]; tenants: Record<string, string> } | null = null;
+  /**
+   * The queue and tenant tables change rarely: re-read them at most once a second while
+   * there is work, or when the active-queue index names a queue they lack. `mine`: the
+   * queues this device can serve.
+   */
+  private tables: {
+    at: number;
+    queues: Map<string, QueueInfo>;
+    mine: Set<string>;
+    strays: Set<string>;
+    tenants: Record<string, string>;
+  } | null = null;
+  /** The latest round found the active-queue index empty: nothing queued or running anywhere. */
+  private indexEmpty = false;
   /**
    * The tenant the latest plan put first, and when. For a short job of that tenant, BullMQ
    * may fetch the tenant's next job in the same round trip that completes this one (as its
@@ -127,6 +149,8 @@ export class FairPuller {
    */
   private front: { tenant: string; at: number; alone: boolean } | null = null;
   private wake: (() => void) | null = null;
+  /** A wake-up's poke, waiting out its jitter. */
+  private jitter: NodeJS.Timeout | null = null;
   /** A poke that came while the loop was busy: the next idle() returns at once (no lost wake-up). */
   private poked = false;
   /**
@@ -163,15 +187,7 @@ export class FairPuller {
         // Every worker hears every request: only one that runs the job reads it.
         if (this.attempts.has(message))
           this.preempt(message).catch((err) => this.o.log.error({ err, job: message }, 'preemption failed'));
-      } else {
-        this.tables = null; // a submit may have created a queue
-        // New work of another tenant may change who goes first: replan at once. More work
-        // for the tenant already alone at the front changes nothing, unless it is prioritized
-        // (`tenant!`): it must not wait behind a chain of that tenant's FIFO jobs.
-        if (!(this.front?.alone && message === this.front.tenant)) this.front = null;
-        this.drained = false;
-        this.poke();
-      }
+      } else this.onWake(message.split(','));
     });
     // Requests naming this worker id from before it (re)started: none of their jobs runs here
     // now (a new run has a new id, and nothing has started yet), so nothing is to be done;
@@ -181,6 +197,15 @@ export class FairPuller {
       if (stale.length) this.o.log.info({ jobs: stale.map((r) => r.job) }, 'preemption requests for jobs not here');
     } catch (err) {
       this.o.log.warn({ err }, 'could not read the preemption requests');
+    }
+    // Queues holding work from before the active-queue index (or an index lost with its
+    // Redis) are indexed again here; after that the index is kept up by the paths that add work.
+    try {
+      const added = await this.queues.active.sweep((await this.queues.list()).map((q) => q.name));
+      await this.readTables(await this.queues.active.members());
+      if (added) this.o.log.info({ queues: added }, 'queues with work added to the active-queue index');
+    } catch (err) {
+      this.o.log.warn({ err }, 'could not sweep the active-queue index or read the queue table');
     }
     this.loop = this.run();
   }
@@ -232,6 +257,33 @@ export class FairPuller {
     const a = this.attempts.get(jobId);
     if (a?.preemption) a.stopReason = reason;
     return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
+  }
+
+  /**
+   * A submit or requeue named the queues it put work in. A puller that can serve none of them
+   * starts no round, one without a free slot waits for one (a finished job starts the round),
+   * and the rest start theirs a random moment apart: one submit does not make every worker
+   * read at once (#14's stampede).
+   */
+  private onWake(names: string[]): void {
+    const t = this.tables;
+    const infos = names.map((n) => t?.queues.get(n));
+    // A queue this process has not seen yet may be one it can serve.
+    if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
+    // New work of another tenant may change who goes first: replan at once. More work for
+    // the tenant already alone at the front changes nothing, unless it is prioritized: it
+    // must not wait behind a chain of that tenant's FIFO jobs.
+    const front = this.front;
+    if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
+    this.drained = false;
+    if (this.inFlight.size >= this.o.concurrency || this.jitter) return;
+    this.jitter = setTimeout(
+      () => {
+        this.jitter = null;
+        this.poke();
+      },
+      Math.random() * (this.o.wakeJitterMs ?? WAKE_JITTER_MS),
+    );
   }
 
   private poke(): void {
@@ -288,7 +340,7 @@ export class FairPuller {
         await this.idle(1000);
         continue;
       }
-      if (!took) await this.idle(this.o.idlePollMs ?? 1000);
+      if (!took) await this.idle(this.indexEmpty ? (this.o.idleEmptyPollMs ?? 5000) : (this.o.idlePollMs ?? 1000));
     }
   }
 
@@ -316,21 +368,33 @@ export class FairPuller {
    */
   private async fill(): Promise<number> {
     const free = this.o.concurrency - this.inFlight.size;
-    if (!this.tables || Date.now() - this.tables.at > 1000) {
-      const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
-      this.tables = { at: Date.now(), queues, tenants };
+    // Only queues that may hold work (active-queues.ts): an idle cluster's round is this one read.
+    const names = await this.queues.active.members();
+    this.indexEmpty = names.length === 0;
+    if (this.indexEmpty) {
+      this.drained = true;
+      return 0;
     }
-    const { queues: all, tenants: tenantsRaw } = this.tables;
-    const mine = all.filter((q) => matches(q.requirements, this.o.caps));
-    // Every queue this device could serve gets its BullMQ worker now, not at its first job:
-    // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
-    for (const q of mine) this.worker(q.name);
+    const t = this.tables;
+    // A queue new to this process: re-read the tables (once: a name in the index without a
+    // registry entry is a stray, not a reason to re-read at every round).
+    const unknown = !!t && names.some((n) => !t.queues.has(n) && !t.strays.has(n));
+    if (!t || unknown || Date.now() - t.at > 1000) await this.readTables(names);
+    const { queues: known, mine: servable, tenants: tenantsRaw } = this.tables!;
+    const all = names.map((n) => known.get(n)).filter((q) => q !== undefined);
+    const mine = all.filter((q) => servable.has(q.name));
     if (mine.length === 0 || free <= 0) return 0;
     const [counts, usageRaw] = await Promise.all([this.queues.counts(all), this.o.redis.hgetall(this.o.keys.usage)]);
+    // Queues found holding nothing leave the index (the script checks again, atomically).
+    const empty = all.filter((q) => counts.get(q.name)!.queued + counts.get(q.name)!.running === 0);
+    const pruning = this.queues.active
+      .prune(empty.map((q) => q.name))
+      .catch((err) => this.o.log.warn({ err }, 'could not prune the active-queue index'));
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
     const mean = Math.max(usage.meanJobSeconds, 1e-3);
-    const running = perTenant(all, counts); // running counts over every queue of the tenant
+    // Running counts over every indexed queue of the tenant: a queue with running jobs is indexed.
+    const running = perTenant(all, counts);
     const queuedHere = perTenant(mine, counts); // queued work this device can serve
     const loads: TenantLoad[] = [];
     for (const [name, c] of queuedHere) {
@@ -344,28 +408,17 @@ export class FairPuller {
         usage: usage.usage.get(name) ?? 0,
       });
     }
-    const raised = new Map<string, number>();
     const picks: TenantLoad[] = [];
     // Slots freed by preemptions go to the tenants they were freed for; the others plan the rest.
     const reserved = this.reservations.length ? this.reserve(loads, free, picks) : [];
     if (this.reservations.length) this.front = null;
-    for (let i = 0; i < free - this.reservations.length; i++) {
-      const plan = planDispatch(loads, mean, this.o.catchUpSeconds);
-      if (i === 0)
-        this.front = plan.order[0]
-          ? { tenant: plan.order[0].name, at: Date.now(), alone: plan.order.length === 1 }
-          : null;
-      for (const [name, u] of plan.raised) {
-        raised.set(name, u);
-        loads.find((l) => l.name === name)!.usage = u;
-      }
-      if (plan.order.length === 0) break;
-      const next = loads.find((l) => l.name === plan.order[0].name)!;
-      next.running++;
-      next.queued--;
-      picks.push({ ...next });
-    }
-    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u)));
+    // One pick per free slot, each counted as running before the next (policy's pickSlots).
+    const slots = free - this.reservations.length;
+    const plan = pickSlots(loads, slots, mean, this.o.catchUpSeconds);
+    if (slots > 0) this.front = plan.first && { tenant: plan.first.name, at: Date.now(), alone: plan.first.alone };
+    picks.push(...plan.picks);
+    const raised = plan.raised;
+    await Promise.all([pruning, ...[...raised].map(([name, u]) => this.usage.raise(name, u))]);
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
     // A reservation is used up once its tenant's job is taken.
     if (reserved.length) {
@@ -376,9 +429,24 @@ export class FairPuller {
     // take (another worker was faster, or only retries not yet due are left). A tenant left
     // with queued work (held by its quota, or more work than free slots) is not: its slots
     // freeing up must start a round.
-    const empty = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
-    this.drained = loads.every((l) => l.queued <= 0 || empty.has(l.name));
+    const foundNone = new Set(picks.filter((_, i) => !took[i]).map((t) => t.name));
+    this.drained = loads.every((l) => l.queued <= 0 || foundNone.has(l.name));
     return took.filter(Boolean).length;
+  }
+
+  /** Reads the queue and tenant tables; `names`: the index as just read (to tell strays). */
+  private async readTables(names: string[]): Promise<void> {
+    const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
+    const byName = new Map(queues.map((q) => [q.name, q]));
+    const mine = new Set(queues.filter((q) => matches(q.requirements, this.o.caps)).map((q) => q.name));
+    const strays = new Set(names.filter((n) => !byName.has(n)));
+    this.tables = { at: Date.now(), queues: byName, mine, strays, tenants };
+    // Every queue this device could serve gets its BullMQ worker now, not at its first job:
+    // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
+    // Opened when the queue is first seen rather than when it first has work: opening one
+    // (a Redis connection each) in the middle of a burst of work costs more than the job
+    // (measured with bench:scale: T=100, W=32 fell from 42 to 21 jobs/s when opened lazily).
+    for (const name of mine) this.worker(name);
   }
 
   /**
@@ -426,6 +494,7 @@ export class FairPuller {
     return false;
   }
 
+  /** `all`: the indexed queues (every queue with a running job is one of them). */
   private async overQuota(tenant: TenantLoad, all: QueueInfo[]): Promise<boolean> {
     if (tenant.maxRunning >= 1000) return false; // effectively unlimited: skip the round trip
     const mine = all.filter((q) => q.tenant === tenant.name);
@@ -590,10 +659,12 @@ export class FairPuller {
     // the job. Cleared here, a round reading the heartbeat from before the requeue would see the
     // job running with no request, count it as its tenant's, and preempt again for it.
     try {
+      // Indexed already (it had this job running): added again so the index does not rest on that alone.
+      await this.queues.active.add([job.queueName]);
       // Other workers may have drained their rounds: the requeued job is new work for them.
-      await this.o.redis.publish(this.o.keys.wakeChannel, job.data.tenant + (job.opts.priority ? '!' : ''));
+      await this.o.redis.publish(this.o.keys.wakeChannel, job.queueName);
     } catch (err) {
-      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; other workers not woken');
+      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; not indexed or other workers not woken');
     }
     this.accounting.event({
       kind: 'preempted',
@@ -614,6 +685,7 @@ export class FairPuller {
    */
   async stop(force = false): Promise<void> {
     this.stopping = true;
+    if (this.jitter) clearTimeout(this.jitter);
     this.poke();
     await this.loop;
     await this.o.subscriber.unsubscribe().catch(() => {});

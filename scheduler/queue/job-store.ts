@@ -154,11 +154,10 @@ export class JobStore {
         })),
       );
     }
-    // Tenant names; `!` marks a tenant's prioritized jobs (they end its chain of FIFO jobs).
-    await this.redis.publish(
-      this.keys.wakeChannel,
-      [...new Set(jobs.map((j) => j.queue.tenant + (j.queue.prioritized ? '!' : '')))].join(','),
-    );
+    // Into the index after the jobs are in their queues (active-queues.ts says why this order).
+    await this.queues.active.add([...byQueue.keys()]);
+    // The queues: a worker that can serve none of them need not look (FairPuller.onWake).
+    await this.redis.publish(this.keys.wakeChannel, [...byQueue.keys()].join(','));
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Requirements } from '../../shared/job-spec.ts';
 import type { JobData } from '../../shared/queues.ts';
 import type { Keys } from '../state/keys.ts';
+import { ActiveQueues } from './active-queues.ts';
 
 export interface QueueInfo {
   name: string;
@@ -50,12 +51,16 @@ export interface QueueCounts {
 export class TenantQueues {
   private readonly open = new Map<string, Queue<JobData>>();
   private known = new Map<string, QueueInfo>();
+  /** The index of queues that may hold work (see active-queues.ts). */
+  readonly active: ActiveQueues;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.active = new ActiveQueues(redis, keys, prefix);
+  }
 
   /** The BullMQ queue for `name` (opened once, reused). */
   queue(name: string): Queue<JobData> {

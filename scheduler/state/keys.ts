@@ -25,6 +25,10 @@ export class Keys {
   get queues() {
     return `${this.prefix}:queues`;
   }
+  /** Set: names of the job queues that may hold work (queued or running); see queue/active-queues.ts. */
+  get active() {
+    return `${this.prefix}:active`;
+  }
   /** Hash: worker id → live worker JSON (heartbeats). */
   get workers() {
     return `${this.prefix}:workers`;
@@ -49,7 +53,7 @@ export class Keys {
   get events() {
     return `${this.prefix}:events`;
   }
-  /** Pub/sub: jobs were submitted (workers wake up); the message is their tenants, comma-separated (`name!`: prioritized jobs). */
+  /** Pub/sub: jobs were submitted or requeued (workers wake up); the message is their queues, comma-separated. */
   get wakeChannel() {
     return `${this.prefix}:wake`;
   }

@@ -59,7 +59,8 @@ export interface CellResult {
 
 const PROBE = 'probe';
 const MIN_PROBES = 5;
-const PLAN_READS = new Set(['hgetall', 'llen', 'zcard']);
+// SMEMBERS: the active-queue index, read first by every round (and alone when it is empty).
+const PLAN_READS = new Set(['hgetall', 'llen', 'zcard', 'smembers']);
 /** Device caps every class of the bench matches. */
 const caps: DeviceCaps = {
   vendor: 'bench',
@@ -142,7 +143,8 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       connections.push(redis, subscriber);
       // Every command this puller sends, pipelined or not, passes through sendCommand. A dispatch
       // round reads the usage hash exactly once (FairPuller.fill): that counts rounds. Its plan
-      // reads are the HGETALLs and the queue counts (LLEN, ZCARD); BullMQ's own work is scripts.
+      // reads are the index (SMEMBERS), the HGETALLs and the queue counts (LLEN, ZCARD); BullMQ's
+      // own work is scripts. A tick that finds the index empty reads it alone: not a round.
       const send = redis.sendCommand.bind(redis);
       redis.sendCommand = ((cmd: { name: string; args: unknown[] }, ...rest: unknown[]) => {
         if (PLAN_READS.has(cmd.name)) planReads++;

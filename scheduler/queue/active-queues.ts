@@ -1,0 +1,84 @@
+// The active-queue index: a Redis set of the job queues that may hold work, so that a
+// dispatch round reads only those, not every queue ever created (issue #14).
+//
+// The rule that keeps it safe: a queue enters the index whenever work is added to it from
+// outside (a submit, a dependency release, a preemption's requeue), and leaves it only
+// through `prune`, a script that removes it atomically, and only when it holds nothing at
+// all: waiting, prioritized, delayed, paused *and running* (BullMQ's `active` list). The
+// paths that put a job back inside BullMQ's own scripts (a retry's move to `delayed`,
+// stalled-job recovery's move back to `wait`, a takeback) all start from a running job, and
+// a queue with a running job is never pruned, so none of them can leave work unindexed; and
+// a running job's queue being indexed is also what makes the index a complete source for
+// the running counts of the fair-share key and of `maxRunning`. A submit adds its jobs, then
+// the index entry: a prune that runs in between sees the jobs and keeps the entry, one that
+// runs before is followed by the add. `sweep` re-adds non-empty queues, for data written
+// before the index existed (each puller runs it once at start).
+import type { Redis } from 'ioredis';
+import type { Keys } from '../state/keys.ts';
+
+/** Sum of a queue's job lists; ARGV[1] is the BullMQ prefix, then queue names. */
+const QUEUE_TOTAL = `
+local function total(name)
+  local k = ARGV[1] .. ':' .. name
+  return redis.call('LLEN', k .. ':wait') + redis.call('ZCARD', k .. ':prioritized')
+    + redis.call('ZCARD', k .. ':delayed') + redis.call('LLEN', k .. ':paused') + redis.call('LLEN', k .. ':active')
+end
+`;
+
+const PRUNE = `${QUEUE_TOTAL}
+local removed = 0
+for i = 2, #ARGV do
+  if total(ARGV[i]) == 0 then removed = removed + redis.call('SREM', KEYS[1], ARGV[i]) end
+end
+return removed`;
+
+const SWEEP = `${QUEUE_TOTAL}
+local added = 0
+for i = 2, #ARGV do
+  if total(ARGV[i]) > 0 then added = added + redis.call('SADD', KEYS[1], ARGV[i]) end
+end
+return added`;
+
+type IndexScript = (key: string, prefix: string, ...names: string[]) => Promise<number>;
+
+export class ActiveQueues {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly prefix: string,
+  ) {
+    // defineCommand sends the script by its SHA (EVALSHA) once loaded; once per connection.
+    const r = redis as Redis & { usineActivePrune?: IndexScript };
+    if (!r.usineActivePrune) {
+      redis.defineCommand('usineActivePrune', { numberOfKeys: 1, lua: PRUNE });
+      redis.defineCommand('usineActiveSweep', { numberOfKeys: 1, lua: SWEEP });
+    }
+  }
+
+  private script(name: 'usineActivePrune' | 'usineActiveSweep'): IndexScript {
+    return (this.redis as unknown as Record<string, IndexScript>)[name].bind(this.redis);
+  }
+
+  /** Marks queues as holding work (after their jobs were added). */
+  async add(names: string[]): Promise<void> {
+    if (names.length) await this.redis.sadd(this.keys.active, ...names);
+  }
+
+  async members(): Promise<string[]> {
+    return this.redis.smembers(this.keys.active);
+  }
+
+  /** Removes those of `names` that hold nothing, queued or running, checked atomically; returns how many. */
+  async prune(names: string[]): Promise<number> {
+    return names.length ? this.script('usineActivePrune')(this.keys.active, this.prefix, ...names) : 0;
+  }
+
+  /** Adds those of `names` that hold anything; returns how many were missing. */
+  async sweep(names: string[]): Promise<number> {
+    let added = 0;
+    // In slices: a script blocks Redis while it runs.
+    for (let i = 0; i < names.length; i += 500)
+      added += await this.script('usineActiveSweep')(this.keys.active, this.prefix, ...names.slice(i, i + 500));
+    return added;
+  }
+}
