@@ -33,7 +33,8 @@ it('runs the T=2, W=2 cell and reports sane figures', async () => {
   expect(c.redisCommandsPerJob).toBeGreaterThan(3);
   expect(c.redisMicrosPerJob).toBeGreaterThan(0);
   expect(c.rounds).toBeGreaterThan(0);
-  // Idle pullers still poll (once a second each, today).
-  expect(c.idleRedisCommandsPerSec).toBeGreaterThan(0);
+  // Idle pullers cost close to nothing: one SMEMBERS of the empty active-queue index every 5 s
+  // each, and BullMQ's stalled-job checks (before the index: a full round a second, 12+/s each).
+  expect(c.idleRedisCommandsPerSec).toBeLessThan(5);
   expect(stdout).toMatch(/\| 2 +\| 2 +\| \d+/);
 }, 60_000);
