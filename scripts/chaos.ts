@@ -3,7 +3,7 @@
 // noop jobs flow, and prints one row per fault. See --help and docs/operations.md.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FAULTS, NOT_BUILT, runFault, type FaultRow } from './chaos/faults.ts';
+import { FAULTS, runFault, type FaultRow } from './chaos/faults.ts';
 
 const HELP = `Usage: npm run chaos -- [--only NAME[,NAME...]] [--json FILE] [--short] [--base-port N]
 
@@ -14,12 +14,14 @@ to recover (from the fault's end to the first completion of a job submitted afte
 the API answered during the fault (fraction answered within 1 s, 503s, refused, hung past 5 s).
 
 Each fault starts its own redis-server (AOF, appendfsync everysec) in a temporary folder, and
-schedulers and workers as child processes, on ports base..base+7 (default 8650). Workers count
+schedulers and workers as child processes, on ports base..base+7 (default 8650). The sentinel
+fault starts instead a primary, a replica and 3 sentinels (no AOF) on base+10..base+14
+(8660-8664), and submits with USINE_SUBMIT_DURABILITY=replica. Workers count
 runs and completions per job (USINE_CHAOS_COUNTERS=on). The artifacts-full fault mounts a small
 tmpfs when run as root, and otherwise uses a read-only folder.
 
 Faults:
-${[...FAULTS.map((f) => `  ${f.name.padEnd(22)} ${f.title}`), ...Object.entries(NOT_BUILT).map(([n, t]) => `  ${n.padEnd(22)} ${t}`)].join('\n')}
+${FAULTS.map((f) => `  ${f.name.padEnd(22)} ${f.title}`).join('\n')}
 
 Options:
   --only NAME[,NAME]  run these faults only
@@ -58,13 +60,11 @@ if (values.help) {
 }
 
 const names = values.only ? values.only.split(',').map((s) => s.trim()) : FAULTS.map((f) => f.name);
-const unknown = names.filter((n) => !FAULTS.some((f) => f.name === n) && !NOT_BUILT[n]);
+const unknown = names.filter((n) => !FAULTS.some((f) => f.name === n));
 if (unknown.length) {
   console.error(`chaos: no fault named ${unknown.join(', ')}; see npm run chaos -- --help`);
   process.exit(2);
 }
-for (const n of names) if (NOT_BUILT[n]) console.log(`${n}: ${NOT_BUILT[n]}`);
-if (names.every((n) => NOT_BUILT[n])) process.exit(0);
 
 const t0 = Date.now();
 const progress = (line: string) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);

@@ -18,6 +18,8 @@ export const HUNG_MS = 5000;
 export class Flow {
   readonly acked: { id: string; at: number }[] = [];
   readonly answers: Answer[] = [];
+  /** Acknowledged jobs whose submit answered `usine-durability: primary-only` (no replica confirmed them). */
+  readonly primaryOnly = new Set<string>();
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -54,6 +56,8 @@ export class Flow {
       status = r.status;
       const body = (await r.json().catch(() => ({}))) as { ids?: string[] };
       if (r.ok && body.ids) for (const id of body.ids) this.acked.push({ id, at: Date.now() });
+      if (r.ok && body.ids && r.headers.get('usine-durability') === 'primary-only')
+        for (const id of body.ids) this.primaryOnly.add(id);
     } catch (e) {
       status = (e as Error).name === 'TimeoutError' ? 'hung' : 'refused';
     }
@@ -108,7 +112,12 @@ export interface Outcome {
  * when the bound ran out. Keeps the flow running after the fault ended (`healAt`) until a job submitted since then
  * completes, stops it, then waits (at most `boundMs` in all) for every acknowledged job.
  */
-export async function settle(cluster: ChaosCluster, flow: Flow, healAt: number, boundMs: number): Promise<Outcome> {
+export async function settle(
+  cluster: ChaosCluster,
+  flow: Flow,
+  healAt: number,
+  boundMs: number,
+): Promise<Outcome & { lostIds: string[] }> {
   const end = Date.now() + boundMs;
   let recovered: number | null = null;
   let counts = await cluster.counters();
@@ -144,5 +153,6 @@ export async function settle(cluster: ChaosCluster, flow: Flow, healAt: number, 
     duplicated: ids.filter((id) => Number(done[id] ?? 0) > 1).length,
     reran: ids.filter((id) => Number(runs[id] ?? 0) > 1).length,
     recoverySeconds: recovered === null ? null : Math.round((recovered - healAt) / 100) / 10,
+    lostIds: ids.filter((id) => !done[id]),
   };
 }

@@ -1,5 +1,6 @@
 // The chaos suite's cluster: its own redis-server (own port and data folder, AOF with
-// appendfsync everysec, as docs/operations.md recommends), scheduler replicas and workers as
+// appendfsync everysec, as docs/operations.md recommends) or a Sentinel set (a primary, a
+// replica, three sentinels; test/support/sentinels.ts), scheduler replicas and workers as
 // child processes on loopback ports, and a round-robin proxy in front of several schedulers.
 // Shared by scripts/chaos.ts and test/scripts/chaos.test.ts.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -7,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { connectRedis, redisAnswers } from '../../shared/redis.ts';
+import { connectRedis, redisAnswers, redisTarget, type RedisTarget } from '../../shared/redis.ts';
 import { startTs, type Child } from '../../test/support/processes.ts';
+import { SentinelSet } from '../../test/support/sentinels.ts';
 import { roundRobin, type RoundRobin } from './proxy.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -20,15 +22,24 @@ export interface ClusterShape {
   lossy?: number[];
   /** A 64 KiB tmpfs as the artifact folder, filled up (root), or else a folder made read-only. */
   fullArtifacts?: boolean;
+  /** A Sentinel set (ports base+10..base+14) instead of the one redis-server; processes know only the sentinels. */
+  sentinel?: boolean;
   env?: Record<string, string>;
 }
 
+/** Where a Sentinel set's ports start, from the cluster's base: past the ports base..base+7. */
+export const SENTINEL_PORT_OFFSET = 10;
+
 /**
  * Ports from `base`: Redis, two schedulers, the proxy, then one per worker (its /metrics).
- * A cluster uses at most base..base+7.
+ * A cluster uses at most base..base+7; with `sentinel`, base+10..base+14 instead of base.
  */
 export class ChaosCluster {
   readonly redisUrl: string;
+  /** What the chaos counters connect to: the URL, or the sentinels (to follow a failover). */
+  readonly redisTarget: string | RedisTarget;
+  /** The Sentinel set, with `shape.sentinel`. */
+  readonly sentinels: SentinelSet | null;
   readonly prefix = 'chaos';
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-chaos-'));
   readonly artifactDir = path.join(this.dir, 'artifacts');
@@ -45,9 +56,12 @@ export class ChaosCluster {
     private readonly base: number,
     readonly shape: ClusterShape,
   ) {
-    this.redisUrl = `redis://127.0.0.1:${base}`;
+    this.sentinels = shape.sentinel ? new SentinelSet(base + SENTINEL_PORT_OFFSET) : null;
+    const redisEnv = this.sentinels?.env ?? { REDIS_URL: `redis://127.0.0.1:${base}` };
+    this.redisUrl = redisEnv.REDIS_URL!;
+    this.redisTarget = this.sentinels ? redisTarget({ ...redisEnv, REDIS_URL: this.redisUrl }) : this.redisUrl;
     this.env = {
-      REDIS_URL: this.redisUrl,
+      ...redisEnv,
       USINE_QUEUE_PREFIX: this.prefix,
       USINE_DATA_DIR: this.dir,
       USINE_ARTIFACT_DIR: this.artifactDir,
@@ -72,7 +86,8 @@ export class ChaosCluster {
 
   async start(): Promise<this> {
     if (this.shape.fullArtifacts) this.fillArtifacts();
-    await this.startRedis();
+    if (this.sentinels) await this.sentinels.start();
+    else await this.startRedis();
     await Promise.all([
       ...Array.from({ length: this.shape.schedulers }, (_, i) => this.startScheduler(i)),
       ...Array.from({ length: this.shape.workers }, (_, i) => this.startWorker(i)),
@@ -128,7 +143,7 @@ export class ChaosCluster {
   /** The chaos counters (USINE_CHAOS_COUNTERS): per job id, runs and accepted completions; null while Redis is away. */
   async counters(): Promise<{ executions: Record<string, string>; completions: Record<string, string> } | null> {
     if (!this.counterConn) {
-      this.counterConn = connectRedis(this.redisUrl, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
+      this.counterConn = connectRedis(this.redisTarget, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
       this.counterConn.on('error', () => {});
     }
     try {
@@ -183,6 +198,7 @@ export class ChaosCluster {
       this.redis.kill('SIGCONT');
       await this.signalRedis('SIGKILL');
     }
+    await this.sentinels?.stop();
     if (this.artifactsFull === 'tmpfs') {
       try {
         execFileSync('umount', [this.artifactDir], { stdio: 'ignore' });
