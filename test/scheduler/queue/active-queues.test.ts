@@ -145,19 +145,31 @@ describe('active-queue index', () => {
     const started: string[] = [];
     const ra = connectRedis(url);
     const rb = connectRedis(url);
-    const a = puller(keys, prefix, ra, async (job) => {
-      started.push(`a:${job.id}`);
-      return new Promise(() => {}); // never ends: its worker dies with it
-    }, { lockMs: 1000, workerId: 'a' });
+    const a = puller(
+      keys,
+      prefix,
+      ra,
+      async (job) => {
+        started.push(`a:${job.id}`);
+        return new Promise(() => {}); // never ends: its worker dies with it
+      },
+      { lockMs: 1000, workerId: 'a' },
+    );
     await a.start();
     const [id] = await submit('s');
     for (let i = 0; i < 200 && !started.length; i++) await sleep(10);
     expect(started).toEqual([`a:${id}`]);
     await a.stop(true); // its locks are no longer renewed
-    const b = puller(keys, prefix, rb, async (job) => {
-      started.push(`b:${job.id}`);
-      return { result: null, flops: 0 };
-    }, { lockMs: 1000, workerId: 'b', idlePollMs: 300 });
+    const b = puller(
+      keys,
+      prefix,
+      rb,
+      async (job) => {
+        started.push(`b:${job.id}`);
+        return { result: null, flops: 0 };
+      },
+      { lockMs: 1000, workerId: 'b', idlePollMs: 300 },
+    );
     await b.start();
     try {
       for (let i = 0; i < 800 && started.length < 2; i++) await sleep(10);
