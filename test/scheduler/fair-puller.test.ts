@@ -4,33 +4,20 @@
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { jobSpec, requirements } from '../../shared/job-spec.ts';
+import { jobSpec } from '../../shared/job-spec.ts';
 import { queuedSpec } from '../../shared/queues.ts';
 import { FairPuller, type Processor } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
-import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
+import { TenantQueues } from '../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { TenantStore, tenantSchema } from '../../scheduler/state/tenants.ts';
-import type { DeviceCaps } from '../../scheduler/policy/matching.ts';
+import { testCaps, anyQueue } from '../support/fixtures.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
-const caps: DeviceCaps = {
-  vendor: 'test',
-  architecture: '',
-  device: '',
-  backend: 'vulkan',
-  features: [],
-  limits: {},
-  region: 'local',
-};
+const caps = testCaps;
 let run = 0;
-const queueInfo = (tenant: string): QueueInfo => ({
-  name: queueName(tenant, 'any'),
-  tenant,
-  cls: 'any',
-  requirements: requirements.parse({}),
-});
+const queueInfo = anyQueue;
 let pullers: FairPuller[] = [];
 
 function setup() {

@@ -13,7 +13,7 @@ import { FairPuller, type Processor, type PullerOptions } from '../../../schedul
 import { JobStore } from '../../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../../scheduler/state/keys.ts';
-import type { DeviceCaps } from '../../../scheduler/policy/matching.ts';
+import { testCaps, anyQueue } from '../../support/fixtures.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
@@ -22,21 +22,8 @@ afterAll(() => {
   admin.disconnect();
   racer.disconnect();
 });
-const caps: DeviceCaps = {
-  vendor: 'test',
-  architecture: '',
-  device: '',
-  backend: 'vulkan',
-  features: [],
-  limits: {},
-  region: 'local',
-};
-const queueInfo = (tenant: string): QueueInfo => ({
-  name: queueName(tenant, 'any'),
-  tenant,
-  cls: 'any',
-  requirements: requirements.parse({}),
-});
+const caps = testCaps;
+const queueInfo = anyQueue;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let run = 0;
 

@@ -6,35 +6,22 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { Job } from 'bullmq';
 import { connectRedis } from '../../../shared/redis.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { jobSpec, requirements } from '../../../shared/job-spec.ts';
+import { jobSpec } from '../../../shared/job-spec.ts';
 import type { JobData } from '../../../shared/queues.ts';
 import { FairPuller, type Processor } from '../../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../../scheduler/queue/job-store.ts';
-import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
+import { TenantQueues } from '../../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../../scheduler/state/keys.ts';
 import { TenantStore, tenantSchema } from '../../../scheduler/state/tenants.ts';
 import { PreemptionLedger, type PreemptionRequest } from '../../../scheduler/state/preemptions.ts';
 import type { JobEventSummary } from '../../../scheduler/state/job-events.ts';
-import type { DeviceCaps } from '../../../scheduler/policy/matching.ts';
 import { formatJob } from '../../../client/format.ts';
+import { testCaps, anyQueue } from '../../support/fixtures.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
-const caps: DeviceCaps = {
-  vendor: 'test',
-  architecture: '',
-  device: '',
-  backend: 'vulkan',
-  features: [],
-  limits: {},
-  region: 'local',
-};
-const queueInfo = (tenant: string): QueueInfo => ({
-  name: queueName(tenant, 'any'),
-  tenant,
-  cls: 'any',
-  requirements: requirements.parse({}),
-});
+const caps = testCaps;
+const queueInfo = anyQueue;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let run = 0;
 let pullers: FairPuller[] = [];
