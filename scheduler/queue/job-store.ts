@@ -191,7 +191,7 @@ export class JobStore {
           finishedAt: new Date().toISOString(),
         };
         // NX: a cancel's final view, written meanwhile, stays.
-        await this.redis.set(this.keys.cancelled(p.id), JSON.stringify(final), 'EX', this.retentionSeconds, 'NX');
+        await this.keepFinalView(final, true);
         if ((await this.redis.hdel(this.keys.pending, p.id)) === 1) failed++;
       }
     }
@@ -243,12 +243,12 @@ export class JobStore {
         error: CANCELLED_REASON,
         finishedAt: new Date().toISOString(),
       };
-      await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
+      await this.keepFinalView(final);
       if ((await this.redis.hdel(this.keys.pending, id)) === 1) return final;
       // Released meanwhile: in its queue now, cancel it there. (Failed meanwhile, for its
       // dependency: the cancel's view, written first, stays.)
       if (!(await this.find(id))) return final;
-      await this.redis.del(this.keys.cancelled(id));
+      await this.redis.multi().del(this.keys.cancelled(id)).zrem(this.keys.finalViews, id).exec();
       return this.cancel(id);
     }
     const { job, state } = found;
@@ -264,7 +264,7 @@ export class JobStore {
           finishedAt: new Date().toISOString(),
           waitingFor: null,
         };
-        await this.redis.set(this.keys.cancelled(id), JSON.stringify(final), 'EX', this.retentionSeconds);
+        await this.keepFinalView(final);
         return final;
       } catch {
         // Taken by a worker in the meantime: cancel it as a running job.
@@ -291,8 +291,53 @@ export class JobStore {
     return lines;
   }
 
-  /** Newest first, over the given queues. */
-  async list(queues: QueueInfo[], filter: { state?: JobState; type?: string; limit: number }): Promise<JobView[]> {
+  /**
+   * Keeps the final view of a job that left BullMQ (cancelled while queued or held, or failed
+   * for its dependency) for the retention period, indexed by time so that list() finds it.
+   */
+  private async keepFinalView(view: JobView, onlyIfNone = false): Promise<void> {
+    const now = Date.now();
+    const key = this.keys.cancelled(view.id);
+    const json = JSON.stringify(view);
+    const tx = this.redis.multi();
+    if (onlyIfNone) tx.set(key, json, 'EX', this.retentionSeconds, 'NX');
+    else tx.set(key, json, 'EX', this.retentionSeconds);
+    await tx
+      .zadd(this.keys.finalViews, now, view.id)
+      .zremrangebyscore(this.keys.finalViews, '-inf', now - this.retentionSeconds * 1000)
+      .exec();
+  }
+
+  /**
+   * Views of jobs outside BullMQ, newest first: held for a dependency (state queued), and the
+   * final views of those that left (cancelled, or failed for their dependency).
+   */
+  private async outsideQueues(tenant: string | null, state: JobState | undefined, limit: number): Promise<JobView[]> {
+    const out: JobView[] = [];
+    const mine = (id: string) => !tenant || id.startsWith(`${tenant}.`);
+    if (!state || state === 'queued') {
+      for (const json of Object.values(await this.redis.hgetall(this.keys.pending))) {
+        const p = JSON.parse(json) as PendingJob;
+        if (mine(p.id)) out.push(pendingView(p, `waiting for job ${dependencyOf(p.spec)} to succeed`));
+      }
+    }
+    if (!state || state === 'cancelled' || state === 'failed') {
+      // Newest first; read more than `limit` when a tenant's share of them may be small.
+      const ids = (await this.redis.zrevrange(this.keys.finalViews, 0, tenant ? limit * 10 : limit - 1)).filter(mine);
+      const views = ids.length ? await this.redis.mget(ids.map((id) => this.keys.cancelled(id))) : [];
+      for (const v of views) if (v) out.push(JSON.parse(v) as JobView);
+    }
+    return out;
+  }
+
+  /**
+   * Newest first, over the given queues, and (with `tenant`: that tenant's, null: everyone's)
+   * the jobs held for a dependency or removed from their queue by a cancel.
+   */
+  async list(
+    queues: QueueInfo[],
+    filter: { state?: JobState; type?: string; limit: number; tenant?: string | null },
+  ): Promise<JobView[]> {
     const types = filter.state
       ? LIST_STATES[filter.state]
       : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as BullListType[]);
@@ -305,6 +350,8 @@ export class JobStore {
         for (const j of jobs) if (j) views.push(toView(j, bull));
       }
     }
+    if (filter.tenant !== undefined)
+      views.push(...(await this.outsideQueues(filter.tenant, filter.state, filter.limit)));
     return views
       .filter((v) => (!filter.state || v.state === filter.state) && (!filter.type || v.type === filter.type))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))

@@ -118,6 +118,10 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
     let queues = await ctx.queues.list();
     if (!req.caller.admin) queues = queues.filter((x) => x.tenant === req.caller.tenant!.name);
     if (q.tenant) queues = queues.filter((x) => x.tenant === q.tenant);
-    return { jobs: await ctx.store.list(queues, { state: q.state, type: q.type, limit: q.limit }) };
+    // Jobs outside the queues (held, or cancelled while queued) are listed per tenant: one's own,
+    // or for an admin the one named (null: all); none when a tenant names another.
+    const own = req.caller.admin ? null : req.caller.tenant!.name;
+    const tenant = own && q.tenant && q.tenant !== own ? undefined : (q.tenant ?? own);
+    return { jobs: await ctx.store.list(queues, { state: q.state, type: q.type, limit: q.limit, tenant }) };
   });
 }

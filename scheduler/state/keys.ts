@@ -49,6 +49,10 @@ export class Keys {
   cancelled(id: string) {
     return `${this.prefix}:cancelled:${id}`;
   }
+  /** Sorted set: ids of the jobs with a final view under `cancelled(id)`, by when it was written (for listing). */
+  get finalViews() {
+    return `${this.prefix}:final-views`;
+  }
   /** Stream of job events from workers (started, retry, finished) for the scheduler's metrics. */
   get events() {
     return `${this.prefix}:events`;

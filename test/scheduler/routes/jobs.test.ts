@@ -92,5 +92,21 @@ describe('/v1/jobs', () => {
     const queued = (await a().get<{ jobs: JobView[] }>('/v1/jobs?state=queued')).json.jobs;
     expect(queued.length).toBeGreaterThan(0);
     expect(queued.map((j) => j.id)).not.toContain(id);
+    // Listed as cancelled (its final view), to its tenant and to an admin, not to another tenant.
+    const ids = async (as: typeof a, query: string) =>
+      (await as().get<{ jobs: JobView[] }>(`/v1/jobs${query}`)).json.jobs.map((j) => j.id);
+    expect(await ids(a, '?state=cancelled')).toContain(id);
+    expect(await ids(a, '')).toContain(id);
+    expect(await ids(() => api.as('admin'), '?state=cancelled')).toContain(id);
+    expect(await ids(b, '?state=cancelled')).not.toContain(id);
+    expect(await ids(b, '?tenant=a&state=cancelled')).toEqual([]);
+  });
+
+  it('lists a job held for its dependency as queued, with why it waits', async () => {
+    const { id: dep } = (await a().post<{ id: string }>('/v1/jobs', noop)).json;
+    const { id } = (await a().post<{ id: string }>('/v1/jobs', { ...noop, dependsOn: dep })).json;
+    const queued = (await a().get<{ jobs: JobView[] }>('/v1/jobs?state=queued')).json.jobs;
+    expect(queued.find((j) => j.id === id)?.waitingFor).toBe(`waiting for job ${dep} to succeed`);
+    expect((await b().get<{ jobs: JobView[] }>('/v1/jobs')).json.jobs.map((j) => j.id)).not.toContain(id);
   });
 });
