@@ -7,15 +7,16 @@ import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { isRedisUnavailable } from '../../shared/redis.ts';
-import { CANCELLED_REASON, PREEMPTED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
+import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
 import type { Keys } from '../state/keys.ts';
-import { PreemptionLedger, type PreemptionRequest } from '../state/preemptions.ts';
 import type { RunningJob } from '../state/workers.ts';
 import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
+import { PreemptionHandler, type Attempt } from './preemption-handler.ts';
+import { SlotReservations } from './slot-reservations.ts';
 import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
 
 /** How long a dispatch plan may be followed without being redone (see FairPuller.front). */
@@ -52,32 +53,6 @@ export interface AttemptHooks {
 }
 
 export type Processor = (job: Job<JobData>, signal: AbortSignal, hooks: AttemptHooks) => Promise<RunOutcome>;
-
-/** A running attempt, as the heartbeat reports it, and what a preemption of it needs. */
-interface Attempt {
-  info: RunningJob;
-  worker: QueueWorker;
-  /** Set once a preemption request for it was accepted (a repeated message is then a no-op). */
-  preemption?: { request: PreemptionRequest; grace: NodeJS.Timeout };
-  /** Gives up waiting for the processor (a preemption's grace ran out). */
-  abandon?: () => void;
-  /** A cancel or timeout that came while a preemption was under way: it wins (the job is not requeued). */
-  stopReason?: string;
-}
-
-/**
- * A slot freed by a preemption, kept for the tenant it was freed for until `until` (ms): an
- * ordinary dispatch round must not hand it to a third tenant.
- */
-interface Reservation {
-  tenant: string;
-  until: number;
-}
-
-const round1 = (x: number) => Math.round(x * 10) / 10;
-
-/** How long past the grace a reservation waits for its tenant's job to be taken. */
-const RESERVATION_SLACK_MS = 15_000;
 
 export interface PullerOptions {
   redis: Redis;
@@ -121,12 +96,12 @@ export class FairPuller {
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
   private readonly accounting: AccountingBuffer;
-  private readonly ledger: PreemptionLedger;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
-  private reservations: Reservation[] = [];
-  /** Jobs put back in their queue by a preemption: completing them must not fetch the next job. */
-  private readonly requeued = new WeakSet<Job<JobData>>();
+  /** Slots freed by preemptions, kept for the preemptors' tenants (slot-reservations.ts). */
+  private readonly reservations = new SlotReservations();
+  /** The worker's side of preemption (preemption-handler.ts). */
+  private readonly preemptions: PreemptionHandler;
   private stopping = false;
   /**
    * The queue and tenant tables change rarely: re-read them at most once a second while
@@ -165,7 +140,22 @@ export class FairPuller {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
-    this.ledger = new PreemptionLedger(o.redis, o.keys);
+    this.preemptions = new PreemptionHandler({
+      redis: o.redis,
+      keys: o.keys,
+      workerName: o.workerName,
+      workerId: o.workerId,
+      powerWatts: o.powerWatts,
+      log: o.log,
+      queues: this.queues,
+      accounting: this.accounting,
+      attempts: this.attempts,
+      reservations: this.reservations,
+      slotFreed: () => {
+        this.drained = false;
+      },
+      onPreempted: o.onPreempted,
+    });
   }
 
   /** Ids of the jobs running here now. */
@@ -189,15 +179,7 @@ export class FairPuller {
           this.preempt(message).catch((err) => this.o.log.error({ err, job: message }, 'preemption failed'));
       } else this.onWake(message.split(','));
     });
-    // Requests naming this worker id from before it (re)started: none of their jobs runs here
-    // now (a new run has a new id, and nothing has started yet), so nothing is to be done;
-    // the scheduler clears them. Read only to say so: a bad ledger must not stop the worker.
-    try {
-      const stale = (await this.ledger.all()).filter((r) => r.worker === this.o.workerId);
-      if (stale.length) this.o.log.info({ jobs: stale.map((r) => r.job) }, 'preemption requests for jobs not here');
-    } catch (err) {
-      this.o.log.warn({ err }, 'could not read the preemption requests');
-    }
+    await this.preemptions.reportStale();
     // Queues holding work from before the active-queue index (or an index lost with its
     // Redis) are indexed again here; after that the index is kept up by the paths that add work.
     try {
@@ -212,50 +194,16 @@ export class FairPuller {
 
   /**
    * Carries out a preemption request for a job running here: once, and only if it names
-   * this worker (a request left over from the job's attempt on another worker does not).
-   * The slot it frees is reserved for the requesting tenant.
+   * this worker and this attempt. The slot it frees is reserved for the requesting tenant.
    */
-  async preempt(jobId: string): Promise<boolean> {
-    const a = this.attempts.get(jobId);
-    if (!a || a.preemption) return false;
-    const request = await this.ledger.get(jobId);
-    // A request names a worker and an attempt: one left over from an earlier attempt of the job
-    // on this worker (the scheduler has not cleared it yet) must not stop this one.
-    if (
-      !request ||
-      request.worker !== this.o.workerId ||
-      request.requestedAt < a.info.startedAt ||
-      a.preemption ||
-      this.attempts.get(jobId) !== a
-    )
-      return false;
-    const grace = setTimeout(() => {
-      this.o.log.warn(
-        { job: jobId, graceSeconds: request.graceSeconds },
-        'preempted job did not stop within its grace; abandoning the attempt',
-      );
-      a.abandon?.();
-    }, request.graceSeconds * 1000).unref();
-    a.preemption = { request, grace };
-    this.reservations.push({
-      tenant: request.forTenant,
-      until: request.requestedAt + request.graceSeconds * 1000 + RESERVATION_SLACK_MS,
-    });
-    // The freed slot must start a round even if the last one drained the queues.
-    this.drained = false;
-    this.o.log.info(
-      { job: jobId, tenant: request.tenant, forTenant: request.forTenant, reason: request.reason },
-      'preempting job',
-    );
-    a.worker.cancelJob(jobId, PREEMPTED_REASON);
-    return true;
+  preempt(jobId: string): Promise<boolean> {
+    return this.preemptions.preempt(jobId);
   }
 
   /** Aborts a job running here (cancel or timeout); a no-op elsewhere. */
   cancel(jobId: string, reason: string): boolean {
     // The signal keeps its first reason: a preemption under way must learn of the cancel here.
-    const a = this.attempts.get(jobId);
-    if (a?.preemption) a.stopReason = reason;
+    this.preemptions.stopped(this.attempts.get(jobId), reason);
     return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
   }
 
@@ -410,10 +358,10 @@ export class FairPuller {
     }
     const picks: TenantLoad[] = [];
     // Slots freed by preemptions go to the tenants they were freed for; the others plan the rest.
-    const reserved = this.reservations.length ? this.reserve(loads, free, picks) : [];
-    if (this.reservations.length) this.front = null;
+    const reserved = this.reservations.size ? this.reservations.pick(loads, free, picks) : [];
+    if (this.reservations.size) this.front = null;
     // One pick per free slot, each counted as running before the next (policy's pickSlots).
-    const slots = free - this.reservations.length;
+    const slots = free - this.reservations.size;
     const plan = pickSlots(loads, slots, mean, this.o.catchUpSeconds);
     if (slots > 0) this.front = plan.first && { tenant: plan.first.name, at: Date.now(), alone: plan.first.alone };
     picks.push(...plan.picks);
@@ -421,10 +369,7 @@ export class FairPuller {
     await Promise.all([pruning, ...[...raised].map(([name, u]) => this.usage.raise(name, u))]);
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
     // A reservation is used up once its tenant's job is taken.
-    if (reserved.length) {
-      const used = new Set(reserved.filter((_, i) => took[i]));
-      this.reservations = this.reservations.filter((r) => !used.has(r));
-    }
+    if (reserved.length) this.reservations.used(reserved.filter((_, i) => took[i]));
     // Drained: every tenant with queued work had all of it taken, or found nothing it could
     // take (another worker was faster, or only retries not yet due are left). A tenant left
     // with queued work (held by its quota, or more work than free slots) is not: its slots
@@ -447,29 +392,6 @@ export class FairPuller {
     // (a Redis connection each) in the middle of a burst of work costs more than the job
     // (measured with bench:scale: T=100, W=32 fell from 42 to 21 jobs/s when opened lazily).
     for (const name of mine) this.worker(name);
-  }
-
-  /**
-   * Drops reservations that expired or whose tenant has no work this device could take now,
-   * and puts picks for the kept ones first in `picks` (at most one per free slot, and per
-   * queued job of the tenant). Returns the reservations picked for, in the order of their picks.
-   */
-  private reserve(loads: TenantLoad[], free: number, picks: TenantLoad[]): Reservation[] {
-    const now = Date.now();
-    this.reservations = this.reservations.filter((r) => {
-      const l = loads.find((x) => x.name === r.tenant);
-      return r.until > now && !!l && l.queued > 0 && l.running < l.maxRunning;
-    });
-    const picked: Reservation[] = [];
-    for (const r of this.reservations) {
-      const l = loads.find((x) => x.name === r.tenant)!;
-      if (picked.length >= free || l.queued <= 0) continue; // the rest wait for the next slot
-      l.running++;
-      l.queued--;
-      picks.push({ ...l });
-      picked.push(r);
-    }
-    return picked;
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
@@ -509,8 +431,8 @@ export class FairPuller {
     // A slot reserved after a preemption goes to its tenant through a round, not a chain.
     if (
       this.stopping ||
-      this.reservations.length ||
-      this.requeued.has(job) ||
+      this.reservations.size ||
+      this.preemptions.wasRequeued(job) ||
       front?.tenant !== job.data.tenant ||
       now - started >= CHAIN_MS
     )
@@ -570,14 +492,14 @@ export class FairPuller {
     let flops = 0;
     let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' | 'preempted' = 'failed';
     try {
-      const r = await this.withGrace(attempt, this.o.process(job, signal, hooks));
+      const r = await this.preemptions.withGrace(attempt, this.o.process(job, signal, hooks));
       flops = r.flops;
       outcome = 'succeeded';
       return r.result;
     } catch (err) {
-      if (signal.aborted && signal.reason === PREEMPTED_REASON && attempt.preemption && !attempt.stopReason) {
+      if (this.preemptions.preempted(attempt, signal)) {
         outcome = 'preempted';
-        await this.requeue(job, token, attempt);
+        await this.preemptions.requeue(job, token, attempt);
         // Tells BullMQ the job was moved (back to waiting): neither completed nor failed.
         throw new WaitingError();
       }
@@ -594,7 +516,7 @@ export class FairPuller {
       throw err;
     } finally {
       clearTimeout(timer);
-      clearTimeout(attempt.preemption?.grace);
+      this.preemptions.ended(attempt);
       this.attempts.delete(job.id!);
       const seconds = (Date.now() - started) / 1000;
       this.accounting.charge(tenant, seconds, flops);
@@ -609,74 +531,6 @@ export class FairPuller {
           joules: seconds * this.o.powerWatts,
         });
     }
-  }
-
-  /**
-   * The processor's outcome, unless a preemption's grace runs out first: then the attempt is
-   * abandoned (the job is requeued; the stray run is left to end on its own, its outcome unused).
-   */
-  private withGrace(attempt: Attempt, run: Promise<RunOutcome>): Promise<RunOutcome> {
-    return Promise.race([
-      run,
-      new Promise<never>((_, reject) => {
-        attempt.abandon = () => {
-          run.catch(() => {}); // its rejection, when it comes, is expected
-          reject(new Error('abandoned after the preemption grace'));
-        };
-      }),
-    ]);
-  }
-
-  /**
-   * Puts a preempted job back at the front of its queue (BullMQ's move from active to wait:
-   * not an attempt, not a failure), with the preemption in its data; then the request is done.
-   */
-  private async requeue(job: Job<JobData>, token: string, attempt: Attempt): Promise<void> {
-    const { request } = attempt.preemption!;
-    const now = Date.now();
-    const { startedAt, checkpointAt } = attempt.info;
-    const last: LastPreemption = {
-      at: new Date(now).toISOString(),
-      worker: this.o.workerName,
-      forTenant: request.forTenant,
-      reason: request.reason,
-      ranSeconds: round1((now - startedAt) / 1000),
-      // The work since the last checkpoint (≈ 0 for a train job that saved one on its way out).
-      lostDeviceSeconds: round1((now - (checkpointAt ?? startedAt)) / 1000),
-      share: request.share,
-      target: request.target,
-    };
-    this.requeued.add(job);
-    try {
-      await job.updateData({ ...job.data, preemption: { count: (job.data.preemption?.count ?? 0) + 1, last } });
-      await job.moveToWait(token);
-    } catch (err) {
-      // The lock was lost (the job is being handed back as stalled): that path requeues it.
-      this.o.log.warn({ err, job: job.id }, 'could not requeue the preempted job');
-      return;
-    }
-    // The request stays: the scheduler clears it once this worker's heartbeat no longer lists
-    // the job. Cleared here, a round reading the heartbeat from before the requeue would see the
-    // job running with no request, count it as its tenant's, and preempt again for it.
-    try {
-      // Indexed already (it had this job running): added again so the index does not rest on that alone.
-      await this.queues.active.add([job.queueName]);
-      // Other workers may have drained their rounds: the requeued job is new work for them.
-      await this.o.redis.publish(this.o.keys.wakeChannel, job.queueName);
-    } catch (err) {
-      this.o.log.warn({ err, job: job.id }, 'preempted job requeued; not indexed or other workers not woken');
-    }
-    this.accounting.event({
-      kind: 'preempted',
-      tenant: job.data.tenant,
-      type: job.data.spec.type,
-      reason: request.reason,
-      ranSeconds: last.ranSeconds,
-      lostSeconds: last.lostDeviceSeconds,
-      joules: last.ranSeconds * this.o.powerWatts,
-    });
-    this.o.log.info({ job: job.id, ...last }, 'preempted job requeued');
-    this.o.onPreempted?.(job, last);
   }
 
   /**
