@@ -4,21 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { trainJobParams } from '../../../shared/train/job-params.ts';
 import { PREEMPTED_REASON } from '../../../shared/queues.ts';
-import { runTraining, type CheckpointStore } from '../../../worker/train/train-run.ts';
+import { runTraining } from '../../../worker/train/train-run.ts';
+import { MemoryStore } from '../../support/checkpoint.ts';
 import type { Progress } from '../../../worker/train/trainer.ts';
 import { testDevice } from '../../support/gpu.ts';
 
 const gpu = await testDevice();
-
-class MemoryStore implements CheckpointStore {
-  readonly saved: { step: number; bytes: Uint8Array; final: boolean }[] = [];
-  async latest() {
-    return this.saved.at(-1)?.bytes ?? null;
-  }
-  async save(step: number, bytes: Uint8Array, final: boolean) {
-    this.saved.push({ step, bytes, final });
-  }
-}
 
 const params = trainJobParams.parse({
   model: { vocabSize: 13, contextLength: 9, layers: 1, dModel: 32, heads: 2, dFF: 64 },
