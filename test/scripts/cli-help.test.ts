@@ -82,6 +82,8 @@ const COMMANDS: { file: string; options: string[] }[] = [
   { file: 'client/cli.ts', options: ['--url', '--token', 'submit', 'doctor'] },
   { file: 'scripts/setup-system.sh', options: ['--with-prometheus'] },
   { file: 'scripts/chaos.ts', options: ['--only', '--json', '--short', '--base-port', 'redis-stop', 'sentinel'] },
+  { file: 'scripts/bench-preemption.ts', options: ['--only', '--b-seconds', '--port', '--json', '--logs'] },
+  { file: 'scripts/bench-durability.ts', options: ['--seconds', '--clients', '--batch', '--rounds', '--port'] },
 ];
 
 // No Vulkan driver and no Redis or scheduler to reach: a command that opened either before
