@@ -92,19 +92,30 @@ export class TenantQueues {
     return [...this.known.values()];
   }
 
-  /** Queued (waiting, prioritized, delayed for retry) and running counts per queue, in one round trip. */
+  /**
+   * Queued (waiting, prioritized, delayed for retry) and running counts per queue, in one
+   * round trip: three reads for a FIFO queue, four for a priority queue. A FIFO queue's jobs
+   * all have priority 0, so its prioritized set stays empty; a priority queue's wait in the
+   * sorted set, but BullMQ's stalled-job recovery puts them back in the list, so both are read.
+   * usine never pauses a queue, so the paused list is not read (the active-queue index's empty
+   * check still counts it).
+   */
   async counts(queues: QueueInfo[]): Promise<Map<string, QueueCounts>> {
     const pipe = this.redis.pipeline();
     for (const q of queues) {
       const k = `${this.prefix}:${q.name}`;
-      pipe.llen(`${k}:wait`).zcard(`${k}:prioritized`).zcard(`${k}:delayed`).llen(`${k}:paused`).llen(`${k}:active`);
+      pipe.llen(`${k}:wait`);
+      if (q.prioritized) pipe.zcard(`${k}:prioritized`);
+      pipe.zcard(`${k}:delayed`).llen(`${k}:active`);
     }
     const res = (await pipe.exec()) ?? [];
     const out = new Map<string, QueueCounts>();
-    queues.forEach((q, i) => {
-      const n = (j: number) => Number(res[i * 5 + j]?.[1] ?? 0);
-      out.set(q.name, { queued: n(0) + n(1) + n(2) + n(3), running: n(4) });
-    });
+    let at = 0;
+    for (const q of queues) {
+      const n = () => Number(res[at++]?.[1] ?? 0);
+      const queued = n() + (q.prioritized ? n() : 0) + n();
+      out.set(q.name, { queued, running: n() });
+    }
     return out;
   }
 
