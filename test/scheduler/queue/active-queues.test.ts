@@ -13,7 +13,7 @@ import { FairPuller, type Processor, type PullerOptions } from '../../../schedul
 import { JobStore } from '../../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../../scheduler/state/keys.ts';
-import { testCaps, anyQueue } from '../../support/fixtures.ts';
+import { testCaps, anyQueue, recordCommands } from '../../support/fixtures.ts';
 
 const url = inject('redisUrl');
 const admin = connectRedis(url);
@@ -41,13 +41,7 @@ function setup() {
 /** A connection that records the name of every command it sends. */
 function counting(): { redis: Redis; sent: string[] } {
   const redis: Redis = connectRedis(url);
-  const sent: string[] = [];
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
-    sent.push(cmd.name);
-    return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-  }) as unknown as typeof redis.sendCommand;
-  return { redis, sent };
+  return { redis, sent: recordCommands(redis) };
 }
 
 function puller(keys: Keys, prefix: string, redis: Redis, process: Processor, extra: Partial<PullerOptions> = {}) {

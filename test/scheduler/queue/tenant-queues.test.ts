@@ -7,7 +7,7 @@ import { jobSpec } from '../../../shared/job-spec.ts';
 import { JobStore } from '../../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../../scheduler/queue/tenant-queues.ts';
 import { Keys } from '../../../scheduler/state/keys.ts';
-import { anyQueue } from '../../support/fixtures.ts';
+import { anyQueue, recordCommands } from '../../support/fixtures.ts';
 
 const redis = connectRedis(inject('redisUrl'));
 const prefix = `tq${process.pid}`;
@@ -23,14 +23,12 @@ it('counts queued and running jobs per queue, a stalled priority job included', 
   const prio: QueueInfo = { ...anyQueue('a'), name: queueName('a', 'any', true), prioritized: true };
   await store.add([0, 1].map(() => ({ spec: jobSpec.parse({ type: 'noop' }), queue: fifo })));
   await store.add([{ spec: jobSpec.parse({ type: 'noop', priority: 5 }), queue: prio }]);
-  const sent: string[] = [];
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
-    sent.push(cmd.name);
-    return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-  }) as unknown as typeof redis.sendCommand;
-  const c = await queues.counts([fifo, prio]);
-  redis.sendCommand = send;
+  // Counted on a connection of its own, so that nothing else's commands mix in.
+  const counted = connectRedis(inject('redisUrl'));
+  await counted.ping(); // connected: its set-up commands are not counted
+  const sent = recordCommands(counted);
+  const c = await new TenantQueues(counted, new Keys(prefix), prefix).counts([fifo, prio]);
+  counted.disconnect();
   expect(c.get(fifo.name)).toEqual({ queued: 2, running: 0 });
   expect(c.get(prio.name)).toEqual({ queued: 1, running: 0 });
   expect(sent).toHaveLength(3 + 4);
