@@ -6,20 +6,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { ArtifactMeta } from './artifact-meta.ts';
 
-export interface ArtifactMeta {
-  id: string;
-  tenant: string;
-  name: string;
-  bytes: number;
-  contentType: string;
-  createdAt: string;
-  /** The job that produced it, if any. */
-  job?: string;
-  kind: 'upload' | 'output' | 'checkpoint';
-  /** Free-form facts (shape, step, …). */
-  info?: Record<string, unknown>;
-}
+export { artifactMetaSchema, type ArtifactMeta } from './artifact-meta.ts';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,5 +1,6 @@
 // What travels inside a BullMQ job.
 import type { JobSpec } from './job-spec.ts';
+import type { LastPreemption } from './job-view.ts';
 
 /**
  * A spec as it waits in a queue: without its requirements, which its queue stands for (the
@@ -28,20 +29,5 @@ export const CANCELLED_REASON = 'cancelled';
 /** The abort reason of a running job asked to make room for another tenant (or a higher priority). */
 export const PREEMPTED_REASON = 'preempted';
 
-/** A job's last preemption, kept in its data (what `usine status` and `usine logs` show). */
-export interface LastPreemption {
-  /** When the attempt stopped (ISO time). */
-  at: string;
-  /** The worker it ran on (name). */
-  worker: string;
-  /** The tenant whose job gets the slot. */
-  forTenant: string;
-  reason: 'fair-share' | 'priority';
-  /** How long the attempt had run, seconds. */
-  ranSeconds: number;
-  /** Device-seconds of work not kept in a checkpoint (the whole attempt for jobs that keep none). */
-  lostDeviceSeconds: number;
-  /** The preemptor tenant's share of the matching slots when it was decided, and its target (0..1). */
-  share: number;
-  target: number;
-}
+/** A job's last preemption: its schema is part of the job view the API returns. */
+export type { LastPreemption } from './job-view.ts';

@@ -1,17 +1,10 @@
 // Which devices a job may run on. Pure functions: no Redis, no BullMQ.
 import { createHash } from 'node:crypto';
 import type { JobSpec, Requirements } from '../../shared/job-spec.ts';
+import type { DeviceCaps } from '../../shared/worker-view.ts';
 
-/** What a worker offers, as it registers and heartbeats. */
-export interface DeviceCaps {
-  vendor: string;
-  architecture: string;
-  device: string;
-  backend: string;
-  features: string[];
-  limits: Record<string, number>;
-  region: string;
-}
+/** What a worker offers, as it registers and heartbeats (its schema is in shared/worker-view.ts). */
+export type { DeviceCaps } from '../../shared/worker-view.ts';
 
 export interface TenantScope {
   regions: string[];

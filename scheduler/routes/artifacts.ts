@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../api-error.ts';
 import { actingTenant, canSee } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
-import type { ArtifactMeta } from '../../shared/artifact-store.ts';
+import type { ArtifactMeta } from '../../shared/artifact-meta.ts';
+import type { ArtifactList } from '../../shared/api-responses.ts';
 
 export function artifactRoutes(app: FastifyInstance, ctx: SchedulerContext, uploadLimit: number): void {
   app.addContentTypeParser(
@@ -31,7 +32,9 @@ export function artifactRoutes(app: FastifyInstance, ctx: SchedulerContext, uplo
     return reply.code(201).send(meta);
   });
 
-  app.get<{ Params: { id: string } }>('/v1/artifacts/:id/meta', async (req) => visible(req, req.params.id));
+  app.get<{ Params: { id: string } }>('/v1/artifacts/:id/meta', async (req): Promise<ArtifactMeta> =>
+    visible(req, req.params.id),
+  );
 
   app.get<{ Params: { id: string } }>('/v1/artifacts/:id', async (req, reply) => {
     const meta = await visible(req, req.params.id);
@@ -40,7 +43,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: SchedulerContext, uplo
     return reply.send(fs.createReadStream(ctx.artifacts.dataPath(meta.id)));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/artifacts', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/artifacts', async (req): Promise<ArtifactList> => {
     const view = await ctx.store.get(req.params.id);
     if (!view || !canSee(req, view.tenant)) throw new ApiError(404, 'not_found', `no job with id ${req.params.id}`);
     return { artifacts: await ctx.artifacts.forJob(req.params.id) };

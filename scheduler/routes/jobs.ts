@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { jobSpec, jobBatch, describeIssues, type JobSpec } from '../../shared/job-spec.ts';
 import type { JobView } from '../../shared/job-view.ts';
+import type { JobList, JobLogs, Submitted, SubmittedBatch } from '../../shared/api-responses.ts';
 import { ApiError } from '../api-error.ts';
 import { Refusal } from '../admission.ts';
 import { queueOfJobId } from '../queue/tenant-queues.ts';
@@ -10,7 +11,7 @@ import { actingTenant, canSee } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
 import { DURABILITY_HEADER } from '../queue/durability.ts';
 
-const listQuery = z
+export const listQuery = z
   .object({
     state: z.enum(['queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled']).optional(),
     type: z.string().optional(),
@@ -70,16 +71,17 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
     }
   }
 
+  // Each body is typed by its schema in shared/ (the OpenAPI document's responses come from those).
   app.post('/v1/jobs', async (req, reply) => {
     const spec = specOrRefuse(jobSpec, req);
     const [id] = await submit(req, reply, [spec]);
-    return reply.code(201).send({ id, state: 'queued' });
+    return reply.code(201).send({ id, state: 'queued' } satisfies Submitted);
   });
 
   app.post('/v1/jobs/batch', async (req, reply) => {
     const { jobs } = specOrRefuse(jobBatch, req);
     const ids = await submit(req, reply, jobs);
-    return reply.code(201).send({ ids, state: 'queued' });
+    return reply.code(201).send({ ids, state: 'queued' } satisfies SubmittedBatch);
   });
 
   async function visible(req: FastifyRequest, id: string): Promise<JobView> {
@@ -89,7 +91,7 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
     return view;
   }
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req): Promise<JobView> => {
     const view = await visible(req, req.params.id);
     // A job held for its dependency says so already; one in a queue gets why it waits there.
     if (view.state === 'queued' && !view.waitingFor) {
@@ -100,20 +102,22 @@ export function jobRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
     return view;
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/logs', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/logs', async (req): Promise<JobLogs> => {
     await visible(req, req.params.id);
     return { id: req.params.id, logs: (await ctx.store.logs(req.params.id)) ?? [] };
   });
 
-  app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', async (req): Promise<JobView> => {
     await visible(req, req.params.id);
     const view = await ctx.store.cancel(req.params.id);
-    if (view?.state === 'cancelled')
+    // Gone between the two reads (removed by retention): as unknown as any other.
+    if (!view) throw new ApiError(404, 'not_found', `no job with id ${req.params.id}`);
+    if (view.state === 'cancelled')
       ctx.metrics.finished.inc({ tenant: view.tenant, type: view.type, outcome: 'cancelled' });
     return view;
   });
 
-  app.get('/v1/jobs', async (req) => {
+  app.get('/v1/jobs', async (req): Promise<JobList> => {
     const q = parse(listQuery, req.query, 'query');
     let queues = await ctx.queues.list();
     if (!req.caller.admin) queues = queues.filter((x) => x.tenant === req.caller.tenant!.name);

@@ -1,59 +1,107 @@
-// /v1/openapi.json: the API described as OpenAPI 3.1, with request schemas generated from
-// the same zod schemas that validate requests (so the document cannot drift from the code).
+// /v1/openapi.json: the API described as OpenAPI 3.1. Every schema in it, request, query and
+// response, is generated from the zod schemas the code validates requests with and infers its
+// response types from, so the document cannot drift from the code (and generated clients are typed).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { jobSpec, jobBatch } from '../../shared/job-spec.ts';
+import { jobProgressSchema, jobViewSchema, lastPreemptionSchema, matmulResultSchema } from '../../shared/job-view.ts';
+import { artifactMetaSchema } from '../../shared/artifact-meta.ts';
+import { deviceCapsSchema, runningJobSchema, workerRecordSchema } from '../../shared/worker-view.ts';
+import * as api from '../../shared/api-responses.ts';
 import { tenantSchema } from '../state/tenants.ts';
+import { listQuery } from './jobs.ts';
+import { usageQuery } from './workers.ts';
+import { publicTenantSchema, tenantListSchema } from './tenants.ts';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+type JsonSchema = Record<string, unknown>;
+const REF = (id: string) => `#/components/schemas/${id}`;
 
-const error = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
+/**
+ * Named schemas as components; a registered schema nested in another becomes a $ref to it. Requests
+ * are described as they may be sent (defaults optional), responses as they are sent (io: output).
+ */
+function components(io: 'input' | 'output', named: Record<string, z.ZodType>): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, s] of Object.entries(named)) registry.add(s, { id });
+  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: REF });
+  // $schema and $id are per-file JSON Schema keys; inside an OpenAPI document they are noise
+  // (and a fragment-only $id is not a valid one).
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest as JsonSchema]),
+  );
+}
+
+const requestSchemas = components('input', {
+  JobSpec: jobSpec,
+  JobBatch: jobBatch,
+  Tenant: tenantSchema.omit({ tokenSha256: true }),
+});
+const responseSchemas = components('output', {
+  JobView: jobViewSchema,
+  JobProgress: jobProgressSchema,
+  LastPreemption: lastPreemptionSchema,
+  MatmulResult: matmulResultSchema,
+  Submitted: api.submittedSchema,
+  SubmittedBatch: api.submittedBatchSchema,
+  JobList: api.jobListSchema,
+  JobLogs: api.jobLogsSchema,
+  ArtifactMeta: artifactMetaSchema,
+  ArtifactList: api.artifactListSchema,
+  DeviceCaps: deviceCapsSchema,
+  RunningJob: runningJobSchema,
+  WorkerRecord: workerRecordSchema,
+  WorkerList: api.workerListSchema,
+  UsageTotals: api.usageTotalsSchema,
+  UsageReport: api.usageReportSchema,
+  PublicTenant: publicTenantSchema,
+  TenantList: tenantListSchema,
+  TokenMinted: api.tokenMintedSchema,
+  Liveness: api.livenessSchema,
+  Readiness: api.readinessSchema,
+  Error: api.apiErrorSchema,
+});
+for (const id of Object.keys(requestSchemas))
+  if (id in responseSchemas) throw new Error(`OpenAPI component ${id} is both a request and a response schema`);
+
+/** A query string's parameters, from the zod schema that parses it. */
+function queryParameters(s: z.ZodObject, examples: Record<string, unknown[]> = {}) {
+  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, object> };
+  return Object.entries(json.properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    schema: examples[name] ? { ...schema, examples: examples[name] } : schema,
+  }));
+}
+
+/** A response: a component's name (JSON), or a body of another media type, or none (204). */
+type Body = string | { mediaType: string; schema: JsonSchema } | null;
+type Responses = Record<number, [description: string, body?: Body]>;
+
+const DURABILITY = {
+  'usine-durability': {
+    description: 'With USINE_SUBMIT_DURABILITY=replica: whether a replica confirmed the write in time',
+    schema: { type: 'string', enum: ['replica', 'primary-only'] },
   },
 };
-const jobView = {
-  type: 'object',
-  properties: Object.fromEntries(
-    [
-      'id',
-      'type',
-      'tenant',
-      'state',
-      'priority',
-      'waitingFor',
-      'progress',
-      'result',
-      'error',
-      'attempts',
-      'createdAt',
-      'startedAt',
-      'finishedAt',
-      'worker',
-      'preemptions',
-      'lastPreemption',
-    ].map((k) => [k, {}]),
-  ),
-};
 
-function op(summary: string, responses: Record<string, string>, extra: object = {}) {
+function op(summary: string, responses: Responses, extra: object = {}, headers?: object) {
   const r: Record<string, object> = {};
-  for (const [code, description] of Object.entries(responses)) {
-    r[code] = {
-      description,
-      content: { 'application/json': { schema: Number(code) >= 400 ? { $ref: '#/components/schemas/Error' } : {} } },
-    };
+  for (const [code, [description, given]] of Object.entries(responses)) {
+    // Errors have the one shape unless said otherwise; a success says what it returns.
+    const body: Body = given !== undefined ? given : Number(code) >= 400 ? 'Error' : null;
+    const content =
+      body === null
+        ? undefined
+        : typeof body === 'string'
+          ? { 'application/json': { schema: { $ref: REF(body) } } }
+          : { [body.mediaType]: { schema: body.schema } };
+    if (typeof body === 'string' && !(body in responseSchemas)) throw new Error(`no response schema ${body}`);
+    r[code] = { description, ...(content && { content }), ...(headers && Number(code) < 300 && { headers }) };
   }
   return { summary, responses: r, ...extra };
 }
 const body = (ref: string) => ({
-  requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } },
+  requestBody: { required: true, content: { 'application/json': { schema: { $ref: REF(ref) } } } },
 });
 const idParam = { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] };
 const nameParam = { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }] };
@@ -71,13 +119,7 @@ export function openApiDocument() {
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        JobSpec: schema(jobSpec),
-        JobBatch: schema(jobBatch),
-        Tenant: schema(tenantSchema.omit({ tokenSha256: true })),
-        JobView: jobView,
-        Error: error,
-      },
+      schemas: { ...requestSchemas, ...responseSchemas },
     },
     security: [{ bearer: [] }],
     paths: {
@@ -85,57 +127,64 @@ export function openApiDocument() {
         post: op(
           'Submit a job',
           {
-            201: '{id, state}; header usine-durability (replica | primary-only) with USINE_SUBMIT_DURABILITY=replica',
-            400: 'invalid spec',
-            401: 'no/invalid token',
-            422: 'no device class can run it, or too large',
-            429: 'tenant quota',
+            201: ['queued', 'Submitted'],
+            400: ['invalid spec'],
+            401: ['no/invalid token'],
+            422: ['no device class can run it, or too large'],
+            429: ['tenant quota'],
           },
           body('JobSpec'),
+          DURABILITY,
         ),
         get: op(
           'List jobs (own; all for admins)',
-          { 200: '{jobs: JobView[]}' },
-          {
-            parameters: ['state', 'type', 'tenant', 'limit'].map((name) => ({
-              name,
-              in: 'query',
-              schema: { type: 'string' },
-            })),
-          },
+          { 200: ['at most limit jobs', 'JobList'], 400: ['invalid query'] },
+          { parameters: queryParameters(listQuery) },
         ),
       },
       '/v1/jobs/batch': {
         post: op(
           'Submit many jobs in one request',
           {
-            201: '{ids, state}; header usine-durability as for POST /v1/jobs',
-            400: 'invalid spec',
-            422: 'refused',
-            429: 'quota',
+            201: ['queued, in the order given', 'SubmittedBatch'],
+            400: ['invalid spec'],
+            422: ['refused'],
+            429: ['quota'],
           },
           body('JobBatch'),
+          DURABILITY,
         ),
       },
       '/v1/jobs/{id}': {
         get: op(
           'A job: state, progress, result',
-          { 200: 'JobView', 404: 'unknown (or another tenant’s) job' },
+          { 200: ['the job', 'JobView'], 404: ['unknown (or another tenant’s) job'] },
           idParam,
         ),
       },
       '/v1/jobs/{id}/cancel': {
-        post: op('Cancel a queued or running job', { 200: 'JobView', 404: 'unknown job' }, idParam),
+        post: op(
+          'Cancel a queued or running job',
+          { 200: ['the job, cancelled unless it had finished', 'JobView'], 404: ['unknown job'] },
+          idParam,
+        ),
       },
-      '/v1/jobs/{id}/logs': { get: op("A job's log lines", { 200: '{id, logs}', 404: 'unknown job' }, idParam) },
+      '/v1/jobs/{id}/logs': {
+        get: op("A job's log lines", { 200: ['its log lines', 'JobLogs'], 404: ['unknown job'] }, idParam),
+      },
       '/v1/jobs/{id}/artifacts': {
-        get: op("A job's artifacts (outputs, checkpoints)", { 200: '{artifacts}', 404: 'unknown job' }, idParam),
+        get: op(
+          "A job's artifacts (outputs, checkpoints)",
+          { 200: ['oldest first', 'ArtifactList'], 404: ['unknown job'] },
+          idParam,
+        ),
       },
       '/v1/artifacts': {
         post: op(
           'Upload a file (application/octet-stream; ?name=)',
-          { 201: 'artifact metadata', 413: 'too large', 415: 'not octet-stream' },
+          { 201: ['stored', 'ArtifactMeta'], 413: ['too large'], 415: ['not octet-stream'] },
           {
+            parameters: ['name', 'tenant'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
             requestBody: {
               required: true,
               content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
@@ -143,56 +192,77 @@ export function openApiDocument() {
           },
         ),
       },
-      '/v1/artifacts/{id}': { get: op("An artifact's bytes", { 200: 'the file', 404: 'unknown artifact' }, idParam) },
-      '/v1/artifacts/{id}/meta': {
+      '/v1/artifacts/{id}': {
         get: op(
-          "An artifact's metadata",
-          { 200: '{id, tenant, name, bytes, kind, job, info}', 404: 'unknown artifact' },
+          "An artifact's bytes",
+          {
+            200: ['the file', { mediaType: 'application/octet-stream', schema: { type: 'string', format: 'binary' } }],
+            404: ['unknown artifact'],
+          },
           idParam,
         ),
       },
+      '/v1/artifacts/{id}/meta': {
+        get: op("An artifact's metadata", { 200: ['its metadata', 'ArtifactMeta'], 404: ['unknown artifact'] }, idParam),
+      },
       '/v1/workers': {
-        get: op('Live workers: adapter, capabilities, running jobs, last heartbeat', { 200: '{workers}' }),
+        get: op('Live workers: adapter, capabilities, running jobs, last heartbeat', {
+          200: ['by name', 'WorkerList'],
+        }),
       },
       '/v1/usage': {
         get: op(
           'Per-tenant device-seconds, jobs and FLOPs over a period',
-          { 200: '{from, to, tenants}' },
-          {
-            parameters: [
-              {
-                name: 'since',
-                in: 'query',
-                schema: { type: 'string', examples: ['24h', '7d', '2026-01-01T00:00:00Z'] },
-              },
-              { name: 'until', in: 'query', schema: { type: 'string' } },
-            ],
-          },
+          { 200: ['own tenant; all for admins', 'UsageReport'], 400: ['invalid since/until'] },
+          { parameters: queryParameters(usageQuery, { since: ['24h', '7d', '2026-01-01T00:00:00Z'] }) },
         ),
       },
-      '/v1/tenants': { get: op('Tenants (admin)', { 200: '{tenants}', 403: 'not admin' }) },
+      '/v1/tenants': {
+        get: op('Tenants (admin)', { 200: ['the tenant table', 'TenantList'], 403: ['not admin'] }),
+      },
       '/v1/tenants/{name}': {
         put: op(
           'Create or change a tenant (admin)',
-          { 200: 'changed', 201: 'created', 400: 'invalid', 403: 'not admin' },
+          {
+            200: ['changed', 'PublicTenant'],
+            201: ['created', 'PublicTenant'],
+            400: ['invalid'],
+            403: ['not admin'],
+          },
           { ...nameParam, ...body('Tenant') },
         ),
-        delete: op('Remove a tenant (admin)', { 204: 'removed', 404: 'unknown', 403: 'not admin' }, nameParam),
+        delete: op('Remove a tenant (admin)', { 204: ['removed'], 404: ['unknown'], 403: ['not admin'] }, nameParam),
       },
       '/v1/tenants/{name}/tokens': {
         post: op(
           'Mint a token for a tenant; shown once (admin)',
-          { 201: '{tenant, token}', 403: 'not admin' },
+          { 201: ['the new token', 'TokenMinted'], 403: ['not admin'], 404: ['unknown tenant'] },
           nameParam,
         ),
       },
-      '/v1/openapi.json': { get: op('This document', { 200: 'OpenAPI 3.1' }) },
-      '/livez': { get: op('Liveness: the process serves', { 200: '{ok: true}' }) },
-      '/readyz': {
-        get: op('Readiness: Redis answers (503 {ok: false, redis: false} while not)', { 200: '{ok, redis}' }),
+      '/v1/openapi.json': {
+        get: op('This document', {
+          200: ['OpenAPI 3.1', { mediaType: 'application/json', schema: { type: 'object' } }],
+        }),
       },
-      '/healthz': { get: op('Readiness, the same as /readyz', { 200: '{ok, redis}' }) },
-      '/metrics': { get: op('Prometheus metrics', { 200: 'text exposition' }) },
+      '/livez': { get: op('Liveness: the process serves', { 200: ['alive', 'Liveness'] }) },
+      '/readyz': {
+        get: op('Readiness: Redis answers', {
+          200: ['ready', 'Readiness'],
+          503: ['not ready: Redis does not answer ({ok: false, redis: false})', 'Readiness'],
+        }),
+      },
+      '/healthz': {
+        get: op('Readiness, the same as /readyz', {
+          200: ['ready', 'Readiness'],
+          503: ['not ready ({ok: false, redis: false})', 'Readiness'],
+        }),
+      },
+      '/metrics': {
+        get: op('Prometheus metrics', {
+          200: ['text exposition', { mediaType: 'text/plain', schema: { type: 'string' } }],
+        }),
+      },
     },
   };
 }

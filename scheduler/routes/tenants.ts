@@ -1,19 +1,27 @@
 // /v1/tenants (admin): the tenant table, and minting tokens.
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { describeIssues } from '../../shared/job-spec.ts';
 import { ApiError } from '../api-error.ts';
 import { requireAdmin } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
 import { tenantSchema, type Tenant } from '../state/tenants.ts';
+import type { TokenMinted } from '../../shared/api-responses.ts';
 
 /** A tenant as the API shows it: token hashes are counted, not shown. */
-function publicTenant(t: Tenant) {
+export const publicTenantSchema = tenantSchema
+  .omit({ tokenSha256: true })
+  .extend({ tokens: z.number().int().describe('How many API tokens it has (only their hashes are stored).') });
+export type PublicTenant = z.infer<typeof publicTenantSchema>;
+export const tenantListSchema = z.object({ tenants: z.array(publicTenantSchema) });
+
+function publicTenant(t: Tenant): PublicTenant {
   const { tokenSha256, ...rest } = t;
   return { ...rest, tokens: tokenSha256.length };
 }
 
 export function tenantRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
-  app.get('/v1/tenants', async (req) => {
+  app.get('/v1/tenants', async (req): Promise<z.infer<typeof tenantListSchema>> => {
     requireAdmin(req);
     return { tenants: (await ctx.tenants.list()).map(publicTenant) };
   });
@@ -49,6 +57,6 @@ export function tenantRoutes(app: FastifyInstance, ctx: SchedulerContext): void 
     const token = await ctx.tenants.mintToken(req.params.name);
     if (!token) throw new ApiError(404, 'not_found', `no tenant ${req.params.name}`);
     // The only time the token is shown: only its hash is stored.
-    return reply.code(201).send({ tenant: req.params.name, token });
+    return reply.code(201).send({ tenant: req.params.name, token } satisfies TokenMinted);
   });
 }

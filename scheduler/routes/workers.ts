@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { describeIssues } from '../../shared/job-spec.ts';
 import { ApiError } from '../api-error.ts';
 import type { SchedulerContext } from '../context.ts';
+import type { UsageReport, WorkerList } from '../../shared/api-responses.ts';
 
 const DURATION = /^(\d+)([smhd])$/;
 const UNIT = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 } as const;
@@ -16,12 +17,12 @@ export function parseSince(v: string, now = Date.now()): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-const usageQuery = z.object({ since: z.string().default('24h'), until: z.string().optional() }).strict();
+export const usageQuery = z.object({ since: z.string().default('24h'), until: z.string().optional() }).strict();
 
 export function workerRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
-  app.get('/v1/workers', async () => ({ workers: await ctx.workers.live() }));
+  app.get('/v1/workers', async (): Promise<WorkerList> => ({ workers: await ctx.workers.live() }));
 
-  app.get('/v1/usage', async (req) => {
+  app.get('/v1/usage', async (req): Promise<UsageReport> => {
     const q = usageQuery.safeParse(req.query);
     if (!q.success) throw new ApiError(400, 'invalid_query', 'invalid query', describeIssues(q.error));
     const from = parseSince(q.data.since);

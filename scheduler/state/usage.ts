@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { decay } from '../policy/fair-share.ts';
 import type { Keys } from './keys.ts';
+import type { UsageTotals } from '../../shared/api-responses.ts';
 
 // KEYS[1] usage hash; ARGV: tenant, seconds, now (s), halfLife (s), jobs (the mean is per job)
 const ADD_USAGE = `
@@ -42,12 +43,8 @@ export interface UsageSnapshot {
   meanJobSeconds: number;
 }
 
-export interface UsageTotals {
-  tenant: string;
-  deviceSeconds: number;
-  jobs: number;
-  flops: number;
-}
+// The totals GET /v1/usage answers with: their schema is in shared/api-responses.ts.
+export type { UsageTotals } from '../../shared/api-responses.ts';
 
 export class UsageLedger {
   constructor(

@@ -1,37 +1,10 @@
 // The live worker table: workers heartbeat their device and jobs; dead ones drop out.
 import type { Redis } from 'ioredis';
-import type { DeviceCaps } from '../policy/matching.ts';
+import type { DeviceCaps, WorkerRecord } from '../../shared/worker-view.ts';
 import type { Keys } from './keys.ts';
 
-/** A job running on a worker, as its heartbeat reports it: what preemption chooses victims from. */
-export interface RunningJob {
-  id: string;
-  tenant: string;
-  /** Its queue (tenant and requirement class). */
-  queue: string;
-  priority: number;
-  /** The job's own opt-out (`preemptible: false` in its spec); the tenant's is in the tenant table. */
-  preemptible: boolean;
-  /** When this attempt started (ms since the epoch). */
-  startedAt: number;
-  /** When this attempt last wrote a checkpoint (ms), or null: the work a preemption would lose. */
-  checkpointAt: number | null;
-  /** How often the job was preempted before this attempt (each doubles its protection). */
-  preemptions?: number;
-}
-
-export interface WorkerRecord {
-  id: string;
-  name: string;
-  caps: DeviceCaps;
-  adapter: string;
-  concurrency: number;
-  running: string[];
-  /** The running jobs in detail (workers older than preemption send none). */
-  jobs?: RunningJob[];
-  startedAt: string;
-  lastHeartbeat: string;
-}
+// What a worker heartbeats is what GET /v1/workers shows: its schema is in shared/worker-view.ts.
+export type { RunningJob, WorkerRecord } from '../../shared/worker-view.ts';
 
 /** One key per device class: same vendor/device/backend/region/features/limits. */
 export function deviceClassKey(c: DeviceCaps): string {
