@@ -16,14 +16,11 @@ import { publicTenantSchema, tenantListSchema } from './tenants.ts';
 type JsonSchema = Record<string, unknown>;
 const REF = (id: string) => `#/components/schemas/${id}`;
 
-/**
- * Named schemas as components; a registered schema nested in another becomes a $ref to it. Requests
- * are described as they may be sent (defaults optional), responses as they are sent (io: output).
- */
-function components(io: 'input' | 'output', named: Record<string, z.ZodType>): Record<string, JsonSchema> {
+/** Response schemas as components, as they are sent; a registered schema nested in another becomes a $ref to it. */
+function components(named: Record<string, z.ZodType>): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
   for (const [id, s] of Object.entries(named)) registry.add(s, { id });
-  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: REF });
+  const { schemas } = z.toJSONSchema(registry, { io: 'output', unrepresentable: 'any', uri: REF });
   // $schema and $id are per-file JSON Schema keys; inside an OpenAPI document they are noise
   // (and a fragment-only $id is not a valid one).
   return Object.fromEntries(
@@ -31,12 +28,20 @@ function components(io: 'input' | 'output', named: Record<string, z.ZodType>): R
   );
 }
 
-const requestSchemas = components('input', {
-  JobSpec: jobSpec,
-  JobBatch: jobBatch,
-  Tenant: tenantSchema.omit({ tokenSha256: true }),
-});
-const responseSchemas = components('output', {
+/**
+ * Request bodies as they may be sent (a field with a default may be left out). They are
+ * components/requestBodies, not components/schemas: generators such as openapi-typescript make
+ * a field with a default required in a schema (it always is in a response), but not in a request body.
+ */
+const requestBodies = Object.fromEntries(
+  Object.entries({ JobSpec: jobSpec, JobBatch: jobBatch, Tenant: tenantSchema.omit({ tokenSha256: true }) }).map(
+    ([id, s]) => {
+      const { $schema: _, ...schema } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+      return [id, { required: true, content: { 'application/json': { schema } } }];
+    },
+  ),
+);
+const responseSchemas = components({
   JobView: jobViewSchema,
   JobProgress: jobProgressSchema,
   LastPreemption: lastPreemptionSchema,
@@ -60,8 +65,6 @@ const responseSchemas = components('output', {
   Readiness: api.readinessSchema,
   Error: api.apiErrorSchema,
 });
-for (const id of Object.keys(requestSchemas))
-  if (id in responseSchemas) throw new Error(`OpenAPI component ${id} is both a request and a response schema`);
 
 /** A query string's parameters, from the zod schema that parses it. */
 function queryParameters(s: z.ZodObject, examples: Record<string, unknown[]> = {}) {
@@ -100,8 +103,8 @@ function op(summary: string, responses: Responses, extra: object = {}, headers?:
   }
   return { summary, responses: r, ...extra };
 }
-const body = (ref: string) => ({
-  requestBody: { required: true, content: { 'application/json': { schema: { $ref: REF(ref) } } } },
+const body = (ref: keyof typeof requestBodies) => ({
+  requestBody: { $ref: `#/components/requestBodies/${ref}` },
 });
 const idParam = { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] };
 const nameParam = { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }] };
@@ -119,7 +122,8 @@ export function openApiDocument() {
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { ...requestSchemas, ...responseSchemas },
+      requestBodies,
+      schemas: responseSchemas,
     },
     security: [{ bearer: [] }],
     paths: {
@@ -203,7 +207,11 @@ export function openApiDocument() {
         ),
       },
       '/v1/artifacts/{id}/meta': {
-        get: op("An artifact's metadata", { 200: ['its metadata', 'ArtifactMeta'], 404: ['unknown artifact'] }, idParam),
+        get: op(
+          "An artifact's metadata",
+          { 200: ['its metadata', 'ArtifactMeta'], 404: ['unknown artifact'] },
+          idParam,
+        ),
       },
       '/v1/workers': {
         get: op('Live workers: adapter, capabilities, running jobs, last heartbeat', {

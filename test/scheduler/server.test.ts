@@ -69,7 +69,7 @@ describe('the HTTP server', () => {
   });
 
   it('serves its OpenAPI description', async () => {
-    const r = await api.call<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>(
+    const r = await api.call<{ paths: Record<string, unknown>; components: { requestBodies: Record<string, unknown> } }>(
       null,
       'GET',
       '/v1/openapi.json',
@@ -86,7 +86,7 @@ describe('the HTTP server', () => {
         '/v1/tenants',
       ]),
     );
-    expect(JSON.stringify(doc.components.schemas.JobSpec)).toContain('matmul');
+    expect(JSON.stringify(doc.components.requestBodies.JobSpec)).toContain('matmul');
   });
 
   it('times requests by route on /metrics', async () => {
