@@ -142,7 +142,7 @@ export function openApiDocument() {
         ),
         get: op(
           'List jobs (own; all for admins)',
-          { 200: ['at most limit jobs', 'JobList'], 400: ['invalid query'] },
+          { 200: ['newest first, at most limit', 'JobList'], 400: ['invalid query'] },
           { parameters: queryParameters(listQuery) },
         ),
       },
