@@ -7,9 +7,11 @@
 // `Attention.run` at 8 heads × 1024 × 64 took 145–162 ms median spinning and 96–102 ms with
 // the polling routed through a 1 ms timer (same process, same load). ONNX Runtime's own Dawn
 // waits without spinning, so the spin alone cost us the comparison.
-// Every wait for the GPU in kernels/ and worker/ goes through `quietly`.
+// Every wait for the GPU in kernels/ and worker/ goes through `quietly`. A browser has no
+// `setImmediate` (and no such polling), so there `quietly` only awaits.
 
-type Immediate = typeof globalThis.setImmediate;
+type Immediate = (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown;
+const host = globalThis as { setImmediate?: Immediate };
 
 let waiting = 0;
 let saved: Immediate | undefined;
@@ -25,15 +27,16 @@ const throttled = ((fn: (...args: unknown[]) => void, ...args: unknown[]) =>
  * restored when the last one settles. Costs at most ~1 ms of latency per wait.
  */
 export async function quietly<T>(work: Promise<T>): Promise<T> {
+  if (typeof host.setImmediate !== 'function') return work;
   if (waiting++ === 0) {
-    saved = globalThis.setImmediate;
-    globalThis.setImmediate = throttled;
+    saved = host.setImmediate;
+    host.setImmediate = throttled;
   }
   try {
     return await work;
   } finally {
     if (--waiting === 0) {
-      globalThis.setImmediate = saved!;
+      host.setImmediate = saved!;
       saved = undefined;
     }
   }

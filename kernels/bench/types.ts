@@ -1,5 +1,4 @@
 // What a kernel plugs into the benchmark: its sizes, and the implementations to time.
-import type { OpenDevice } from '../device.ts';
 import type { GpuTimer } from '../gpu-timer.ts';
 
 export type ImplName = 'usine' | 'naive' | 'ort' | 'tfjs';
@@ -13,8 +12,17 @@ export type BenchDtype = 'f32' | 'f16';
  */
 export type Timing = 'gpu' | 'wall' | 'wall+io' | 'wall+read';
 
+/**
+ * The device a benchmark runs on: what kernels/device.ts opens through Dawn in Node, or a
+ * browser's `navigator.gpu` device (so this file names no Node-only type).
+ */
+export interface BenchGpu {
+  device: GPUDevice;
+  info: { software: boolean };
+}
+
 export interface BenchContext {
-  gpu: OpenDevice;
+  gpu: BenchGpu;
   timer: GpuTimer;
   dtype: BenchDtype;
   /** Run the autotuner before measuring (`--tune`). */

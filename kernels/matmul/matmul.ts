@@ -206,7 +206,7 @@ export class Matmul {
     const padded = bytes.byteLength % 4 ? new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4) : null;
     if (padded) padded.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const src = padded ?? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.device.queue.writeBuffer(buf, 0, src);
+    this.device.queue.writeBuffer(buf, 0, src.buffer, src.byteOffset, src.byteLength);
     return buf;
   }
 
