@@ -72,8 +72,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   } catch {
     // A proxy's HTML error page: reported below with its status.
   }
+  // Any answer but 401 means the token (or open mode) was accepted.
+  if (res.status !== 401) set({ needsToken: false });
   if (res.ok) {
-    set({ lost: null, ...(res.status !== 401 ? { needsToken: false } : {}) });
+    set({ lost: null });
     return json as T;
   }
   const err = (json as { error?: { code: string; message: string; details?: unknown } } | null)?.error;

@@ -38,7 +38,7 @@ function App() {
   let body;
   if (conn.needsToken || page === 'token') body = <TokenPage token={token} onSave={saveToken} asked={conn.needsToken} />;
   else if (!session) body = <p class="muted">Connecting to the scheduler…</p>;
-  else if (page === 'jobs' && route.parts[1]) body = <JobPage id={route.parts[1]} query={route.query} />;
+  else if (page === 'jobs' && route.parts[1]) body = <JobPage key={route.parts[1]} id={route.parts[1]} query={route.query} />;
   else if (page === 'jobs') body = <JobsPage session={session} query={route.query} />;
   else if (page === 'submit') body = <SubmitPage session={session} query={route.query} />;
   else if (page === 'tenant') body = <TenantPage session={session} />;
@@ -74,4 +74,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading…" placeholder
+render(<App />, root);
