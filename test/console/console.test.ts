@@ -127,8 +127,12 @@ describe('the web console at /ui', () => {
     await open(`#/jobs/${bobs.id}`);
     await waitText(/not found/);
 
+    // A few more jobs, so that the list (and its screenshot) shows more than one type and state.
+    for (const m of [64, 128, 256])
+      await as('alice').submit({ type: 'matmul', params: { m, n: m, k: m, seed: 1, repeats: 2 } });
     await open('#/jobs');
     await page.waitForSelector(`a[href="#/jobs/${trainId}"]`);
+    await waitText(/matmul/);
     expect(await text()).not.toContain(bobs.id);
     await shot('jobs');
     await open('#/workers');

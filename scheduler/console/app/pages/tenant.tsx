@@ -123,7 +123,7 @@ export function TenantPage({ session }: { session: Session }) {
             </table>
           </Section>
           <Section title="Share of device time (last hour) against the fair-share target">
-            <p>
+            <p hidden={!session.admin}>
               Now: {data.sample.share === null ? '–' : pct(data.sample.share)} of the device time, target{' '}
               {data.sample.target === null ? '–' : pct(data.sample.target)}.{' '}
               <span class="muted">Sampled every 5 s while this page is open.</span>
@@ -153,7 +153,10 @@ function ShareChart({ samples, admin }: { samples: Sample[]; admin: boolean }) {
     const series: uPlot.Series[] = admin
       ? [{}, { label: 'share %', stroke: '#1f5fbf', width: 2 }, { label: 'target %', stroke: '#b4470b', dash: [6, 4] }]
       : [{}, { label: 'device-seconds (last hour)', stroke: '#1f5fbf', width: 2 }];
-    plot.current = new uPlot({ width: 760, height: 220, series, scales: admin ? { y: { range: [0, 100] } } : {} }, data(), el.current!);
+    // At least the last five minutes on the time axis: one sample alone would span years.
+    const x: uPlot.Scale = { range: (_u, min, max) => [Math.min(min, max - 300), max] };
+    const scales: uPlot.Scales = admin ? { x, y: { range: [0, 100] } } : { x };
+    plot.current = new uPlot({ width: 760, height: 220, series, scales }, data(), el.current!);
     return () => plot.current?.destroy();
   }, [admin]);
   useEffect(() => plot.current?.setData(data()), [samples]);
