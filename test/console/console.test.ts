@@ -44,11 +44,12 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) as `${string}.png` });
 const open = (hash: string) => page.goto(`${cluster.url}/ui/${hash}`);
-const text = () => page.evaluate(() => document.body.innerText);
-/** Waits for `fn(arg)` to hold in the page; a timeout says what the page showed instead. */
-async function waitFor<A>(what: string, fn: (arg: A) => boolean, arg: A, timeout = 20_000): Promise<void> {
+// Code run in the page is given as source text: this file is typechecked without the DOM.
+const text = () => page.evaluate('document.body.innerText') as Promise<string>;
+/** Waits for the expression `js` to hold in the page; a timeout says what the page showed instead. */
+async function waitFor(what: string, js: string, timeout = 20_000): Promise<void> {
   try {
-    await page.waitForFunction(fn, { timeout }, arg);
+    await page.waitForFunction(js, { timeout });
   } catch (e) {
     const shown = await text().catch(() => '(no page)');
     throw new Error(`the page never showed ${what}; it shows: ${shown}; page errors: ${pageErrors.join('; ')}`, {
@@ -57,15 +58,13 @@ async function waitFor<A>(what: string, fn: (arg: A) => boolean, arg: A, timeout
   }
 }
 const waitText = (re: RegExp, timeout = 20_000) =>
-  waitFor(String(re), (src) => new RegExp(src).test(document.body.innerText), re.source, timeout);
+  waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
 /** Waits for the curve to have more than `n` points while the job still runs (live, not the final result). */
 const liveCurveOver = (n: number, timeout = 60_000) =>
   waitFor(
     `a running job's curve of more than ${n} points`,
-    (m) =>
-      Number(document.querySelector('figure.curve')?.getAttribute('data-points')) > m &&
-      document.querySelector('h1 .state-running') !== null,
-    n,
+    `Number(document.querySelector('figure.curve')?.getAttribute('data-points')) > ${n} &&
+      document.querySelector('h1 .state-running') !== null`,
     timeout,
   );
 /** The number in the curve's data-points attribute. */
@@ -73,7 +72,7 @@ const points = () =>
   page.$eval('figure.curve', (el) => Number(el.getAttribute('data-points'))).catch(() => 0);
 const setField = async (name: string, value: string) => {
   const sel = `[name="${name}"]`;
-  await page.$eval(sel, (el) => ((el as HTMLInputElement).value = ''));
+  await page.$eval(sel, (el) => ((el as unknown as { value: string }).value = ''));
   await page.type(sel, value);
 };
 
@@ -87,7 +86,7 @@ describe('the web console at /ui', () => {
     await page.type('#token', Cluster.token('alice'));
     await page.keyboard.press('Enter');
     await waitText(/No jobs yet/);
-    expect(await page.evaluate(() => localStorage.getItem('usine.token'))).toBe('token-alice');
+    expect(await page.evaluate(`localStorage.getItem('usine.token')`)).toBe('token-alice');
 
     // The API's 400 appears next to the field it names (heads must divide the width).
     await open('#/submit');
@@ -102,8 +101,8 @@ describe('the web console at /ui', () => {
     await setField('params.steps', '200');
     await setField('params.evalEvery', '25');
     await page.click('form.submit button[type=submit]');
-    await page.waitForFunction(() => /^#\/jobs\/.+/.test(location.hash));
-    const trainId = decodeURIComponent((await page.evaluate(() => location.hash)).split('/')[2]);
+    await waitFor('a job page', '/^#\\/jobs\\/.+/.test(location.hash)');
+    const trainId = decodeURIComponent(((await page.evaluate('location.hash')) as string).split('/')[2]);
     await liveCurveOver(1);
     await liveCurveOver(await points());
     await waitText(/succeeded/, 90_000);
@@ -157,7 +156,7 @@ describe('the web console at /ui', () => {
     await cluster.stopScheduler(0);
     await waitText(/Connection lost/);
     await cluster.startScheduler(0);
-    await page.waitForFunction(() => !document.querySelector('.banner'), { timeout: 20_000 });
+    await waitFor('no banner', `!document.querySelector('.banner')`);
     await page.waitForSelector('table.jobs');
   });
 });

@@ -44,7 +44,9 @@ export function usePoll<T>(fetcher: () => Promise<T>, ms: number, deps: unknown[
       if (!stopped && active && !document.hidden) timer = setTimeout(run, ms);
     };
     // tick catches the fetcher's errors; this catches a bug in tick itself.
-    const run = () => tick().catch((e: Error) => setError(e));
+    const run = (): void => {
+      tick().catch((e: Error) => setError(e));
+    };
     kick.current = run;
     const onVisible = () => {
       if (!document.hidden && active) run();
