@@ -33,7 +33,9 @@ export async function bundleConsole(): Promise<ConsoleBundle> {
     minify: true,
     logLevel: 'silent',
   }).catch((e: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
-    const lines = (e.errors ?? []).map((x) => `${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`);
+    const lines = (e.errors ?? []).map(
+      (x) => `${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`,
+    );
     throw new ConsoleBundleError(`cannot bundle the web console: ${lines.join('; ') || String(e)}`);
   });
   const out = (ext: string) => r.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';

@@ -57,8 +57,7 @@ async function waitFor(what: string, js: string, timeout = 20_000): Promise<void
     });
   }
 }
-const waitText = (re: RegExp, timeout = 20_000) =>
-  waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
+const waitText = (re: RegExp, timeout = 20_000) => waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
 /** Waits for the curve to have more than `n` points while the job still runs (live, not the final result). */
 const liveCurveOver = (n: number, timeout = 60_000) =>
   waitFor(
@@ -68,8 +67,7 @@ const liveCurveOver = (n: number, timeout = 60_000) =>
     timeout,
   );
 /** The number in the curve's data-points attribute. */
-const points = () =>
-  page.$eval('figure.curve', (el) => Number(el.getAttribute('data-points'))).catch(() => 0);
+const points = () => page.$eval('figure.curve', (el) => Number(el.getAttribute('data-points'))).catch(() => 0);
 const setField = async (name: string, value: string) => {
   const sel = `[name="${name}"]`;
   await page.$eval(sel, (el) => ((el as unknown as { value: string }).value = ''));
@@ -77,7 +75,7 @@ const setField = async (name: string, value: string) => {
 };
 
 describe('the web console at /ui', () => {
-  it('follows a train job from the form to its curve, shows API errors by their field, cancels, hides others', async () => {
+  it('follows a train job from the form to its live curve; shows errors by field; cancels; hides others', async () => {
     const bobs = await as('bob').submit({ type: 'noop', params: { sleepMs: 0 } });
 
     // Without a token the page asks for one; entered once, it is kept.
@@ -98,15 +96,15 @@ describe('the web console at /ui', () => {
 
     // A small train job through the form: the page moves to it and the curve gains points.
     await setField('params.model.heads', '2');
-    await setField('params.steps', '200');
-    await setField('params.evalEvery', '25');
+    await setField('params.steps', '400');
+    await setField('params.evalEvery', '50');
     await page.click('form.submit button[type=submit]');
     await waitFor('a job page', '/^#\\/jobs\\/.+/.test(location.hash)');
     const trainId = decodeURIComponent(((await page.evaluate('location.hash')) as string).split('/')[2]);
     await liveCurveOver(1);
     await liveCurveOver(await points());
-    await waitText(/succeeded/, 90_000);
-    expect(await points()).toBe(200); // the whole run, once the result holds it
+    await waitFor('the job succeeded', `document.querySelector('h1 .state-succeeded') !== null`, 90_000);
+    expect(await points()).toBe(400); // the whole run, once the result holds it
     expect(await text()).toMatch(/tokens\/s/);
     expect(await text()).toMatch(/held-out exact match\s+\d/);
     await waitText(/checkpoint[\s\S]*Download/); // the checkpoints, downloadable
@@ -148,6 +146,22 @@ describe('the web console at /ui', () => {
       fs.copyFileSync(path.join(SHOTS, 'train-curve.png'), path.join(ROOT, 'docs/images/console-train-curve.png'));
     }
     await jobUntil(as('bob'), bobs.id, (v) => v.state === 'succeeded');
+  });
+
+  it("shows an operator everyone's jobs, with a tenant filter", async () => {
+    const bobs = await as('bob').submit({ type: 'noop', params: { sleepMs: 0 } });
+    await open('#/token');
+    await page.waitForSelector('#token');
+    await setField('token', cluster.adminToken);
+    await page.keyboard.press('Enter');
+    await waitText(/operator/);
+    await page.waitForSelector(`a[href="#/jobs/${bobs.id}"]`);
+    await page.select('select[name=tenant]', 'alice');
+    await waitFor(
+      "alice's jobs only",
+      `location.hash.includes('tenant=alice') && /alice\\.any\\./.test(document.body.innerText) &&
+        !document.body.innerText.includes('bob.')`,
+    );
   });
 
   it('says so when the scheduler is away, and recovers by itself', async () => {

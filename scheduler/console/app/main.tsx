@@ -36,9 +36,11 @@ function App() {
   };
 
   let body;
-  if (conn.needsToken || page === 'token') body = <TokenPage token={token} onSave={saveToken} asked={conn.needsToken} />;
+  if (conn.needsToken || page === 'token')
+    body = <TokenPage token={token} onSave={saveToken} asked={conn.needsToken} />;
   else if (!session) body = <p class="muted">Connecting to the scheduler…</p>;
-  else if (page === 'jobs' && route.parts[1]) body = <JobPage key={route.parts[1]} id={route.parts[1]} query={route.query} />;
+  else if (page === 'jobs' && route.parts[1])
+    body = <JobPage key={route.parts[1]} id={route.parts[1]} query={route.query} />;
   else if (page === 'jobs') body = <JobsPage session={session} query={route.query} />;
   else if (page === 'submit') body = <SubmitPage session={session} query={route.query} />;
   else if (page === 'tenant') body = <TenantPage session={session} />;

@@ -117,7 +117,8 @@ function preemption(v: JobView): string {
     p.reason === 'priority'
       ? `for a higher-priority job of tenant ${p.forTenant}`
       : `for tenant ${p.forTenant} (at ${Math.round(100 * p.share)} % of a ${Math.round(100 * p.target)} % share)`;
-  return `; the last after ${Math.round(p.ranSeconds)} s on ${p.worker}, ${why}, losing ${Math.round(p.lostDeviceSeconds)} device-seconds`;
+  const lost = Math.round(p.lostDeviceSeconds);
+  return `; the last after ${Math.round(p.ranSeconds)} s on ${p.worker}, ${why}, losing ${lost} device-seconds`;
 }
 
 function Cancel({ id, onDone }: { id: string; onDone: () => void }) {

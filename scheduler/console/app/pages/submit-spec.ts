@@ -46,7 +46,13 @@ export function buildSpec(v: Values, upload?: { artifact: string; vocabSize: num
   if (v.type === 'matmul') {
     return {
       type: 'matmul',
-      params: { m: n(v['params.m']), n: n(v['params.n']), k: n(v['params.k']), seed: n(v['params.seed']), repeats: n(v['params.repeats']) },
+      params: {
+        m: n(v['params.m']),
+        n: n(v['params.n']),
+        k: n(v['params.k']),
+        seed: n(v['params.seed']),
+        repeats: n(v['params.repeats']),
+      },
       ...common,
     };
   }

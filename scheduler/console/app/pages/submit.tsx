@@ -54,7 +54,12 @@ export function SubmitPage({ session, query }: { session: Session; query: URLSea
     );
   };
   const select = (path: string, options: string[]) => (
-    <select id={`f-${path}`} name={path} value={v[path]} onChange={(e) => setV({ ...v, [path]: e.currentTarget.value })}>
+    <select
+      id={`f-${path}`}
+      name={path}
+      value={v[path]}
+      onChange={(e) => setV({ ...v, [path]: e.currentTarget.value })}
+    >
       {options.map((o) => (
         <option key={o}>{o}</option>
       ))}
@@ -83,9 +88,16 @@ export function SubmitPage({ session, query }: { session: Session; query: URLSea
     try {
       let upload;
       if (v.type === 'train' && v.source === 'text') {
-        if (!file) throw new ApiError(400, 'invalid_spec', 'choose a text file', [{ field: 'params.data.artifact', reason: 'choose a UTF-8 text file to train on' }]);
+        if (!file)
+          throw new ApiError(400, 'invalid_spec', 'choose a text file', [
+            { field: 'params.data.artifact', reason: 'choose a UTF-8 text file to train on' },
+          ]);
         const text = await file.text();
-        const meta = await api<{ id: string }>('POST', `/v1/artifacts?name=${encodeURIComponent(file.name)}${suffix ? '&' + suffix.slice(1) : ''}`, file);
+        const meta = await api<{ id: string }>(
+          'POST',
+          `/v1/artifacts?name=${encodeURIComponent(file.name)}${suffix ? '&' + suffix.slice(1) : ''}`,
+          file,
+        );
         upload = { artifact: meta.id, vocabSize: Math.max(2, new Set(text).size) };
       }
       const r = await api<{ id: string }>('POST', `/v1/jobs${suffix}`, buildSpec(v, upload));
@@ -159,7 +171,8 @@ export function SubmitPage({ session, query }: { session: Session; query: URLSea
             <fieldset>
               <legend>Data</legend>
               {field('source', 'Source', select('source', ['task', 'text']))}
-              {v.source === 'task' && field('params.data.task.kind', 'Task', select('params.data.task.kind', ['sort', 'reverse', 'add']))}
+              {v.source === 'task' &&
+                field('params.data.task.kind', 'Task', select('params.data.task.kind', ['sort', 'reverse', 'add']))}
               {v.source === 'task' && field('params.data.task.length', 'Digits', 'number')}
               {v.source === 'text' &&
                 field(

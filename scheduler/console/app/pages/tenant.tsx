@@ -91,7 +91,9 @@ export function TenantPage({ session }: { session: Session }) {
                 {data.me?.maxQueued !== undefined ? ` of at most ${data.me.maxQueued}` : ''}
               </dd>
             </dl>
-            {!session.admin && <p class="muted">Quotas and weights are shown to operators only (the API has no own-tenant view).</p>}
+            {!session.admin && (
+              <p class="muted">Quotas and weights are shown to operators only (the API has no own-tenant view).</p>
+            )}
           </Section>
           <Section title="Use of the devices">
             <table>
@@ -147,7 +149,11 @@ function ShareChart({ samples, admin }: { samples: Sample[]; admin: boolean }) {
   const plot = useRef<uPlot | null>(null);
   const data = (): uPlot.AlignedData =>
     admin
-      ? [samples.map((s) => s.t), samples.map((s) => (s.share === null ? null : 100 * s.share)), samples.map((s) => (s.target === null ? null : 100 * s.target))]
+      ? [
+          samples.map((s) => s.t),
+          samples.map((s) => (s.share === null ? null : 100 * s.share)),
+          samples.map((s) => (s.target === null ? null : 100 * s.target)),
+        ]
       : [samples.map((s) => s.t), samples.map((s) => s.deviceSeconds)];
   useEffect(() => {
     const series: uPlot.Series[] = admin
