@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // Type-aware rules: a promise nobody awaits or catches loses its error (an unhandled
     // rejection kills a daemon), so every one is awaited, returned, or given a .catch().
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
@@ -36,7 +36,7 @@ export default tseslint.config(
     },
   },
   ...layers.map(({ dir, above }) => ({
-    files: [`${dir}/**/*.ts`],
+    files: [`${dir}/**/*.ts`, `${dir}/**/*.tsx`],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -51,4 +51,27 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The web console runs in a browser: nothing Node-only may reach its bundle (the bundle,
+    // built for the browser, fails on node:* too). shared/ gives it types only.
+    files: ['scheduler/console/app/**/*.ts', 'scheduler/console/app/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(node:|webgpu$|bullmq|ioredis|pino|fastify|child_process|fs$|path$)',
+              message: 'browser code (scheduler/console/app) may not import Node-only modules.',
+            },
+            {
+              regex: '^(\\.\\./)+shared/',
+              allowTypeImports: true,
+              message: 'browser code imports only types from shared/ (import type).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.ts';
 import type { SchedulerContext } from './context.ts';
 import { DEFAULT_TENANT, type Tenant } from './state/tenants.ts';
+import { isConsolePath } from './console/routes.ts';
 
 export interface Caller {
   admin: boolean;
@@ -21,7 +22,8 @@ const PUBLIC = new Set(['/livez', '/readyz', '/healthz', '/metrics', '/v1/openap
 export function authHook(app: FastifyInstance, ctx: SchedulerContext): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', async (req) => {
-    if (PUBLIC.has(req.url.split('?')[0])) return;
+    // The console's page and script hold no data: the calls they make carry the token.
+    if (PUBLIC.has(req.url.split('?')[0]) || isConsolePath(req.url)) return;
     if (ctx.openMode) {
       req.caller = { admin: true, tenant: (await ctx.tenants.get('default')) ?? DEFAULT_TENANT };
       return;

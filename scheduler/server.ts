@@ -17,6 +17,7 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
+import { consoleRoutes, isConsolePath } from './console/routes.ts';
 
 /** What a client waits before trying again after a 503 redis_unavailable (seconds). */
 export const REDIS_RETRY_AFTER_SECONDS = 5;
@@ -77,7 +78,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   // Before authentication (which reads Redis): fail fast instead of queueing commands for a
   // Redis that is not there.
   app.addHook('onRequest', async (req, reply) => {
-    if (redisUp() || WITHOUT_REDIS.has(req.url.split('?')[0])) return;
+    if (redisUp() || WITHOUT_REDIS.has(req.url.split('?')[0]) || isConsolePath(req.url)) return;
     reply.header('Retry-After', String(REDIS_RETRY_AFTER_SECONDS));
     throw unavailable();
   });
@@ -145,6 +146,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   workerRoutes(app, ctx);
   artifactRoutes(app, ctx, o.uploadLimit);
   openApiRoute(app);
+  consoleRoutes(app, log);
   return app;
 }
 

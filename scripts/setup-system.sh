@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages usine needs when they are missing:
 #   redis-server (job store), libvulkan1 + Mesa's lavapipe from bookworm-backports
-#   (a CPU WebGPU adapter when the machine has no GPU driver), prometheus and openssl (tests only).
+#   (a CPU WebGPU adapter when the machine has no GPU driver), prometheus, openssl and chromium
+#   (tests only: the console's browser test drives Debian's chromium headless).
 # As root it installs them; otherwise it prints the exact command to run.
 # Usage: scripts/setup-system.sh [--with-prometheus]
 set -euo pipefail
@@ -20,7 +21,8 @@ installs them with apt-get; otherwise it prints the command to run. npm start an
 run it first.
 
 Options:
-  --with-prometheus  also what only the tests use: prometheus (promtool) and openssl
+  --with-prometheus  also what only the tests use: prometheus (promtool), openssl, and chromium
+                     (the web console's browser test drives it headless; nothing downloads a browser)
   -h, --help         display this help
 
 Example:
@@ -36,11 +38,13 @@ EOF
 done
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
-need_redis=0; need_vulkan=0; need_prom=0; need_openssl=0
+need_redis=0; need_vulkan=0; need_prom=0; need_openssl=0; need_chromium=0
 command -v redis-server >/dev/null 2>&1 || need_redis=1
 [ $want_prom = 1 ] && ! command -v promtool >/dev/null 2>&1 && need_prom=1
 # The tests make a CA and a certificate for the TLS Redis test with openssl.
 [ $want_prom = 1 ] && ! command -v openssl >/dev/null 2>&1 && need_openssl=1
+# The web console's browser test (test/console/) drives /usr/bin/chromium headless.
+[ $want_prom = 1 ] && ! [ -x /usr/bin/chromium ] && need_chromium=1
 
 # A WebGPU adapter is "usable" when Dawn finds one. Probe only once node_modules exists.
 if [ -d "$here/node_modules/webgpu" ]; then
@@ -50,7 +54,8 @@ else
   if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then need_vulkan=1; fi
 fi
 
-[ $need_redis = 0 ] && [ $need_vulkan = 0 ] && [ $need_prom = 0 ] && [ $need_openssl = 0 ] && exit 0
+[ $need_redis = 0 ] && [ $need_vulkan = 0 ] && [ $need_prom = 0 ] && [ $need_openssl = 0 ] && [ $need_chromium = 0 ] \
+  && exit 0
 
 backports_src=/etc/apt/sources.list.d/bookworm-backports.sources
 add_backports() {
@@ -65,6 +70,7 @@ pkgs=()
 [ $need_redis = 1 ] && pkgs+=(redis-server)
 [ $need_prom = 1 ] && pkgs+=(prometheus)
 [ $need_openssl = 1 ] && pkgs+=(openssl)
+[ $need_chromium = 1 ] && pkgs+=(chromium)
 
 if [ "$(id -u)" != 0 ]; then
   echo "usine: missing system packages. Run as root:" >&2
