@@ -12,7 +12,7 @@ import { SubmitPage } from './pages/submit.tsx';
 import { TenantPage } from './pages/tenant.tsx';
 import { WorkersPage } from './pages/workers.tsx';
 import { TokenPage } from './pages/token.tsx';
-import { KernelsSlot } from './pages/kernels-slot.tsx';
+import { KernelsPage } from './kernels/page.tsx';
 
 const NAV = [
   ['jobs', 'Jobs'],
@@ -45,7 +45,7 @@ function App() {
   else if (page === 'submit') body = <SubmitPage session={session} query={route.query} />;
   else if (page === 'tenant') body = <TenantPage session={session} />;
   else if (page === 'workers') body = <WorkersPage />;
-  else if (page === 'kernels') body = <KernelsSlot />;
+  else if (page === 'kernels') body = <KernelsPage />;
   else body = <p class="error">No page "{page}": choose one above.</p>;
 
   return (
