@@ -69,11 +69,10 @@ describe('the HTTP server', () => {
   });
 
   it('serves its OpenAPI description', async () => {
-    const r = await api.call<{ paths: Record<string, unknown>; components: { requestBodies: Record<string, unknown> } }>(
-      null,
-      'GET',
-      '/v1/openapi.json',
-    );
+    const r = await api.call<{
+      paths: Record<string, unknown>;
+      components: { requestBodies: Record<string, unknown> };
+    }>(null, 'GET', '/v1/openapi.json');
     expect(r.status).toBe(200);
     const doc = r.json;
     expect(Object.keys(doc.paths)).toEqual(
