@@ -1,6 +1,6 @@
 // Built-in synthetic tasks with exact answers: sorting digits, reversing them, adding two
-// numbers (answered least significant digit first). Each example is the token sequence `prompt = answer .`; the loss counts only the
-// answer and its end mark. Examples come from a seeded generator, and a hash of the prompt
+// numbers (answered least significant digit first). Each example is the token sequence
+// `prompt = answer .`; the loss counts only the answer and its end mark. Examples come from a seeded generator, and a hash of the prompt
 // decides once and for all whether it is held out, so the held-out split never meets training.
 import { z } from 'zod';
 import type { Batch, Dataset, Split } from './batch.ts';

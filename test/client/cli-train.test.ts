@@ -48,13 +48,14 @@ describe('usine and a train job', () => {
   });
 
   it('refuses a bad schedule with 400 and the field it names', async () => {
-    const spec = { type: 'train', params: { ...params, schedule: { lr: -1 } } } as JobSpecInput;
+    const badParams = { ...params, schedule: { lr: -1 } };
+    const spec = { type: 'train', params: badParams } as JobSpecInput;
     await expect(new UsineClient({ url: cluster.url }).submit(spec)).rejects.toMatchObject({
       status: 400,
       code: 'invalid_spec',
       details: [{ field: 'params.schedule.lr', reason: expect.any(String) }],
     });
-    const r = await cli('submit', '--file', specFile('bad.json', spec.params));
+    const r = await cli('submit', '--file', specFile('bad.json', badParams));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/params\.schedule\.lr/);
   });
