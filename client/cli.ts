@@ -1,6 +1,6 @@
 // The `usine` command-line interface.
 import fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import YAML from 'yaml';
 import { withUsageErrors } from '../kernels/cli.ts';
@@ -8,6 +8,7 @@ import { UsineClient, UsineApiError, type JobSpecInput } from './client.ts';
 import { formatJob, formatJobList, formatUsage, formatWorkers, table } from './format.ts';
 import { resolveSettings, configPath } from './settings.ts';
 import type { JobView, JobState } from '../shared/job-view.ts';
+import { TASK_KINDS } from '../shared/train/tasks.ts';
 
 function int(name: string) {
   return (v: string) => {
@@ -361,14 +362,21 @@ program
   .description(
     'train a transformer on a task with exact answers, answer held-out prompts from it, report the exact match',
   )
-  .option('--task <kind>', 'sort, reverse or add', 'sort')
-  .option('--length <n>', 'digits per sequence (per operand for add)', int('--length'), 8)
+  .addOption(new Option('--task <kind>', 'the task').choices(TASK_KINDS).default('sort'))
+  .option(
+    '--length <n>',
+    'digits per sequence, or at most per operand for add (default: sort, reverse 8; add 3)',
+    int('--length'),
+  )
   .option('--steps <n>', 'training steps', int('--steps'), 250)
   .option('--examples <n>', 'held-out prompts the inference job answers', int('--examples'), 200)
   .option('--json <file>', 'write {task, steps, seconds, heldOutExactMatch} to this file')
   .addHelpText(
     'after',
-    '\nExample:\n  $ usine demo                # sort 8 digits: ≈ 99 % held-out exact match in under 10 minutes on lavapipe\n  $ usine demo --steps 60 --length 4 --json demo.json',
+    '\nExamples:\n' +
+      '  $ usine demo                # sort 8 digits: ≈ 99 % held-out exact match in a few minutes on lavapipe\n' +
+      '  $ usine demo --task add     # add numbers of up to 3 digits, answered least significant digit first\n' +
+      '  $ usine demo --steps 60 --length 4 --json demo.json',
   )
   .action(async (o) => {
     const { runDemo } = await import('./demo.ts');

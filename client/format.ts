@@ -1,9 +1,75 @@
 // Human-readable rendering of API objects for the CLI.
 import { describePreemption, type JobView, type MatmulResult } from '../shared/job-view.ts';
 import type { UsageView, WorkerView } from './client.ts';
+import { sparkline } from './sparkline.ts';
 
 function isMatmul(r: unknown): r is MatmulResult {
   return !!r && typeof r === 'object' && 'gflops' in r && 'check' in r;
+}
+
+/** A train job's result, as worker/jobs/train-job.ts returns it. */
+interface TrainResultView {
+  steps: number;
+  resumedFrom?: number;
+  seconds: number;
+  tokensPerSecond: number;
+  losses: number[];
+  evaluations?: { step: number; loss: number; tokenAccuracy: number; exactMatch: number }[];
+  checkpoint?: string | null;
+}
+
+function isTrain(r: unknown): r is TrainResultView {
+  return !!r && typeof r === 'object' && 'losses' in r && Array.isArray(r.losses) && 'steps' in r;
+}
+
+/** An infer job's result, as worker/jobs/infer-job.ts returns it. */
+interface InferResultView {
+  checkpoint: string;
+  tokensPerSecond: number;
+  outputs: { prompt: string; text: string }[];
+}
+
+function isInfer(r: unknown): r is InferResultView {
+  return !!r && typeof r === 'object' && 'outputs' in r && Array.isArray(r.outputs);
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** A training run in a few lines: a person wants the curve's shape, not its 600 numbers (those are in --json). */
+export function formatTrainResult(r: TrainResultView): string[] {
+  const resumed = r.resumedFrom ? ` (resumed from step ${r.resumedFrom})` : '';
+  const lines = [
+    `  trained ${r.steps} steps${resumed} in ${r.seconds.toFixed(1)} s, ${Math.round(r.tokensPerSecond)} tokens/s`,
+  ];
+  const losses = r.losses;
+  if (losses.length) {
+    const first = (r.resumedFrom ?? 0) + 1;
+    const last = first + losses.length - 1;
+    lines.push(
+      `  loss: ${losses[0].toFixed(4)} at step ${first} → ${losses.at(-1)!.toFixed(4)} at step ${last}`,
+      `  curve: ${sparkline(losses)}`,
+    );
+  }
+  const e = r.evaluations?.at(-1);
+  if (e)
+    lines.push(
+      `  held-out at step ${e.step}: loss ${e.loss.toFixed(4)}, token accuracy ${pct(e.tokenAccuracy)}, ` +
+        `exact match ${pct(e.exactMatch)}`,
+    );
+  if (r.checkpoint) lines.push(`  checkpoint: artifact ${r.checkpoint}; usine download ${r.checkpoint}`);
+  lines.push('  (every loss and evaluation: --json)');
+  return lines;
+}
+
+/** The first answers of an infer job; all of them are in --json. */
+export function formatInferResult(r: InferResultView, shown = 10): string[] {
+  const lines = [
+    `  ${r.outputs.length} answer${r.outputs.length === 1 ? '' : 's'} from checkpoint ${r.checkpoint}, ` +
+      `${Math.round(r.tokensPerSecond)} tokens/s`,
+  ];
+  for (const o of r.outputs.slice(0, shown)) lines.push(`  ${JSON.stringify(o.prompt)} → ${JSON.stringify(o.text)}`);
+  if (r.outputs.length > shown) lines.push(`  … ${r.outputs.length - shown} more (all of them: --json)`);
+  return lines;
 }
 
 export function formatJob(v: JobView): string {
@@ -34,6 +100,10 @@ export function formatJob(v: JobView): string {
       lines.push(
         `  output: artifact ${r.output.artifact} (${r.output.bytes} bytes, ${r.output.format}); usine download ${r.output.artifact}`,
       );
+  } else if (isTrain(r)) {
+    lines.push(...formatTrainResult(r));
+  } else if (isInfer(r)) {
+    lines.push(...formatInferResult(r));
   } else if (r !== null && r !== undefined) {
     lines.push(`  result: ${JSON.stringify(r)}`);
   }

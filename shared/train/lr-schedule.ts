@@ -1,13 +1,16 @@
 // Learning-rate schedule: linear warm-up, then cosine decay to a floor.
 import { z } from 'zod';
 
+/** What a spec that leaves out the schedule (or some of its fields) gets: AdamW's usual 3e-3 for small models. */
+export const DEFAULT_LR_SCHEDULE = { lr: 3e-3, warmupSteps: 0, minFraction: 0.1 } as const;
+
 export const lrSchedule = z
   .object({
     /** Peak learning rate, reached at the end of warm-up. */
-    lr: z.number().gt(0).max(10),
-    warmupSteps: z.number().int().min(0).default(0),
+    lr: z.number().gt(0).max(10).default(DEFAULT_LR_SCHEDULE.lr),
+    warmupSteps: z.number().int().min(0).default(DEFAULT_LR_SCHEDULE.warmupSteps),
     /** Learning rate at the last step, as a fraction of lr. */
-    minFraction: z.number().min(0).max(1).default(0.1),
+    minFraction: z.number().min(0).max(1).default(DEFAULT_LR_SCHEDULE.minFraction),
   })
   .strict();
 export type LrSchedule = z.output<typeof lrSchedule>;

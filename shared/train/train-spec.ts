@@ -2,7 +2,7 @@
 // model, optimisation, schedule, seed, evaluation and checkpoint intervals.
 import { z } from 'zod';
 import { seed } from '../seed.ts';
-import { lrSchedule } from './lr-schedule.ts';
+import { DEFAULT_LR_SCHEDULE, lrSchedule } from './lr-schedule.ts';
 import { modelConfig } from './model-config.ts';
 
 export const trainSettings = z
@@ -10,7 +10,8 @@ export const trainSettings = z
     model: modelConfig,
     steps: z.number().int().min(1).max(1_000_000),
     batchSize: z.number().int().min(1).max(4096),
-    schedule: lrSchedule,
+    /** Optional like the fields below: a spec needs only the model, the data, steps and batchSize. */
+    schedule: lrSchedule.default({ ...DEFAULT_LR_SCHEDULE }),
     /** Seeds the initial parameters and the data stream. */
     seed,
     /** Clip the global gradient norm to this (PyTorch's clip_grad_norm_). */

@@ -21,10 +21,28 @@ describe('synthetic tasks', () => {
       const a = add.example(rnd, 'heldOut');
       const [x, y] = text(a.prompt).split('+');
       expect(x).toHaveLength(5);
-      expect(text(a.answer)).toBe(String(Number(x) + Number(y)).padStart(6, '0'));
+      // Least significant digit first, with the carry out last.
+      expect(text(a.answer)).toBe([...String(Number(x) + Number(y)).padStart(6, '0')].reverse().join(''));
     }
-    expect(text(add.solve(TASK_VOCABULARY.encode('99999+00001')))).toBe('100000');
+    expect(text(add.solve(TASK_VOCABULARY.encode('99999+00001')))).toBe('000001');
+    expect(text(add.solve(TASK_VOCABULARY.encode('12345+00010')))).toBe('553210');
     expect(() => add.solve(TASK_VOCABULARY.encode('1234512345'))).toThrow(/prompt has 10 tokens, expected 11/);
+  });
+
+  it("add's operands have 1 to `length` digits, each length about as often, zero-padded", () => {
+    const rnd = seededRandom(11);
+    const counts = new Array<number>(6).fill(0);
+    for (let i = 0; i < 4000; i++) {
+      const [x, y] = text(add.example(rnd, 'train').prompt).split('+');
+      expect(x).toHaveLength(5);
+      for (const n of [x, y]) counts[n.replace(/^0+/, '').length]++;
+    }
+    // 8,000 operands over 5 lengths (a shorter one may start with a 0 digit of its own: a little extra at the short end).
+    for (let len = 1; len <= 5; len++) expect(counts[len] / 8000).toBeGreaterThan(0.15);
+    expect(counts[5] / 8000).toBeGreaterThan(0.16);
+    expect(add.readable(add.solve(TASK_VOCABULARY.encode('00012+00034')))).toBe('46');
+    expect(add.readable(add.solve(TASK_VOCABULARY.encode('00000+00000')))).toBe('0');
+    expect(sort.readable([1, 2, 3])).toBe('123');
   });
 
   it('batches are `prompt = answer .` with the loss on the answer and end mark only', () => {
