@@ -17,6 +17,7 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
+import { kernelRoutes } from './routes/kernels.ts';
 
 /** What a client waits before trying again after a 503 redis_unavailable (seconds). */
 export const REDIS_RETRY_AFTER_SECONDS = 5;
@@ -144,6 +145,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);
   artifactRoutes(app, ctx, o.uploadLimit);
+  kernelRoutes(app, ctx);
   openApiRoute(app);
   return app;
 }
