@@ -13,11 +13,11 @@ import type { SchedulerContext } from './context.ts';
 import { authHook } from './auth.ts';
 import { rateLimitHook } from './rate-limit.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { kernelRoutes } from './routes/kernels.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
-import { kernelRoutes } from './routes/kernels.ts';
 
 /** What a client waits before trying again after a 503 redis_unavailable (seconds). */
 export const REDIS_RETRY_AFTER_SECONDS = 5;
@@ -144,8 +144,8 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   jobRoutes(app, ctx);
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);
-  artifactRoutes(app, ctx, o.uploadLimit);
   kernelRoutes(app, ctx);
+  artifactRoutes(app, ctx, o.uploadLimit);
   openApiRoute(app);
   return app;
 }
