@@ -170,8 +170,9 @@ async function expectTunedFigures(page: Page): Promise<void> {
     trs.map((tr) => [...tr.cells].map((c) => c.textContent).join(' ')),
   );
   expect(rows).toEqual([
-    'matmul mesa-software-llvmpipe f32 64 direct-8x1-r4x1-c4 0.25 2.10',
-    'matmul mesa-software-llvmpipe f32 512 tiled-8x8-r2x1-c4-k8 20.00 13.42',
+    'matmul on mesa-software-llvmpipe',
+    'f32 64 direct-8x1-r4x1-c4 0.25 2.10',
+    'f32 512 tiled-8x8-r2x1-c4-k8 20.00 13.42',
   ]);
   expect(await legend(page, '.kernels-recorded')).toEqual([
     'matmul, tuned by the workers: f32 · workers (mesa-software-llvmpipe)',

@@ -156,17 +156,15 @@ describe('the responses of a real scheduler', () => {
     // A tuning entry as a worker's tuner stores it (test workers tune nothing: USINE_MATMUL_AUTOTUNE=stored).
     const redis = connectRedis(inject('redisUrl'));
     const adapter = `openapi-test-adapter-${process.pid}`;
+    const tuningDir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-tuning-'));
     try {
-      await new TuningStore('matmul', adapter, fs.mkdtempSync(path.join(os.tmpdir(), 'usine-tuning-')), redis).put(
-        'f32|64x64x64|nn',
-        {
-          config: { variant: 'direct', wgX: 8, wgY: 1, rm: 4, rn: 1, cw: 4, tk: 0 },
-          ms: 0.5,
-          shape: { m: 64, n: 64, k: 64 },
-          tunedAt: new Date().toISOString(),
-          candidates: [{ key: 'direct-8x1-r4x1-c4', ms: 0.5 }],
-        },
-      );
+      await new TuningStore('matmul', adapter, tuningDir, redis).put('f32|64x64x64|nn', {
+        config: { variant: 'direct', wgX: 8, wgY: 1, rm: 4, rn: 1, cw: 4, tk: 0 },
+        ms: 0.5,
+        shape: { m: 64, n: 64, k: 64 },
+        tunedAt: new Date().toISOString(),
+        candidates: [{ key: 'direct-8x1-r4x1-c4', ms: 0.5 }],
+      });
       const tuning = await call<{ tunings: { adapter: string; entries: { gflops: number | null }[] }[] }>(
         'b',
         'GET',
@@ -177,6 +175,7 @@ describe('the responses of a real scheduler', () => {
     } finally {
       await redis.del(redisKey('matmul', adapter));
       redis.disconnect();
+      fs.rmSync(tuningDir, { recursive: true, force: true });
     }
     expect((await call(null, 'GET', '/v1/kernels/tuning', '/v1/kernels/tuning')).status).toBe(401);
 

@@ -231,6 +231,15 @@ function RecordedFigures({ recorded, error }: { recorded: Recorded | null; error
 /** The tuning store: per adapter and shape class, the config chosen, its time, and GFLOP/s. */
 function TunedFigures({ tunings }: { tunings: RecordedTuning[] }) {
   const charted = useMemo(() => tunedPoints(tunings, 'matmul'), [tunings]);
+  // One row group per kernel and adapter (the API's order).
+  const groups = useMemo(() => {
+    const by = new Map<string, RecordedTuning[]>();
+    for (const t of tunings) {
+      const key = `${t.kernel} on ${t.adapter}`;
+      by.set(key, [...(by.get(key) ?? []), t]);
+    }
+    return [...by];
+  }, [tunings]);
   if (tunings.length === 0)
     return <p>No worker has tuned a kernel yet. A matmul job tunes its shape class the first time it meets it.</p>;
   return (
@@ -240,8 +249,6 @@ function TunedFigures({ tunings }: { tunings: RecordedTuning[] }) {
         <caption>Fastest run of the chosen config on the shape it was tuned on</caption>
         <thead>
           <tr>
-            <th scope="col">kernel</th>
-            <th scope="col">adapter</th>
             <th scope="col">dtype</th>
             <th scope="col">size</th>
             <th scope="col">config</th>
@@ -249,19 +256,26 @@ function TunedFigures({ tunings }: { tunings: RecordedTuning[] }) {
             <th scope="col">GFLOP/s</th>
           </tr>
         </thead>
-        <tbody>
-          {tunings.map((t) => (
-            <tr key={`${t.kernel}-${t.adapter}-${t.bucket}`} title={`${t.bucket}, tuned ${t.tunedAt}`}>
-              <td>{t.kernel}</td>
-              <td>{t.adapter}</td>
-              <td>{t.dtype}</td>
-              <td>{t.size}</td>
-              <td>{t.config}</td>
-              <td>{t.ms.toFixed(2)}</td>
-              <td>{t.gflops === null ? '—' : t.gflops.toFixed(2)}</td>
+        {groups.map(([group, rows]) => (
+          <tbody key={group}>
+            <tr>
+              <th scope="rowgroup" colSpan={5} style="text-align: left; overflow-wrap: anywhere">
+                {group}
+              </th>
             </tr>
-          ))}
-        </tbody>
+            {rows.map((t) => (
+              <tr key={t.bucket} title={`${t.bucket}, tuned ${t.tunedAt}`} data-gflops={t.gflops ?? ''}>
+                <td>{t.dtype}</td>
+                <td>{t.size}</td>
+                <td>
+                  <code style="white-space: nowrap">{t.config}</code>
+                </td>
+                <td>{t.ms.toFixed(2)}</td>
+                <td>{t.gflops === null ? '—' : t.gflops.toFixed(2)}</td>
+              </tr>
+            ))}
+          </tbody>
+        ))}
       </table>
     </>
   );
