@@ -13,6 +13,7 @@ import type { SchedulerContext } from './context.ts';
 import { authHook } from './auth.ts';
 import { rateLimitHook } from './rate-limit.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { kernelRoutes } from './routes/kernels.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { openApiRoute } from './routes/openapi.ts';
@@ -144,6 +145,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   jobRoutes(app, ctx);
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);
+  kernelRoutes(app, ctx);
   artifactRoutes(app, ctx, o.uploadLimit);
   openApiRoute(app);
   consoleRoutes(app, log);

@@ -8,6 +8,7 @@ import { jobProgressSchema, jobViewSchema, lastPreemptionSchema, matmulResultSch
 import { artifactMetaSchema } from '../../shared/artifact-meta.ts';
 import { deviceCapsSchema, runningJobSchema, workerRecordSchema } from '../../shared/worker-view.ts';
 import * as api from '../../shared/api-responses.ts';
+import { kernelTuningSchema, tunedEntrySchema, tuningListSchema } from '../../shared/kernel-tuning.ts';
 import { tenantSchema } from '../state/tenants.ts';
 import { listQuery } from './jobs.ts';
 import { usageQuery } from './workers.ts';
@@ -61,6 +62,9 @@ const responseSchemas = components({
   PublicTenant: publicTenantSchema,
   TenantList: tenantListSchema,
   TokenMinted: api.tokenMintedSchema,
+  TunedEntry: tunedEntrySchema,
+  KernelTuning: kernelTuningSchema,
+  TuningList: tuningListSchema,
   Liveness: api.livenessSchema,
   Readiness: api.readinessSchema,
   Error: api.apiErrorSchema,
@@ -224,6 +228,12 @@ export function openApiDocument() {
           { 200: ['own tenant; all for admins', 'UsageReport'], 400: ['invalid since/until'] },
           { parameters: queryParameters(usageQuery, { since: ['24h', '7d', '2026-01-01T00:00:00Z'] }) },
         ),
+      },
+      '/v1/kernels/tuning': {
+        get: op("What the workers' autotuners chose and measured, per kernel and adapter (any caller)", {
+          200: ['by kernel, then adapter; GFLOP/s computed from shape and time', 'TuningList'],
+          401: ['no/invalid token'],
+        }),
       },
       '/v1/tenants': {
         get: op('Tenants (admin)', { 200: ['the tenant table', 'TenantList'], 403: ['not admin'] }),

@@ -40,6 +40,38 @@ const JOBS = {
   ],
 };
 
+// The tuning store, as GET /v1/kernels/tuning serves it: two matmul shape classes on lavapipe.
+const TUNING = {
+  tunings: [
+    {
+      kernel: 'matmul',
+      adapter: 'mesa-software-llvmpipe',
+      entries: [
+        {
+          bucket: 'f32|64x64x64|nn',
+          shape: { m: 64, n: 64, k: 64 },
+          config: { variant: 'direct', wgX: 8, wgY: 1, rm: 4, rn: 1, cw: 4, tk: 0 },
+          configKey: 'direct-8x1-r4x1-c4',
+          ms: 0.25,
+          gflops: 2.097,
+          tunedAt: '2026-11-30T07:00:00.000Z',
+          candidates: [],
+        },
+        {
+          bucket: 'f32|512x512x512|nn',
+          shape: { m: 512, n: 512, k: 512 },
+          config: { variant: 'tiled', wgX: 8, wgY: 8, rm: 2, rn: 1, cw: 4, tk: 8 },
+          configKey: 'tiled-8x8-r2x1-c4-k8',
+          ms: 20,
+          gflops: 13.422,
+          tunedAt: '2026-11-30T07:01:00.000Z',
+          candidates: [],
+        },
+      ],
+    },
+  ],
+};
+
 let server: http.Server;
 let base: string;
 const apiAuth: (string | undefined)[] = [];
@@ -54,6 +86,7 @@ beforeAll(async () => {
     if (url.pathname === '/app.js') return send('text/javascript', code);
     if (url.pathname.startsWith('/v1/')) apiAuth.push(req.headers.authorization);
     if (url.pathname === '/v1/workers') return send('application/json', JSON.stringify(WORKERS));
+    if (url.pathname === '/v1/kernels/tuning') return send('application/json', JSON.stringify(TUNING));
     if (url.pathname === '/v1/jobs' && url.searchParams.get('type') === 'matmul') {
       return send('application/json', JSON.stringify(JOBS));
     }
@@ -120,6 +153,33 @@ async function adapterState(page: Page): Promise<'ready' | 'none'> {
   return (await el!.evaluate((e) => e.id)) === 'kernels-adapter' ? 'ready' : 'none';
 }
 
+/** Each chart under `within`: "title: its series' labels". */
+const legend = (page: Page, within: string) =>
+  page.$$eval(`${within} .kernels-chart`, (charts) =>
+    charts.map((c) => {
+      const title = c.querySelector('.u-title')?.textContent ?? '';
+      const labels = [...c.querySelectorAll('.u-legend .u-series .u-label')].slice(1).map((l) => l.textContent);
+      return `${title}: ${labels.join(', ')}`;
+    }),
+  );
+
+/** The workers' tuned figures: a row per shape class with the scheduler's GFLOP/s, and their chart. */
+async function expectTunedFigures(page: Page): Promise<void> {
+  await page.waitForSelector('#kernels-tuned');
+  const rows = await page.$$eval('#kernels-tuned tbody tr', (trs) =>
+    trs.map((tr) => [...tr.cells].map((c) => c.textContent).join(' ')),
+  );
+  expect(rows).toEqual([
+    'matmul on mesa-software-llvmpipe',
+    'f32 64 direct-8x1-r4x1-c4 0.25 2.10',
+    'f32 512 tiled-8x8-r2x1-c4-k8 20.00 13.42',
+  ]);
+  expect(await legend(page, '.kernels-recorded')).toEqual([
+    'matmul, tuned by the workers: f32 · workers (mesa-software-llvmpipe)',
+  ]);
+  expect(await page.$$eval('.kernels-recorded .kernels-chart canvas', (c) => c.length)).toBe(1);
+}
+
 async function expectNoAdapterMessage(page: Page): Promise<void> {
   expect(await text(page, '#kernels-no-adapter')).toMatch(/^This browser offers no WebGPU adapter/);
   expect(await page.$eval('#kernels-no-adapter', (e) => e.getAttribute('role'))).toBe('alert');
@@ -140,6 +200,7 @@ describe('Kernels page in headless Chromium', () => {
       await page.waitForSelector('#kernels-recorded-matmul');
       expect(await text(page, '#kernels-workers')).toContain('w-lavapipe: mesa llvmpipe (vulkan) (eu), f16');
       expect(await text(page, '#kernels-recorded-matmul')).toContain('11.25');
+      await expectTunedFigures(page);
       expect(apiAuth.length).toBeGreaterThan(0);
       expect(apiAuth.every((a) => a === `Bearer ${TOKEN}`)).toBe(true);
 
@@ -177,8 +238,14 @@ describe('Kernels page in headless Chromium', () => {
         expect(Number.isFinite(r.gflops), r.text ?? '').toBe(true);
         expect(r.gflops, r.text ?? '').toBeGreaterThan(0);
       }
-      // One uPlot chart per kernel, drawn.
-      expect(await page.$$eval('.kernels-chart canvas', (c) => c.length)).toBe(2);
+      // One uPlot chart per kernel, drawn, beside the workers' tuned figures; matmul's has the workers' as a
+      // second series.
+      expect(await page.$$eval('#kernels-results .kernels-chart canvas', (c) => c.length)).toBe(2);
+      const [matmulLegend, attentionLegend] = await legend(page, '#kernels-results');
+      expect(matmulLegend).toMatch(/^matmul: .*f32 · this browser/);
+      expect(matmulLegend).toContain('f32 · workers (mesa-software-llvmpipe)');
+      expect(attentionLegend).toMatch(/^attention: .*f32 · this browser/);
+      expect(attentionLegend).not.toContain('workers');
       expect(await page.$eval('#kernels-run', (b) => b.textContent)).toBe('Run again');
     });
   });
@@ -203,6 +270,8 @@ describe('Kernels page in headless Chromium', () => {
       expect(await adapterState(page)).toBe('none');
       await expectNoAdapterMessage(page);
       expect(await page.$eval('#kernels-no-adapter', (e) => e.getAttribute('data-why'))).toMatch(/navigator\.gpu/);
+      // Without a GPU here, the workers' figures are still shown.
+      await expectTunedFigures(page);
     });
   });
 });

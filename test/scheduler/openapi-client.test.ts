@@ -10,7 +10,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TuningStore, redisKey } from '../../kernels/autotune/tuning-store.ts';
+import { connectRedis } from '../../shared/redis.ts';
 import { Cluster } from '../support/cluster.ts';
 import { ROOT } from '../support/processes.ts';
 
@@ -150,6 +152,32 @@ describe('the responses of a real scheduler', () => {
     await call('a', 'GET', '/v1/artifacts/{id}', `/v1/artifacts/${output}`);
     const upload = await call('a', 'POST', '/v1/artifacts', '/v1/artifacts?name=text.txt', new Uint8Array([104, 105]));
     expect(upload.status).toBe(201);
+
+    // A tuning entry as a worker's tuner stores it (test workers tune nothing: USINE_MATMUL_AUTOTUNE=stored).
+    const redis = connectRedis(inject('redisUrl'));
+    const adapter = `openapi-test-adapter-${process.pid}`;
+    const tuningDir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-tuning-'));
+    try {
+      await new TuningStore('matmul', adapter, tuningDir, redis).put('f32|64x64x64|nn', {
+        config: { variant: 'direct', wgX: 8, wgY: 1, rm: 4, rn: 1, cw: 4, tk: 0 },
+        ms: 0.5,
+        shape: { m: 64, n: 64, k: 64 },
+        tunedAt: new Date().toISOString(),
+        candidates: [{ key: 'direct-8x1-r4x1-c4', ms: 0.5 }],
+      });
+      const tuning = await call<{ tunings: { adapter: string; entries: { gflops: number | null }[] }[] }>(
+        'b',
+        'GET',
+        '/v1/kernels/tuning',
+        '/v1/kernels/tuning',
+      );
+      expect(tuning.body.tunings.find((t) => t.adapter === adapter)?.entries[0].gflops).toBe(1.049);
+    } finally {
+      await redis.del(redisKey('matmul', adapter));
+      redis.disconnect();
+      fs.rmSync(tuningDir, { recursive: true, force: true });
+    }
+    expect((await call(null, 'GET', '/v1/kernels/tuning', '/v1/kernels/tuning')).status).toBe(401);
 
     const usage = await call<{ tenants: unknown[] }>('admin', 'GET', '/v1/usage', '/v1/usage?since=1h');
     expect(usage.body.tenants.length).toBeGreaterThan(0);

@@ -1,8 +1,8 @@
 // The Kernels page: usine's matmul and attention benchmark on the visitor's GPU (after a click),
 // beside the figures the workers recorded.
-import { useEffect, useState } from 'preact/hooks';
-import { GflopsChart } from './gflops-chart.tsx';
-import { fetchRecorded, type Recorded } from './recorded.ts';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { GflopsChart, type ChartPoint } from './gflops-chart.tsx';
+import { fetchRecorded, type Recorded, type RecordedTuning } from './recorded.ts';
 import {
   runBrowserBench,
   WANTED_FEATURES,
@@ -15,6 +15,8 @@ export const NO_ADAPTER_MESSAGE =
   'This browser offers no WebGPU adapter, so the kernel benchmark cannot run here. ' +
   'Use a browser with WebGPU turned on (a recent Chrome or Edge; Firefox or Safari with WebGPU enabled), ' +
   'on a machine whose GPU driver it accepts.';
+
+const NO_POINTS: ChartPoint[] = [];
 
 type Probe = { state: 'probing' } | { state: 'none'; why: string } | { state: 'ready'; adapter: GPUAdapter };
 
@@ -35,9 +37,12 @@ export function KernelsPage({ sizes }: { sizes?: Partial<BrowserBenchSizes> } = 
   const [result, setResult] = useState<BrowserBenchResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
+  const [recorded, setRecorded] = useState<Recorded | null>(null);
+  const [recordedError, setRecordedError] = useState<string | null>(null);
 
   useEffect(() => {
     probeAdapter().then(setProbe, (e: Error) => setProbe({ state: 'none', why: e.message }));
+    fetchRecorded().then(setRecorded, (e: Error) => setRecordedError(e.message));
   }, []);
 
   async function run(adapter: GPUAdapter) {
@@ -90,9 +95,9 @@ export function KernelsPage({ sizes }: { sizes?: Partial<BrowserBenchSizes> } = 
               {error}
             </p>
           )}
-          {result && <Results result={result} />}
+          {result && <Results result={result} tunings={recorded?.tunings ?? []} />}
         </div>
-        <RecordedFigures />
+        <RecordedFigures recorded={recorded} error={recordedError} />
       </div>
     </section>
   );
@@ -107,7 +112,16 @@ function Progress({ progress }: { progress: BenchProgress | null }) {
   );
 }
 
-function Results({ result }: { result: BrowserBenchResult }) {
+/** The tuned figures of one kernel that have a GFLOP/s, as chart points. */
+function tunedPoints(tunings: RecordedTuning[], kernel: string): (ChartPoint & { adapter: string })[] {
+  return tunings.flatMap((t) =>
+    t.kernel === kernel && t.gflops !== null
+      ? [{ size: t.size, dtype: t.dtype, gflops: t.gflops, adapter: t.adapter }]
+      : [],
+  );
+}
+
+function Results({ result, tunings }: { result: BrowserBenchResult; tunings: RecordedTuning[] }) {
   const allPassed = result.checks.every((c) => c.passed);
   return (
     <div id="kernels-results" data-checks-passed={String(allPassed)}>
@@ -122,7 +136,12 @@ function Results({ result }: { result: BrowserBenchResult }) {
       </ul>
       <h3>GFLOP/s</h3>
       {(['matmul', 'attention'] as const).map((k) => (
-        <GflopsChart key={k} title={k} points={result.points.filter((p) => p.kernel === k)} />
+        <GflopsChart
+          key={k}
+          title={k}
+          points={result.points.filter((p) => p.kernel === k)}
+          workers={tunedPoints(tunings, k)}
+        />
       ))}
       <table id="kernels-table">
         <caption>Median of the repeats, one pass on inputs already on the GPU (wall time)</caption>
@@ -156,12 +175,7 @@ function Results({ result }: { result: BrowserBenchResult }) {
   );
 }
 
-function RecordedFigures() {
-  const [recorded, setRecorded] = useState<Recorded | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    fetchRecorded().then(setRecorded, (e: Error) => setError(e.message));
-  }, []);
+function RecordedFigures({ recorded, error }: { recorded: Recorded | null; error: string | null }) {
   return (
     <aside class="kernels-recorded" style="flex: 1 1 320px" aria-labelledby="kernels-recorded-title">
       <h3 id="kernels-recorded-title">What the workers recorded</h3>
@@ -183,6 +197,8 @@ function RecordedFigures() {
               ))}
             </ul>
           )}
+          <h4>Tuned configs</h4>
+          <TunedFigures tunings={recorded.tunings} />
           <h4>Matmul jobs</h4>
           {recorded.matmuls.length === 0 ? (
             <p>No finished matmul job yet. Submit one to record this cluster's figures.</p>
@@ -209,5 +225,58 @@ function RecordedFigures() {
         </>
       )}
     </aside>
+  );
+}
+
+/** The tuning store: per adapter and shape class, the config chosen, its time, and GFLOP/s. */
+function TunedFigures({ tunings }: { tunings: RecordedTuning[] }) {
+  const charted = useMemo(() => tunedPoints(tunings, 'matmul'), [tunings]);
+  // One row group per kernel and adapter (the API's order).
+  const groups = useMemo(() => {
+    const by = new Map<string, RecordedTuning[]>();
+    for (const t of tunings) {
+      const key = `${t.kernel} on ${t.adapter}`;
+      by.set(key, [...(by.get(key) ?? []), t]);
+    }
+    return [...by];
+  }, [tunings]);
+  if (tunings.length === 0)
+    return <p>No worker has tuned a kernel yet. A matmul job tunes its shape class the first time it meets it.</p>;
+  return (
+    <>
+      <GflopsChart title="matmul, tuned by the workers" points={NO_POINTS} workers={charted} />
+      <table id="kernels-tuned">
+        <caption>Fastest run of the chosen config on the shape it was tuned on</caption>
+        <thead>
+          <tr>
+            <th scope="col">dtype</th>
+            <th scope="col">size</th>
+            <th scope="col">config</th>
+            <th scope="col">ms</th>
+            <th scope="col">GFLOP/s</th>
+          </tr>
+        </thead>
+        {groups.map(([group, rows]) => (
+          <tbody key={group}>
+            <tr>
+              <th scope="rowgroup" colSpan={5} style="text-align: left; overflow-wrap: anywhere">
+                {group}
+              </th>
+            </tr>
+            {rows.map((t) => (
+              <tr key={t.bucket} title={`${t.bucket}, tuned ${t.tunedAt}`} data-gflops={t.gflops ?? ''}>
+                <td>{t.dtype}</td>
+                <td>{t.size}</td>
+                <td>
+                  <code style="white-space: nowrap">{t.config}</code>
+                </td>
+                <td>{t.ms.toFixed(2)}</td>
+                <td>{t.gflops === null ? '—' : t.gflops.toFixed(2)}</td>
+              </tr>
+            ))}
+          </tbody>
+        ))}
+      </table>
+    </>
   );
 }
