@@ -38,7 +38,8 @@ export interface UsageView {
   from: string;
   to: string;
   granularity: string;
-  tenants: { tenant: string; deviceSeconds: number; jobs: number; flops: number }[];
+  /** `joules`: estimated energy (absent from a scheduler older than it). */
+  tenants: { tenant: string; deviceSeconds: number; jobs: number; flops: number; joules?: number }[];
 }
 
 export interface TenantView {

@@ -145,10 +145,24 @@ export function formatWorkers(ws: WorkerView[]): string {
   );
 }
 
+/** Joules as a person reads energy: J, kJ, then Wh and kWh (what a power bill counts in). */
+export function formatEnergy(joules: number): string {
+  if (joules < 1000) return `${joules.toFixed(0)} J`;
+  if (joules < 36_000) return `${(joules / 1000).toFixed(1)} kJ`;
+  if (joules < 3_600_000) return `${(joules / 3600).toFixed(1)} Wh`;
+  return `${(joules / 3_600_000).toFixed(2)} kWh`;
+}
+
 export function formatUsage(u: UsageView): string {
-  const rows = u.tenants.map((t) => [t.tenant, t.deviceSeconds.toFixed(1), String(t.jobs), (t.flops / 1e9).toFixed(2)]);
+  const rows = u.tenants.map((t) => [
+    t.tenant,
+    t.deviceSeconds.toFixed(1),
+    String(t.jobs),
+    (t.flops / 1e9).toFixed(2),
+    t.joules === undefined ? '-' : formatEnergy(t.joules),
+  ]);
   return (
-    `usage from ${u.from} to ${u.to} (whole hours)\n` +
-    (rows.length ? table(['TENANT', 'DEVICE-SECONDS', 'JOBS', 'GFLOP'], rows) : 'no usage')
+    `usage from ${u.from} to ${u.to} (whole hours; energy is estimated)\n` +
+    (rows.length ? table(['TENANT', 'DEVICE-SECONDS', 'JOBS', 'GFLOP', 'ENERGY'], rows) : 'no usage')
   );
 }

@@ -2,33 +2,22 @@
 // scheduler replica, so only the dispatch lease holder exports them (scheduler/leader.ts) and
 // the others export none. `sum()` over replicas is then right, as it is for the counters,
 // which each replica counts for its own share of the job events.
-import { shares, type TenantLoad } from './policy/fair-share.ts';
-import { perTenant } from './queue/tenant-queues.ts';
 import type { SchedulerContext } from './context.ts';
 import type { LeaderDuty } from './leader.ts';
+import { tenantStandings } from './tenant-standing.ts';
 
 export async function refreshGauges(ctx: SchedulerContext): Promise<void> {
-  const { tenants, queues, usage, workers, metrics } = ctx;
-  const [list, all, snap, live] = await Promise.all([tenants.list(), queues.list(), usage.snapshot(), workers.live()]);
-  const counts = perTenant(all, await queues.counts(all));
-  const loads: TenantLoad[] = list.map((t) => ({
-    name: t.name,
-    weight: t.weight,
-    maxRunning: t.maxRunning,
-    usage: snap.usage.get(t.name) ?? 0,
-    queued: counts.get(t.name)?.queued ?? 0,
-    running: counts.get(t.name)?.running ?? 0,
-  }));
-  const share = shares(loads);
-  for (const l of loads) {
+  const { workers, metrics } = ctx;
+  const [standings, live] = await Promise.all([tenantStandings(ctx), workers.live()]);
+  for (const l of standings) {
     metrics.zeroTenant(l.name);
     metrics.tenantJobs.set({ tenant: l.name, state: 'queued' }, l.queued);
     metrics.tenantJobs.set({ tenant: l.name, state: 'running' }, l.running);
     metrics.usage.set({ tenant: l.name }, l.usage);
-    metrics.weightShare.set({ tenant: l.name }, share.get(l.name)!.weightShare);
-    metrics.usageShare.set({ tenant: l.name }, share.get(l.name)!.usageShare);
+    metrics.weightShare.set({ tenant: l.name }, l.targetShare);
+    metrics.usageShare.set({ tenant: l.name }, l.usageShare);
   }
-  for (const t of list) {
+  for (const { tenant: t } of standings) {
     metrics.tenantQuota.set({ tenant: t.name, kind: 'max_queued' }, t.maxQueued);
     metrics.tenantQuota.set({ tenant: t.name, kind: 'max_running' }, t.maxRunning);
   }

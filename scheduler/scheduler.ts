@@ -142,7 +142,11 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     // Counters and histograms come from the workers' job events…
     eventsConn = connectRedis(target);
     eventsConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (job events)'));
-    const observe = (batch: Parameters<typeof metrics.observeAll>[0]) => metrics.observeAll(batch);
+    // …and so is each tenant's estimated energy in the hourly usage totals (state/usage.ts says why).
+    const observe = (batch: Parameters<typeof metrics.observeAll>[0]) => {
+      metrics.observeAll(batch);
+      ctx.usage.chargeEnergy(batch).catch((err) => log.warn({ err: err.message }, 'energy not recorded in usage'));
+    };
     following = followEvents(eventsConn, keys, observe, stopEvents.signal, replica).catch((err) =>
       log.error({ err }, 'job events stopped'),
     );

@@ -31,7 +31,13 @@ export type JobLogs = z.infer<typeof jobLogsSchema>;
 export const artifactListSchema = z.object({ artifacts: z.array(artifactMetaSchema) });
 export type ArtifactList = z.infer<typeof artifactListSchema>;
 
-export const workerListSchema = z.object({ workers: z.array(workerRecordSchema) });
+/** A live worker as GET /v1/workers shows it: a tenant sees only its own jobs in `running` and `jobs`. */
+export const workerViewSchema = workerRecordSchema.extend({
+  busy: z.number().int().describe("Slots in use, by any tenant's jobs (a tenant sees only its own ids)."),
+});
+export type WorkerView = z.infer<typeof workerViewSchema>;
+
+export const workerListSchema = z.object({ workers: z.array(workerViewSchema) });
 export type WorkerList = z.infer<typeof workerListSchema>;
 
 /** One tenant's use of the devices over a period. */
@@ -40,6 +46,12 @@ export const usageTotalsSchema = z.object({
   deviceSeconds: z.number(),
   jobs: z.number().describe('Attempts charged (a retried or preempted job counts each attempt).'),
   flops: z.number(),
+  joules: z
+    .number()
+    .describe(
+      "Estimated energy: each attempt's run time × its worker's power figure (USINE_WORKER_POWER_WATTS, " +
+        'or a rough figure by adapter kind), as in usine_tenant_energy_joules_total. An estimate, not a measurement.',
+    ),
 });
 export type UsageTotals = z.infer<typeof usageTotalsSchema>;
 
@@ -60,3 +72,47 @@ export type TokenMinted = z.infer<typeof tokenMintedSchema>;
 export const livenessSchema = z.object({ ok: z.literal(true) });
 export const readinessSchema = z.object({ ok: z.boolean(), redis: z.boolean() });
 export type Readiness = z.infer<typeof readinessSchema>;
+
+// ---- The caller's own tenant (GET /v1/tenant) and the worker list as a tenant sees it (issue 15) ----
+
+/** A tenant's standing now: the figures the fair-share gauges export (scheduler/tenant-standing.ts). */
+export const tenantStandingSchema = z.object({
+  name: z.string(),
+  weight: z.number(),
+  maxRunning: z.number().int(),
+  maxQueued: z.number().int(),
+  regions: z.array(z.string()),
+  vendors: z.array(z.string()),
+  preemption: z.object({
+    preemptible: z.boolean(),
+    minRuntimeSeconds: z.number().optional(),
+    withinTenant: z.boolean(),
+    guaranteedShare: z.number(),
+  }),
+  rateLimitPerMinute: z.number().int().optional(),
+  running: z.number().int().describe('Jobs running now.'),
+  queued: z.number().int().describe('Jobs queued now (retrying ones included).'),
+  targetShare: z
+    .number()
+    .describe(
+      'Fair-share target (0..1): its weight over the weights of tenants with work ' +
+        '(of all tenants when none has work; 0 while it has none and others do). usine_tenant_weight_share_ratio.',
+    ),
+  usageShare: z
+    .number()
+    .describe("Its share of everyone's decayed device usage (0..1). usine_tenant_usage_share_ratio."),
+  usageDeviceSeconds: z
+    .number()
+    .describe("Its decayed device usage, the fair-share policy's input. usine_tenant_usage_device_seconds."),
+});
+export type TenantStanding = z.infer<typeof tenantStandingSchema>;
+
+export const whoAmISchema = z.object({
+  caller: z
+    .enum(['tenant', 'admin', 'open'])
+    .describe("A tenant's token, an operator's, or open mode (no tokens: every caller is an operator)."),
+  tenant: tenantStandingSchema
+    .nullable()
+    .describe("The caller's own tenant; an operator's: the one ?tenant= names (open mode: default), else null."),
+});
+export type WhoAmI = z.infer<typeof whoAmISchema>;

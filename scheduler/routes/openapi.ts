@@ -12,7 +12,7 @@ import { kernelTuningSchema, tunedEntrySchema, tuningListSchema } from '../../sh
 import { tenantSchema } from '../state/tenants.ts';
 import { listQuery } from './jobs.ts';
 import { usageQuery } from './workers.ts';
-import { publicTenantSchema, tenantListSchema } from './tenants.ts';
+import { publicTenantSchema, tenantListSchema, whoAmIQuery } from './tenants.ts';
 
 type JsonSchema = Record<string, unknown>;
 const REF = (id: string) => `#/components/schemas/${id}`;
@@ -68,6 +68,10 @@ const responseSchemas = components({
   Liveness: api.livenessSchema,
   Readiness: api.readinessSchema,
   Error: api.apiErrorSchema,
+  // The caller's own tenant and the worker list as a tenant sees it (issue 15, console's Tenant/Workers pages).
+  WorkerView: api.workerViewSchema,
+  TenantStanding: api.tenantStandingSchema,
+  WhoAmI: api.whoAmISchema,
 });
 
 /** A query string's parameters, from the zod schema that parses it. */
@@ -218,13 +222,14 @@ export function openApiDocument() {
         ),
       },
       '/v1/workers': {
-        get: op('Live workers: adapter, capabilities, running jobs, last heartbeat', {
-          200: ['by name', 'WorkerList'],
-        }),
+        get: op(
+          "Live workers: adapter, capabilities, running jobs (a tenant's own only; all for admins), last heartbeat",
+          { 200: ['by name', 'WorkerList'] },
+        ),
       },
       '/v1/usage': {
         get: op(
-          'Per-tenant device-seconds, jobs and FLOPs over a period',
+          'Per-tenant device-seconds, jobs, FLOPs and estimated energy over a period',
           { 200: ['own tenant; all for admins', 'UsageReport'], 400: ['invalid since/until'] },
           { parameters: queryParameters(usageQuery, { since: ['24h', '7d', '2026-01-01T00:00:00Z'] }) },
         ),
@@ -256,6 +261,19 @@ export function openApiDocument() {
           'Mint a token for a tenant; shown once (admin)',
           { 201: ['the new token', 'TokenMinted'], 403: ['not admin'], 404: ['unknown tenant'] },
           nameParam,
+        ),
+      },
+      // The caller's own tenant (issue 15).
+      '/v1/tenant': {
+        get: op(
+          "Who the token is, and its tenant's quotas, jobs and fair share now (an admin's: ?tenant=)",
+          {
+            200: ['the caller, and the tenant (null for an admin without ?tenant=)', 'WhoAmI'],
+            400: ['invalid query'],
+            403: ["a tenant token naming another tenant's"],
+            404: ['unknown tenant'],
+          },
+          { parameters: queryParameters(whoAmIQuery) },
         ),
       },
       '/v1/openapi.json': {

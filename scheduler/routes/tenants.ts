@@ -1,4 +1,5 @@
-// /v1/tenants (admin): the tenant table, and minting tokens.
+// /v1/tenants (admin): the tenant table, and minting tokens. /v1/tenant: the caller's own
+// tenant, its quotas and its standing against its fair share.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { describeIssues } from '../../shared/job-spec.ts';
@@ -6,7 +7,8 @@ import { ApiError } from '../api-error.ts';
 import { requireAdmin } from '../auth.ts';
 import type { SchedulerContext } from '../context.ts';
 import { tenantSchema, type Tenant } from '../state/tenants.ts';
-import type { TokenMinted } from '../../shared/api-responses.ts';
+import type { TenantStanding, TokenMinted, WhoAmI } from '../../shared/api-responses.ts';
+import { tenantStandings, type Standing } from '../tenant-standing.ts';
 
 /** A tenant as the API shows it: token hashes are counted, not shown. */
 export const publicTenantSchema = tenantSchema
@@ -20,7 +22,38 @@ function publicTenant(t: Tenant): PublicTenant {
   return { ...rest, tokens: tokenSha256.length };
 }
 
+function standingView(s: Standing): TenantStanding {
+  const { name, weight, maxRunning, maxQueued, regions, vendors, preemption, rateLimitPerMinute } = s.tenant;
+  return {
+    ...{ name, weight, maxRunning, maxQueued, regions, vendors, preemption },
+    ...(rateLimitPerMinute !== undefined && { rateLimitPerMinute }),
+    running: s.running,
+    queued: s.queued,
+    targetShare: s.targetShare,
+    usageShare: s.usageShare,
+    usageDeviceSeconds: s.usage,
+  };
+}
+
+export const whoAmIQuery = z
+  .object({ tenant: z.string().optional().describe('Operators: the tenant to show (a tenant token: its own only).') })
+  .strict();
+
 export function tenantRoutes(app: FastifyInstance, ctx: SchedulerContext): void {
+  app.get('/v1/tenant', async (req): Promise<WhoAmI> => {
+    const q = whoAmIQuery.safeParse(req.query);
+    if (!q.success) throw new ApiError(400, 'invalid_query', 'invalid query', describeIssues(q.error));
+    const caller = ctx.openMode ? 'open' : req.caller.admin ? 'admin' : 'tenant';
+    const own = caller === 'admin' ? undefined : req.caller.tenant!.name;
+    if (caller === 'tenant' && q.data.tenant !== undefined && q.data.tenant !== own)
+      throw new ApiError(403, 'forbidden', `a tenant token shows its own tenant only (${own}): leave out ?tenant=`);
+    const name = q.data.tenant ?? own;
+    if (name === undefined) return { caller, tenant: null };
+    const standing = (await tenantStandings(ctx)).find((s) => s.name === name);
+    if (!standing) throw new ApiError(404, 'not_found', `no tenant ${name}: see GET /v1/tenants`);
+    return { caller, tenant: standingView(standing) };
+  });
+
   app.get('/v1/tenants', async (req): Promise<z.infer<typeof tenantListSchema>> => {
     requireAdmin(req);
     return { tenants: (await ctx.tenants.list()).map(publicTenant) };

@@ -17,7 +17,7 @@ export class Keys {
   get usage() {
     return `${this.prefix}:usage`;
   }
-  /** Hash per hour: `<tenant>|seconds`, `<tenant>|jobs`, `<tenant>|flops` (for `usine usage`). */
+  /** Hash per hour: `<tenant>|seconds`, `|jobs`, `|flops`, `|joules` (estimated; for `usine usage`). */
   usageHour(hour: number) {
     return `${this.prefix}:usage:h:${hour}`;
   }

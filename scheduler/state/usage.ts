@@ -1,6 +1,12 @@
 // Per-tenant device usage in Redis: the decayed figure the fair-share policy reads, and
 // hourly totals for `usine usage`. Decay happens in Redis (a Lua script) so concurrent
 // workers never lose an update.
+//
+// Energy is recorded apart from the rest: workers send their estimated joules (run time × their
+// power figure) in their job events, and the scheduler replica that reads an event entry (each
+// entry goes to exactly one, scheduler.ts) adds them to the hour it reads them in, the same
+// figures as usine_tenant_energy_joules_total. The worker's own charge (seconds, jobs, FLOPs)
+// knows no power figure.
 import type { Redis } from 'ioredis';
 import { decay } from '../policy/fair-share.ts';
 import type { Keys } from './keys.ts';
@@ -75,6 +81,20 @@ export class UsageLedger {
       .exec();
   }
 
+  /** Adds estimated joules per tenant to the hour of `now` (from a flush of workers' job events). */
+  async chargeEnergy(summaries: readonly { tenant: string; joules: number }[], now = Date.now()): Promise<void> {
+    const hourKey = this.keys.usageHour(Math.floor(now / 3_600_000));
+    const multi = this.redis.multi();
+    let n = 0;
+    for (const s of summaries) {
+      if (!(s.joules > 0)) continue;
+      multi.hincrbyfloat(hourKey, `${s.tenant}|joules`, s.joules);
+      n++;
+    }
+    if (n === 0) return;
+    await multi.expire(hourKey, HOUR_TTL_SECONDS).exec();
+  }
+
   /** Raises a tenant's decayed usage to at least `usage` (the policy's bound on catch-up). */
   async raise(tenant: string, usage: number, now = Date.now()): Promise<void> {
     await this.redis.eval(
@@ -115,10 +135,11 @@ export class UsageLedger {
     for (const [, hash] of (await pipe.exec()) ?? []) {
       for (const [field, v] of Object.entries((hash ?? {}) as Record<string, string>)) {
         const [tenant, kind] = field.split('|');
-        const t = out.get(tenant) ?? { tenant, deviceSeconds: 0, jobs: 0, flops: 0 };
+        const t = out.get(tenant) ?? { tenant, deviceSeconds: 0, jobs: 0, flops: 0, joules: 0 };
         if (kind === 'seconds') t.deviceSeconds += Number(v);
         else if (kind === 'jobs') t.jobs += Number(v);
         else if (kind === 'flops') t.flops += Number(v);
+        else if (kind === 'joules') t.joules += Number(v);
         out.set(tenant, t);
       }
     }

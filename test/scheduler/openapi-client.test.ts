@@ -181,6 +181,9 @@ describe('the responses of a real scheduler', () => {
 
     const usage = await call<{ tenants: unknown[] }>('admin', 'GET', '/v1/usage', '/v1/usage?since=1h');
     expect(usage.body.tenants.length).toBeGreaterThan(0);
+    const me = await call<{ caller: string; tenant: { name: string } | null }>('a', 'GET', '/v1/tenant', '/v1/tenant');
+    expect(me.body).toMatchObject({ caller: 'tenant', tenant: { name: 'a' } });
+    expect((await call('admin', 'GET', '/v1/tenant', '/v1/tenant')).body).toEqual({ caller: 'admin', tenant: null });
     await call('admin', 'GET', '/v1/tenants', '/v1/tenants');
     expect((await call('admin', 'PUT', '/v1/tenants/{name}', '/v1/tenants/c', { weight: 2 })).status).toBe(201);
     expect((await call('admin', 'PUT', '/v1/tenants/{name}', '/v1/tenants/c', { weight: 3 })).status).toBe(200);
@@ -194,6 +197,7 @@ describe('the responses of a real scheduler', () => {
     expect((await call('a', 'POST', '/v1/jobs', '/v1/jobs', { type: 'matmul', params: {} })).status).toBe(400);
     expect((await call(null, 'POST', '/v1/jobs', '/v1/jobs', { type: 'noop' })).status).toBe(401);
     expect((await call('b', 'GET', '/v1/tenants', '/v1/tenants')).status).toBe(403);
+    expect((await call('b', 'GET', '/v1/tenant', '/v1/tenant?tenant=a')).status).toBe(403);
 
     // Every success the document names has a schema (none empty), and this test received each one.
     const successes: string[] = [];

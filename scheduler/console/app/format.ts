@@ -39,3 +39,11 @@ export function flops(n: number): string {
 }
 
 export const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** Estimated energy as the CLI prints it (client/format.ts formatEnergy): J, kJ, Wh, kWh. */
+export function energy(joules: number): string {
+  if (joules < 1000) return `${joules.toFixed(0)} J`;
+  if (joules < 36_000) return `${(joules / 1000).toFixed(1)} kJ`;
+  if (joules < 3_600_000) return `${(joules / 3600).toFixed(1)} Wh`;
+  return `${(joules / 3_600_000).toFixed(2)} kWh`;
+}

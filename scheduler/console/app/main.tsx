@@ -44,7 +44,7 @@ function App() {
   else if (page === 'jobs') body = <JobsPage session={session} query={route.query} />;
   else if (page === 'submit') body = <SubmitPage session={session} query={route.query} />;
   else if (page === 'tenant') body = <TenantPage session={session} />;
-  else if (page === 'workers') body = <WorkersPage />;
+  else if (page === 'workers') body = <WorkersPage admin={session.admin} />;
   else if (page === 'kernels') body = <KernelsPage />;
   else body = <p class="error">No page "{page}": choose one above.</p>;
 

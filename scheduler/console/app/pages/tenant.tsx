@@ -1,59 +1,41 @@
-// A tenant's standing: its share of device time against its fair-share target, sampled every
-// 5 s while this page is open; running and queued jobs against quota; device-seconds, FLOPs and
-// jobs over the last day and week. All from /v1/usage, /v1/jobs and (operators) /v1/tenants.
+// A tenant's standing: its share of device usage against its fair-share target, sampled every
+// 5 s while this page is open; running and queued jobs against quota; device-seconds, FLOPs,
+// estimated energy and job attempts over the last day and week. From GET /v1/tenant (the
+// caller's own tenant, or for an operator the one chosen) and /v1/usage: the metrics' numbers.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { JobView } from '../../../../shared/job-view.ts';
+import type { TenantStanding, UsageReport, UsageTotals, WhoAmI } from '../../../../shared/api-responses.ts';
 import { api } from '../api.ts';
 import { ErrorBox, Section } from '../components.tsx';
-import { flops, pct } from '../format.ts';
+import { energy, flops, pct } from '../format.ts';
 import { usePoll } from '../poll.ts';
 import type { Session } from '../session.ts';
 
-interface Totals {
-  tenant: string;
-  deviceSeconds: number;
-  jobs: number;
-  flops: number;
-}
-type Usage = { tenants: Totals[] };
 interface Sample {
   t: number;
-  share: number | null;
-  target: number | null;
-  deviceSeconds: number;
+  share: number;
+  target: number;
 }
-
-const count = async (state: string, tenant: string) =>
-  (await api<{ jobs: JobView[] }>('GET', `/v1/jobs?state=${state}&limit=1000${tenant ? `&tenant=${tenant}` : ''}`)).jobs
-    .length;
 
 export function TenantPage({ session }: { session: Session }) {
   const [chosen, setChosen] = useState(session.tenants[0]?.name ?? '');
   const samples = useRef<Sample[]>([]);
   const { data, error } = usePoll(
     async () => {
-      const [hour, day, week, running, queued] = await Promise.all([
-        api<Usage>('GET', '/v1/usage?since=1h'),
-        api<Usage>('GET', '/v1/usage?since=24h'),
-        api<Usage>('GET', '/v1/usage?since=7d'),
-        count('running', chosen),
-        count('queued', chosen),
+      const q = session.admin && chosen ? `?tenant=${encodeURIComponent(chosen)}` : '';
+      const [me, day, week] = await Promise.all([
+        api<WhoAmI>('GET', `/v1/tenant${q}`),
+        api<UsageReport>('GET', '/v1/usage?since=24h'),
+        api<UsageReport>('GET', '/v1/usage?since=7d'),
       ]);
-      // A tenant token sees only its own totals: its name is the one it gets.
-      const name = chosen || day.tenants[0]?.tenant || week.tenants[0]?.tenant || '';
-      const mine = (u: Usage) => u.tenants.find((t) => t.tenant === name);
-      const total = hour.tenants.reduce((s, t) => s + t.deviceSeconds, 0);
-      const weights = session.tenants.reduce((s, t) => s + (t.weight ?? 1), 0);
-      const me = session.tenants.find((t) => t.name === name);
-      const sample: Sample = {
-        t: Date.now() / 1000,
-        share: session.admin && total > 0 ? (mine(hour)?.deviceSeconds ?? 0) / total : null,
-        target: session.admin && me ? (me.weight ?? 1) / weights : null,
-        deviceSeconds: mine(hour)?.deviceSeconds ?? 0,
-      };
-      samples.current = [...samples.current.slice(-719), sample];
-      return { name, day: mine(day), week: mine(week), running, queued, me, sample };
+      const t = me.tenant;
+      const mine = (u: UsageReport) => u.tenants.find((x) => x.tenant === t?.name);
+      if (t)
+        samples.current = [
+          ...samples.current.slice(-719),
+          { t: Date.now() / 1000, share: t.usageShare, target: t.targetShare },
+        ];
+      return { caller: me.caller, tenant: t, day: mine(day), week: mine(week) };
     },
     5000,
     [chosen],
@@ -61,49 +43,64 @@ export function TenantPage({ session }: { session: Session }) {
   useEffect(() => {
     samples.current = [];
   }, [chosen]);
+  const t = data?.tenant;
 
   return (
     <>
-      <h1>Tenant {data?.name ?? ''}</h1>
-      {session.admin && (
+      <h1>Tenant {t?.name ?? ''}</h1>
+      {session.admin && session.tenants.length > 0 && (
         <label>
           Tenant{' '}
           <select value={chosen} onChange={(e) => setChosen(e.currentTarget.value)}>
-            {session.tenants.map((t) => (
-              <option key={t.name}>{t.name}</option>
+            {session.tenants.map((x) => (
+              <option key={x.name}>{x.name}</option>
             ))}
           </select>
         </label>
       )}
+      {data?.caller === 'open' && <p class="muted">Open mode: no tokens, every caller is an operator.</p>}
       <ErrorBox error={error} />
-      {data && (
+      {data && !t && <p class="muted">An operator token belongs to no tenant: choose one above.</p>}
+      {t && (
         <>
           <Section title="Jobs against quota">
             <dl class="facts">
               <dt>Running</dt>
               <dd>
-                {data.running}
-                {data.me?.maxRunning !== undefined ? ` of at most ${data.me.maxRunning}` : ''}
+                {t.running} of at most {t.maxRunning}
               </dd>
               <dt>Queued</dt>
               <dd>
-                {data.queued}
-                {data.me?.maxQueued !== undefined ? ` of at most ${data.me.maxQueued}` : ''}
+                {t.queued} of at most {t.maxQueued}
               </dd>
+              <dt>Weight</dt>
+              <dd>{t.weight}</dd>
+              <dt>Preemption</dt>
+              <dd>{preemption(t)}</dd>
+              {(t.regions.length > 0 || t.vendors.length > 0) && (
+                <>
+                  <dt>Runs on</dt>
+                  <dd>
+                    {[
+                      t.regions.length ? `regions ${t.regions.join(', ')}` : '',
+                      t.vendors.length ? `vendors ${t.vendors.join(', ')}` : '',
+                    ]
+                      .filter(Boolean)
+                      .join('; ')}
+                  </dd>
+                </>
+              )}
             </dl>
-            {!session.admin && (
-              <p class="muted">Quotas and weights are shown to operators only (the API has no own-tenant view).</p>
-            )}
           </Section>
           <Section title="Use of the devices">
-            <table>
+            <table class="usage">
               <thead>
                 <tr>
                   <th scope="col">Window</th>
                   <th scope="col">Device-seconds</th>
                   <th scope="col">FLOPs</th>
+                  <th scope="col">Energy (estimated)</th>
                   <th scope="col">Job attempts</th>
-                  <th scope="col">Energy</th>
                 </tr>
               </thead>
               <tbody>
@@ -111,32 +108,32 @@ export function TenantPage({ session }: { session: Session }) {
                   [
                     ['last day', data.day],
                     ['last week', data.week],
-                  ] as const
-                ).map(([label, t]) => (
+                  ] as [string, UsageTotals | undefined][]
+                ).map(([label, u]) => (
                   <tr key={label}>
                     <td>{label}</td>
-                    <td>{(t?.deviceSeconds ?? 0).toFixed(1)}</td>
-                    <td>{flops(t?.flops ?? 0)}</td>
-                    <td>{t?.jobs ?? 0}</td>
-                    <td class="muted">not in the API</td>
+                    <td>{(u?.deviceSeconds ?? 0).toFixed(1)}</td>
+                    <td>{flops(u?.flops ?? 0)}</td>
+                    <td>{energy(u?.joules ?? 0)}</td>
+                    <td>{u?.jobs ?? 0}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </Section>
-          <Section title="Share of device time (last hour) against the fair-share target">
-            <p hidden={!session.admin}>
-              Now: {data.sample.share === null ? '–' : pct(data.sample.share)} of the device time, target{' '}
-              {data.sample.target === null ? '–' : pct(data.sample.target)}.{' '}
-              <span class="muted">Sampled every 5 s while this page is open.</span>
+            <p class="muted">
+              Whole hours. Energy is each job's run time × its worker's power figure (configured, or a rough figure for
+              the kind of adapter): an estimate, not a measurement.
             </p>
-            {!session.admin && (
-              <p class="muted">
-                A tenant token sees only its own usage, so the share and the target are not computed here; the chart
-                shows your device-seconds in the last hour.
-              </p>
-            )}
-            <ShareChart samples={samples.current} admin={session.admin} />
+          </Section>
+          <Section title="Share of device usage against the fair-share target">
+            <p class="share">
+              Now: {pct(t.usageShare)} of the decayed device usage, target {pct(t.targetShare)}{' '}
+              <span class="muted">
+                (weight {t.weight} over the weights of tenants with work; usage halves with time). Sampled every 5 s
+                while this page is open.
+              </span>
+            </p>
+            <ShareChart samples={samples.current} />
           </Section>
         </>
       )}
@@ -144,27 +141,46 @@ export function TenantPage({ session }: { session: Session }) {
   );
 }
 
-function ShareChart({ samples, admin }: { samples: Sample[]; admin: boolean }) {
+function preemption(t: TenantStanding): string {
+  const p = t.preemption;
+  if (!p.preemptible) return 'its jobs are never preempted';
+  const parts = ['its jobs may be preempted'];
+  if (p.minRuntimeSeconds !== undefined) parts.push(`not before ${p.minRuntimeSeconds} s of run time`);
+  if (p.guaranteedShare > 0) parts.push(`never below ${pct(p.guaranteedShare)} of the matching slots`);
+  if (p.withinTenant) parts.push('also by its own jobs of a higher priority');
+  return parts.join(', ');
+}
+
+function ShareChart({ samples }: { samples: Sample[] }) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const data = (): uPlot.AlignedData =>
-    admin
-      ? [
-          samples.map((s) => s.t),
-          samples.map((s) => (s.share === null ? null : 100 * s.share)),
-          samples.map((s) => (s.target === null ? null : 100 * s.target)),
-        ]
-      : [samples.map((s) => s.t), samples.map((s) => s.deviceSeconds)];
+  const data = (): uPlot.AlignedData => [
+    samples.map((s) => s.t),
+    samples.map((s) => 100 * s.share),
+    samples.map((s) => 100 * s.target),
+  ];
   useEffect(() => {
-    const series: uPlot.Series[] = admin
-      ? [{}, { label: 'share %', stroke: '#1f5fbf', width: 2 }, { label: 'target %', stroke: '#b4470b', dash: [6, 4] }]
-      : [{}, { label: 'device-seconds (last hour)', stroke: '#1f5fbf', width: 2 }];
-    // At least the last five minutes on the time axis: one sample alone would span years.
-    const x: uPlot.Scale = { range: (_u, min, max) => [Math.min(min, max - 300), max] };
-    const scales: uPlot.Scales = admin ? { x, y: { range: [0, 100] } } : { x };
-    plot.current = new uPlot({ width: 760, height: 220, series, scales }, data(), el.current!);
+    const series: uPlot.Series[] = [
+      {},
+      { label: 'usage share %', stroke: '#1f5fbf', width: 2 },
+      { label: 'target %', stroke: '#b4470b', dash: [6, 4] },
+    ];
+    // At least the last five minutes on the time axis, from the samples themselves: uPlot widens a
+    // single point's range by itself (to years), so the min and max it passes are not used.
+    const x: uPlot.Scale = {
+      range: (u) => {
+        const xs = u.data[0];
+        const last = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+        return [Math.min(xs[0] ?? last, last - 300), last];
+      },
+    };
+    plot.current = new uPlot(
+      { width: 760, height: 220, series, scales: { x, y: { range: [0, 100] } } },
+      data(),
+      el.current!,
+    );
     return () => plot.current?.destroy();
-  }, [admin]);
+  }, []);
   useEffect(() => plot.current?.setData(data()), [samples]);
-  return <div ref={el} class="chart" />;
+  return <div ref={el} class="chart" data-samples={samples.length} />;
 }

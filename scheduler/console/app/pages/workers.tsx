@@ -1,22 +1,13 @@
-// The live workers: adapter, region, features, slots and the jobs they run.
+// The live workers: adapter, region, features, slots in use and the jobs they run (a tenant
+// sees its own jobs only, as the API gives them; the busy slots count everyone's).
+import type { WorkerList } from '../../../../shared/api-responses.ts';
 import { api } from '../api.ts';
 import { ErrorBox } from '../components.tsx';
 import { duration } from '../format.ts';
 import { usePoll } from '../poll.ts';
 
-interface Worker {
-  id: string;
-  name: string;
-  adapter: string;
-  concurrency: number;
-  running: string[];
-  caps: { region: string; vendor: string; backend: string; features: string[] };
-  startedAt: string;
-  lastHeartbeat: string;
-}
-
-export function WorkersPage() {
-  const { data, error } = usePoll(() => api<{ workers: Worker[] }>('GET', '/v1/workers'), 2000, []);
+export function WorkersPage({ admin }: { admin: boolean }) {
+  const { data, error } = usePoll(() => api<WorkerList>('GET', '/v1/workers'), 2000, []);
   const workers = data?.workers ?? [];
   const now = Date.now();
   return (
@@ -26,6 +17,9 @@ export function WorkersPage() {
       {data && workers.length === 0 && (
         <p class="muted">No worker is online: jobs wait until one starts (see docs/operations.md).</p>
       )}
+      {workers.length > 0 && !admin && (
+        <p class="muted">Slots in use count every tenant's jobs; only your own are listed.</p>
+      )}
       {workers.length > 0 && (
         <table>
           <thead>
@@ -34,8 +28,8 @@ export function WorkersPage() {
               <th scope="col">Adapter</th>
               <th scope="col">Region</th>
               <th scope="col">Features</th>
-              <th scope="col">Slots</th>
-              <th scope="col">Running</th>
+              <th scope="col">Slots in use</th>
+              <th scope="col">{admin ? 'Running' : 'Your jobs running'}</th>
               <th scope="col">Up</th>
             </tr>
           </thead>
@@ -49,7 +43,7 @@ export function WorkersPage() {
                 <td>{w.caps.region}</td>
                 <td class="features">{w.caps.features.join(', ') || 'none'}</td>
                 <td>
-                  {w.running.length} / {w.concurrency}
+                  {w.busy} / {w.concurrency}
                 </td>
                 <td>
                   {w.running.map((id) => (
