@@ -19,7 +19,7 @@ export class CurveFollower {
   /** The points trained since the last call (every page of them). */
   async next(): Promise<CurvePoint[]> {
     const out: CurvePoint[] = [];
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       const c = await this.client.curve(this.id, { after: this.after });
       this.steps = c.steps;
       out.push(...c.points);
