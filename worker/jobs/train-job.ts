@@ -23,7 +23,8 @@ export async function runTrainJob(p: TrainJobParams, ctx: JobContext) {
     store: {
       latest: () => store.latest(),
       save: async (step, bytes, final) => {
-        await store.save(step, bytes, final);
+        // The curve up to a checkpoint is stored with it: a resumed run does not train those steps again.
+        await Promise.all([store.save(step, bytes, final), curve.flush()]);
         ctx.checkpointed();
       },
     },
