@@ -6,8 +6,9 @@ import YAML from 'yaml';
 import { withUsageErrors } from '../kernels/cli.ts';
 import { UsineClient, UsineApiError, type JobSpecInput } from './client.ts';
 import { formatJob, formatJobList, formatUsage, formatWorkers, table } from './format.ts';
+import { CurveFollower } from './curve-follow.ts';
 import { resolveSettings, configPath } from './settings.ts';
-import type { JobView, JobState } from '../shared/job-view.ts';
+import { FINAL_STATES, type JobView, type JobState } from '../shared/job-view.ts';
 import { TASK_KINDS } from '../shared/train/tasks.ts';
 
 function int(name: string) {
@@ -65,17 +66,55 @@ async function follow(id: string): Promise<JobView> {
         )
       : null;
   bar?.start(100, 0, { state: 'queued', message: '' });
+  // A running train job: its curve, read once a second (a sparkline on a terminal, else a line per evaluation).
+  const curve = new CurveFollower(c, id);
+  let last: JobView | undefined;
+  let reading: Promise<void> | undefined;
+  let curveFailed = false;
+  const readCurve = () =>
+    (reading ??= curve
+      .next()
+      .then((points) => {
+        if (json()) return;
+        if (bar && last) bar.update({ state: last.state, message: curve.summary() });
+        else for (const p of points) if (p.eval) console.error(curve.evalLine(p));
+      })
+      .catch((e: Error) => {
+        // Said once; the job is still followed (its state and result come from the job itself).
+        if (!curveFailed && !json()) console.error(`cannot read the job's curve: ${e.message}`);
+        curveFailed = true;
+      })
+      .finally(() => (reading = undefined)));
+  const isTrain = () => last?.type === 'train' && last.state !== 'queued';
+  const timer = setInterval(() => isTrain() && readCurve(), 1000);
   try {
-    return await c.wait(id, {
+    const v = await c.wait(id, {
       onUpdate: (v) => {
+        const prev = last;
+        last = v;
         const done = v.state === 'succeeded';
-        const message = v.state === 'queued' ? (v.waitingFor ?? '') : done ? '' : (v.progress?.message ?? '');
         const percent = done ? 100 : (v.progress?.percent ?? 0);
+        if (isTrain()) {
+          // The curve says the rest; without a terminal, a line only when the state changes (the end is printed below).
+          if (bar) bar.update(percent, { state: v.state, message: done ? '' : curve.summary() });
+          else if (!json() && v.state !== prev?.state && !FINAL_STATES.includes(v.state))
+            console.error(`${v.state} ${percent}%`);
+          return;
+        }
+        const message = v.state === 'queued' ? (v.waitingFor ?? '') : done ? '' : (v.progress?.message ?? '');
         if (bar) bar.update(percent, { state: v.state, message });
         else if (!json()) console.error(`${v.state} ${percent}%${message ? ` ${message}` : ''}`);
       },
     });
+    clearInterval(timer);
+    // The points trained since the last read (the last evaluation among them).
+    if (v.type === 'train') {
+      await reading;
+      await readCurve();
+    }
+    return v;
   } finally {
+    clearInterval(timer);
     bar?.stop();
   }
 }

@@ -2,6 +2,7 @@
 import type { JobSpecInput } from '../shared/job-spec.ts';
 import type { ArtifactMeta } from '../shared/artifact-store.ts';
 import { FINAL_STATES, type JobView, type JobState } from '../shared/job-view.ts';
+import type { JobCurve } from '../shared/job-curve.ts';
 import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 
 export type { JobSpecInput, ArtifactMeta };
@@ -130,6 +131,11 @@ export class UsineClient {
 
   logs(id: string): Promise<{ id: string; logs: string[] }> {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/logs`);
+  }
+
+  /** A train job's curve points after step `after` (all with 0); ask again with `after: next`. */
+  curve(id: string, opts: { after?: number; limit?: number } = {}): Promise<JobCurve> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/curve${UsineClient.qs(opts)}`);
   }
 
   workers(): Promise<{ workers: WorkerView[] }> {

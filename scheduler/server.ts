@@ -13,6 +13,7 @@ import type { SchedulerContext } from './context.ts';
 import { authHook } from './auth.ts';
 import { rateLimitHook } from './rate-limit.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { jobCurveRoutes } from './routes/job-curve.ts';
 import { kernelRoutes } from './routes/kernels.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workerRoutes } from './routes/workers.ts';
@@ -143,6 +144,7 @@ export function buildServer(ctx: SchedulerContext, log: Logger, o: ServerOptions
   authHook(app, ctx);
   rateLimitHook(app, ctx, o.rateLimitPerMinute ?? 0);
   jobRoutes(app, ctx);
+  jobCurveRoutes(app, ctx);
   tenantRoutes(app, ctx);
   workerRoutes(app, ctx);
   kernelRoutes(app, ctx);

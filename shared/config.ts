@@ -46,6 +46,15 @@ const common = {
   USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
   /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
   USINE_FAIR_SHARE_CATCH_UP_SECONDS: z.coerce.number().nonnegative().default(60),
+  /**
+   * Finished jobs kept in Redis for this long (seconds) before BullMQ removes them; a train job's
+   * curve (written by the worker) as long after its last point. Set the same on scheduler and workers.
+   */
+  USINE_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
   /** Folder of the artifact store, shared by the scheduler and the workers. */
   USINE_ARTIFACT_DIR: z.string().min(1).default('data/artifacts'),
 };
@@ -65,12 +74,6 @@ const schedulerFields = z.object({
   ...common,
   USINE_HOST: z.string().min(1).default('127.0.0.1'),
   USINE_PORT: port.default(8700),
-  /** Finished jobs kept in Redis for this long (seconds) before BullMQ removes them. */
-  USINE_RETENTION_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(7 * 24 * 3600),
   /** Upper bound of one HTTP request body. */
   USINE_BODY_LIMIT_BYTES: z.coerce
     .number()

@@ -24,6 +24,7 @@ import { Matmul } from '../kernels/matmul/matmul.ts';
 import { MatmulTuner } from '../kernels/autotune/matmul-tuner.ts';
 import { FairPuller } from '../scheduler/queue/fair-puller.ts';
 import { Keys } from '../scheduler/state/keys.ts';
+import { CurveStore } from '../scheduler/state/job-curve.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
 import type { DeviceCaps } from '../scheduler/policy/matching.ts';
 import { WorkerMetrics } from './metrics.ts';
@@ -233,6 +234,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
         : log.error('redis unreachable; no new jobs until it is back (running jobs go on), reconnecting'),
     );
     const keys = new Keys(cfg.USINE_QUEUE_PREFIX);
+    const curves = new CurveStore(conn, keys);
     // Tile configs per (adapter, dtype, shape bucket), shared through Redis and a file: a worker
     // reuses what any worker with the same adapter measured.
     const tuner = new MatmulTuner(gpuCtx.matmul, {
@@ -303,6 +305,7 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
           progress: (pr) => job.updateProgress(pr),
           checkpointed: () => hooks.checkpointed(),
           note: (line) => jobLog.note(line),
+          curve: (points) => curves.append(job.id!, points, cfg.USINE_RETENTION_SECONDS),
         };
         try {
           const out = await runJob(spec, ctx);

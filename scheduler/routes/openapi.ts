@@ -12,6 +12,7 @@ import { kernelTuningSchema, tunedEntrySchema, tuningListSchema } from '../../sh
 import { tenantSchema } from '../state/tenants.ts';
 import { listQuery } from './jobs.ts';
 import { usageQuery } from './workers.ts';
+import { curvePointSchema, curveQuery, jobCurveSchema } from '../../shared/job-curve.ts';
 import { publicTenantSchema, tenantListSchema, whoAmIQuery } from './tenants.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -72,6 +73,9 @@ const responseSchemas = components({
   WorkerView: api.workerViewSchema,
   TenantStanding: api.tenantStandingSchema,
   WhoAmI: api.whoAmISchema,
+  // A train job's curve (routes/job-curve.ts).
+  CurvePoint: curvePointSchema,
+  JobCurve: jobCurveSchema,
 });
 
 /** A query string's parameters, from the zod schema that parses it. */
@@ -183,6 +187,14 @@ export function openApiDocument() {
       },
       '/v1/jobs/{id}/logs': {
         get: op("A job's log lines", { 200: ['its log lines', 'JobLogs'], 404: ['unknown job'] }, idParam),
+      },
+      // A train job's curve (routes/job-curve.ts).
+      '/v1/jobs/{id}/curve': {
+        get: op(
+          "A train job's learning curve: the points after a step (poll with after=next for new ones)",
+          { 200: ['points by step', 'JobCurve'], 400: ['invalid after/limit'], 404: ['unknown job'] },
+          { parameters: [...idParam.parameters, ...queryParameters(curveQuery, { after: [0, 120] })] },
+        ),
       },
       '/v1/jobs/{id}/artifacts': {
         get: op(

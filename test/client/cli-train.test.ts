@@ -39,6 +39,9 @@ describe('usine and a train job', () => {
     expect(r.stdout).toMatch(/held-out at step 60: loss [\d.]+, token accuracy [\d.]+%, exact match [\d.]+%/);
     expect(r.stdout).toMatch(/checkpoint: artifact \S+; usine download \S+/);
     expect(r.stdout).not.toMatch(/losses|\[/);
+    // Followed through the curve: one line per held-out evaluation (here only the last), not one per step.
+    expect(r.stderr).toMatch(/^step 60\/60 loss [\d.]+ held-out loss [\d.]+ exact [\d.]+% [\d,]+ tokens\/s$/m);
+    expect(r.stderr.trim().split('\n').length, r.stderr).toBeLessThanOrEqual(4);
 
     const s = await cli('status', id);
     expect(s.stdout).toContain(r.stdout.slice(r.stdout.indexOf('trained')));

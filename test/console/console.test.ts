@@ -103,8 +103,18 @@ describe('the web console at /ui', () => {
     const trainId = decodeURIComponent(((await page.evaluate('location.hash')) as string).split('/')[2]);
     await liveCurveOver(1);
     await liveCurveOver(await points());
+    // Opened mid-run (reloaded), the page draws the whole curve so far at once, from step 1.
+    const before = (await as('alice').curve(trainId)).next;
+    expect(before).toBeGreaterThan(1);
+    await page.reload();
+    await waitFor(
+      `the curve from step 1 to at least step ${before} while the job runs`,
+      `document.querySelector('figure.curve')?.getAttribute('data-first') === '1' &&
+        Number(document.querySelector('figure.curve')?.getAttribute('data-points')) >= ${before} &&
+        document.querySelector('h1 .state-running') !== null`,
+    );
     await waitFor('the job succeeded', `document.querySelector('h1 .state-succeeded') !== null`, 90_000);
-    expect(await points()).toBe(400); // the whole run, once the result holds it
+    expect(await points()).toBe(400); // the whole run, every step
     expect(await text()).toMatch(/tokens\/s/);
     expect(await text()).toMatch(/held-out exact match\s+\d/);
     await waitText(/checkpoint[\s\S]*Download/); // the checkpoints, downloadable

@@ -96,6 +96,10 @@ describe('train and infer jobs', () => {
     expect(r.resumedFrom).toBeGreaterThanOrEqual(10);
     expect(r.steps).toBe(60);
     expect(v.worker).not.toBe(running.worker);
+    // Its curve is the run once: steps 1–60, the resumed attempt's points from its checkpoint on.
+    const curve = await c().curve(t.id);
+    expect(curve.points.map((p) => p.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(curve.points.slice(r.resumedFrom).map((p) => p.loss)).toEqual(r.losses);
     await cluster.startWorker(running.worker === 'w0' ? 0 : 1);
   });
 

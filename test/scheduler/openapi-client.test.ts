@@ -140,6 +140,11 @@ describe('the responses of a real scheduler', () => {
 
     const logs = await call<{ logs: string[] }>('a', 'GET', '/v1/jobs/{id}/logs', `/v1/jobs/${matmul.body.id}/logs`);
     expect(logs.body.logs.length).toBeGreaterThan(0);
+    // A train job's curve (test/e2e/job-curve.test.ts has one with points): any job has one, empty but typed.
+    const curveUrl = `/v1/jobs/${matmul.body.id}/curve?after=0`;
+    const curve = await call<{ points: unknown[]; steps: null }>('a', 'GET', '/v1/jobs/{id}/curve', curveUrl);
+    expect([curve.body.points, curve.body.steps]).toEqual([[], null]);
+    expect((await call('b', 'GET', '/v1/jobs/{id}/curve', curveUrl)).status).toBe(404);
     const outputs = await call<{ artifacts: { id: string }[] }>(
       'a',
       'GET',

@@ -5,6 +5,7 @@ import type { JobProgress } from '../../shared/job-view.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ArtifactStore } from '../../shared/artifact-store.ts';
+import type { CurvePoint } from '../../shared/job-curve.ts';
 
 export interface GpuContext {
   device: GPUDevice;
@@ -28,4 +29,6 @@ export interface JobContext {
   checkpointed(): void;
   /** A line for the job's own log (`usine logs`), e.g. "resumed from step 1800". */
   note(line: string): void;
+  /** Stores a batch of a train job's curve points (GET /v1/jobs/:id/curve); the recorder batches the calls. */
+  curve(points: CurvePoint[]): Promise<void>;
 }

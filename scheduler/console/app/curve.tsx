@@ -61,7 +61,7 @@ export function Curve({ points, width = 760 }: { points: CurvePoint[]; width?: n
 
   const last = points.findLast((p) => p.loss !== undefined);
   return (
-    <figure class="curve" data-points={points.length}>
+    <figure class="curve" data-points={points.length} data-first={points[0]?.step}>
       <div ref={el} />
       <figcaption class="muted">
         {points.length} points{last ? `; step ${last.step}, loss ${last.loss!.toFixed(4)}` : ''}

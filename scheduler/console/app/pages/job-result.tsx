@@ -23,27 +23,16 @@ interface InferResult {
 
 const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
 
-/**
- * The curve: the points seen in the live progress (polled: some steps are skipped), replaced by
- * the whole run once the result holds it.
- */
-export function trainPoints(v: JobView, seen: Map<number, CurvePoint>): CurvePoint[] {
+/** The curve in a finished job's result: for a job whose recorded curve is gone (see job-curve.ts). */
+export function resultPoints(v: JobView): CurvePoint[] {
   const r = v.result as TrainResult | null;
-  if (r && Array.isArray(r.losses)) {
-    const all = new Map<number, CurvePoint>();
-    const offset = r.steps - r.losses.length;
-    r.losses.forEach((loss, i) => all.set(offset + i + 1, { step: offset + i + 1, loss }));
-    for (const e of r.evaluations ?? [])
-      all.set(e.step, { ...all.get(e.step), step: e.step, evalLoss: e.loss, evalExact: e.exactMatch });
-    return [...all.values()].sort((a, b) => a.step - b.step);
-  }
-  const p = v.progress;
-  const step = num(p?.step);
-  if (p && step !== undefined) {
-    const evalExact = num(p.evalExactMatch);
-    seen.set(step, { ...seen.get(step), step, loss: num(p.loss), ...(evalExact !== undefined ? { evalExact } : {}) });
-  }
-  return [...seen.values()].sort((a, b) => a.step - b.step);
+  if (!r || !Array.isArray(r.losses)) return [];
+  const all = new Map<number, CurvePoint>();
+  const offset = r.steps - r.losses.length;
+  r.losses.forEach((loss, i) => all.set(offset + i + 1, { step: offset + i + 1, loss }));
+  for (const e of r.evaluations ?? [])
+    all.set(e.step, { ...all.get(e.step), step: e.step, evalLoss: e.loss, evalExact: e.exactMatch });
+  return [...all.values()].sort((a, b) => a.step - b.step);
 }
 
 export function TrainFigures({ job }: { job: JobView }) {

@@ -1,14 +1,15 @@
 // One job: state and why it waits, progress, the live curve of a train job, the result (an
 // infer job's answers), log lines, artifacts, preemptions, and cancel (after a confirmation).
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { JobView } from '../../../../shared/job-view.ts';
 import { api, ApiError } from '../api.ts';
 import { ErrorBox, Progress, Section, StateBadge } from '../components.tsx';
 import { times } from '../format.ts';
 import { usePoll } from '../poll.ts';
 import { Artifacts } from './job-artifacts.tsx';
-import { Result, TrainFigures, trainPoints } from './job-result.tsx';
-import { Curve, type CurvePoint } from '../curve.tsx';
+import { Result, TrainFigures } from './job-result.tsx';
+import { Curve } from '../curve.tsx';
+import { useCurve } from './job-curve.ts';
 
 const FINAL = ['succeeded', 'failed', 'cancelled'];
 
@@ -30,10 +31,9 @@ export function JobPage({ id, query }: { id: string; query: URLSearchParams }) {
     [id],
     active,
   );
-  const seen = useRef({ id, points: new Map<number, CurvePoint>() });
-  if (seen.current.id !== id) seen.current = { id, points: new Map() };
   const v = job.data;
-  const points = useMemo(() => (v ? trainPoints(v, seen.current.points) : []), [v]);
+  // The whole curve so far when the page opens, then the new points as they are trained.
+  const curve = useCurve(id, v, active);
 
   if (job.error instanceof ApiError && job.error.status === 404) {
     return (
@@ -96,7 +96,8 @@ export function JobPage({ id, query }: { id: string; query: URLSearchParams }) {
       {v.type === 'train' && (
         <Section title="Learning curve">
           <TrainFigures job={v} />
-          <Curve points={points} />
+          <ErrorBox error={curve.error} />
+          <Curve points={curve.data?.points ?? []} />
         </Section>
       )}
       {v.result !== null && v.result !== undefined && <Result job={v} />}
