@@ -1,6 +1,8 @@
-// The dispatch loop that runs in every worker process: whenever a device slot is free,
-// it asks the fair-share policy which tenant goes next and takes that tenant's next job
-// from a queue this device can serve. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
+// The dispatch loop that runs in every worker process: whenever a device slot is free, it
+// takes the next grants of the scheduler's dispatch round (scheduler/dispatcher.ts): tenants
+// in fair-share order, each a job to take from that tenant's queue of a class this device
+// serves. Without a round (no scheduler holds the lease) it asks the fair-share policy itself,
+// reading the queues with work. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
 // stalled-job recovery, retries with backoff); only the choice of queue is ours.
 import { randomUUID } from 'node:crypto';
 import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
@@ -10,14 +12,15 @@ import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
+import { GrantBoard, type GrantNews } from '../state/grants.ts';
 import type { Keys } from '../state/keys.ts';
 import type { RunningJob } from '../state/workers.ts';
-import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
+import { tenantSchema, DEFAULT_TENANT, type Tenant } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
 import { PreemptionHandler, type Attempt } from './preemption-handler.ts';
 import { SlotReservations } from './slot-reservations.ts';
-import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
+import { TenantQueues, perTenant, queueName, type QueueInfo } from './tenant-queues.ts';
 
 /** How long a dispatch plan may be followed without being redone (see FairPuller.front). */
 const CHAIN_MS = 50;
@@ -95,6 +98,9 @@ export class FairPuller {
   private readonly workers = new Map<string, QueueWorker>();
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
+  private readonly grants: GrantBoard;
+  /** The latest round found grants live: a scheduler's round plans, so wake-ups need no round here. */
+  private granted = false;
   private readonly accounting: AccountingBuffer;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
@@ -112,6 +118,10 @@ export class FairPuller {
     at: number;
     queues: Map<string, QueueInfo>;
     mine: Set<string>;
+    /** The requirement classes of `mine`: the grant lists this device takes from. */
+    classes: string[];
+    /** Every class of the queue table (a grant news naming another one means the table is stale). */
+    allClasses: Set<string>;
     strays: Set<string>;
     tenants: Record<string, string>;
   } | null = null;
@@ -139,6 +149,7 @@ export class FairPuller {
   constructor(private readonly o: PullerOptions) {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
+    this.grants = new GrantBoard(o.redis, o.keys);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
     this.preemptions = new PreemptionHandler({
       redis: o.redis,
@@ -169,10 +180,11 @@ export class FairPuller {
   }
 
   async start(): Promise<void> {
-    const { wakeChannel, cancelChannel, preemptChannel } = this.o.keys;
-    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel);
+    const { wakeChannel, cancelChannel, preemptChannel, grantsChannel } = this.o.keys;
+    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel, grantsChannel);
     this.o.subscriber.on('message', (channel: string, message: string) => {
       if (channel === cancelChannel) this.cancel(message, CANCELLED_REASON);
+      else if (channel === grantsChannel) this.onGrants(JSON.parse(message) as GrantNews);
       else if (channel === preemptChannel) {
         // Every worker hears every request: only one that runs the job reads it.
         if (this.attempts.has(message))
@@ -214,6 +226,8 @@ export class FairPuller {
    * read at once (#14's stampede).
    */
   private onWake(names: string[]): void {
+    // The scheduler's round heard it too, and its grants will say who goes next.
+    if (this.granted) return;
     const t = this.tables;
     const infos = names.map((n) => t?.queues.get(n));
     // A queue this process has not seen yet may be one it can serve.
@@ -232,6 +246,17 @@ export class FairPuller {
       },
       Math.random() * (this.o.wakeJitterMs ?? WAKE_JITTER_MS),
     );
+  }
+
+  /** The round wrote new grants: a puller with a free slot takes its share at once. */
+  private onGrants(news: GrantNews): void {
+    this.granted = true;
+    // Grants in a class this process has not seen: it may serve it (fill re-reads the tables).
+    if (this.tables && news.classes.some((c) => !this.tables!.allClasses.has(c))) this.tables.at = 0;
+    // Chaining (mayChain) follows the round's front tenant, as it follows a local plan's.
+    this.front = news.front ? { tenant: news.front, at: Date.now(), alone: news.alone } : null;
+    this.drained = false;
+    if (this.inFlight.size < this.o.concurrency) this.poke();
   }
 
   private poke(): void {
@@ -309,13 +334,60 @@ export class FairPuller {
     });
   }
 
-  /**
-   * One round of dispatch: every free slot is planned from one snapshot of the queues and
-   * usage (each choice counted as running before the next is made), then the jobs are
-   * taken concurrently. Returns how many were taken.
-   */
+  /** One round of dispatch: the scheduler's grants, or a plan of this puller's own. */
   private async fill(): Promise<number> {
     const free = this.o.concurrency - this.inFlight.size;
+    // Slots freed by a preemption are planned here, for the tenants they were freed for.
+    if (this.tables && !this.reservations.size && free > 0) {
+      if (this.tables.at === 0) await this.readTables([]);
+      const taken = await this.grants.take(this.tables.classes, free);
+      this.granted = taken.live;
+      if (taken.live) return this.takeGrants(taken.grants);
+    }
+    return this.plan(free);
+  }
+
+  /**
+   * Takes the jobs of the grants popped; returns how many grants there were (a grant whose
+   * job another worker took costs one empty take: the loop then pops again).
+   */
+  private async takeGrants(grants: { cls: string; tenant: string }[]): Promise<number> {
+    // None left: wait for the round's next grants (their news pokes) or the poll.
+    this.indexEmpty = grants.length === 0;
+    this.drained = grants.length === 0;
+    if (!grants.length) return 0;
+    let t = this.tables!;
+    // A tenant's limits may change: the tables are re-read at most once a second, and at once
+    // for a grant naming a queue new to this process (a new tenant, or class).
+    const known = (g: { cls: string; tenant: string }) =>
+      t.queues.has(queueName(g.tenant, g.cls)) || t.queues.has(queueName(g.tenant, g.cls, true));
+    if (Date.now() - t.at > 1000 || !grants.every(known)) {
+      await this.readTables([]);
+      t = this.tables!;
+    }
+    await Promise.all(
+      grants.map((g) => {
+        const candidates = [...t.queues.values()].filter(
+          (q) => q.tenant === g.tenant && q.cls === g.cls && t.mine.has(q.name),
+        );
+        const own = [...t.queues.values()].filter((q) => q.tenant === g.tenant);
+        return this.takeFrom(this.tenant(g.tenant), candidates, own);
+      }),
+    );
+    return grants.length;
+  }
+
+  private tenant(name: string): Tenant {
+    const raw = this.tables?.tenants[name];
+    return raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
+  }
+
+  /**
+   * Plans locally (no scheduler's round, or slots reserved by a preemption): every free slot
+   * is planned from one snapshot of the queues and usage (each choice counted as running
+   * before the next is made), then the jobs are taken concurrently. Returns how many were taken.
+   */
+  private async plan(free: number): Promise<number> {
     // Only queues that may hold work (active-queues.ts): an idle cluster's round is this one read.
     const names = await this.queues.active.members();
     this.indexEmpty = names.length === 0;
@@ -383,9 +455,12 @@ export class FairPuller {
   private async readTables(names: string[]): Promise<void> {
     const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
     const byName = new Map(queues.map((q) => [q.name, q]));
-    const mine = new Set(queues.filter((q) => matches(q.requirements, this.o.caps)).map((q) => q.name));
+    const servable = queues.filter((q) => matches(q.requirements, this.o.caps));
+    const mine = new Set(servable.map((q) => q.name));
+    const classes = [...new Set(servable.map((q) => q.cls))].sort();
     const strays = new Set(names.filter((n) => !byName.has(n)));
-    this.tables = { at: Date.now(), queues: byName, mine, strays, tenants };
+    const allClasses = new Set(queues.map((q) => q.cls));
+    this.tables = { at: Date.now(), queues: byName, mine, classes, allClasses, strays, tenants };
     // Every queue this device could serve gets its BullMQ worker now, not at its first job:
     // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
     // Opened when the queue is first seen rather than when it first has work: opening one
@@ -395,7 +470,11 @@ export class FairPuller {
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
-  private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
+  private async takeFrom(
+    tenant: Pick<TenantLoad, 'name' | 'maxRunning'>,
+    mine: QueueInfo[],
+    all: QueueInfo[],
+  ): Promise<boolean> {
     // The tenant's priority queues first: their jobs go before its priority-0 jobs.
     const candidates = mine
       .filter((q) => q.tenant === tenant.name)
@@ -417,7 +496,7 @@ export class FairPuller {
   }
 
   /** `all`: the indexed queues (every queue with a running job is one of them). */
-  private async overQuota(tenant: TenantLoad, all: QueueInfo[]): Promise<boolean> {
+  private async overQuota(tenant: Pick<TenantLoad, 'name' | 'maxRunning'>, all: QueueInfo[]): Promise<boolean> {
     if (tenant.maxRunning >= 1000) return false; // effectively unlimited: skip the round trip
     const mine = all.filter((q) => q.tenant === tenant.name);
     const running = [...(await this.queues.counts(mine)).values()].reduce((s, c) => s + c.running, 0);
