@@ -179,7 +179,9 @@ export class Dispatcher {
       for (const p of plan.picks) running.set(p.name, (running.get(p.name) ?? 0) + 1);
       for (const [name, u] of plan.raised) raised.set(name, u);
       if (!news.front && plan.first) news.front = plan.first.name;
-      news.alone = byClass.size === 1 && !!plan.first?.alone;
+      // Alone: its jobs may chain for a second (FairPuller.mayChain), unless it has prioritized
+      // work waiting, which must not wait behind a chain of its priority-0 jobs.
+      news.alone = byClass.size === 1 && !!plan.first?.alone && !queues.some((q) => q.prioritized);
     }
     news.classes = [...grants].filter(([, g]) => g.length).map(([cls]) => cls);
     // Classes granted last round and without work now: their lists are emptied.

@@ -31,6 +31,13 @@ const CHAIN_MS = 50;
  */
 const CHAIN_ALONE_MS = 1000;
 
+/**
+ * While taking grants, the queue and tenant tables are re-read at least this often (ms): a
+ * queue this device can serve gets its queue worker (and its stalled-job check) even if no
+ * grant of it ever comes here. Sooner for a queue or class new to this process.
+ */
+const TABLES_GRANTED_MS = 5000;
+
 /** Pullers woken by one submit start their rounds up to this far apart (ms). */
 const WAKE_JITTER_MS = 3;
 
@@ -226,9 +233,14 @@ export class FairPuller {
    * read at once (#14's stampede).
    */
   private onWake(names: string[]): void {
-    // The scheduler's round heard it too, and its grants will say who goes next.
-    if (this.granted) return;
     const t = this.tables;
+    // The scheduler's round heard it too, and its grants will say who goes next. A queue new
+    // to this process is read at its next round: its queue worker must exist here too, for
+    // its stalled-job check (another worker that dies with its jobs is found by it).
+    if (this.granted) {
+      if (t && names.some((n) => !t.queues.has(n))) t.at = 0;
+      return;
+    }
     const infos = names.map((n) => t?.queues.get(n));
     // A queue this process has not seen yet may be one it can serve.
     if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
@@ -339,7 +351,7 @@ export class FairPuller {
     const free = this.o.concurrency - this.inFlight.size;
     // Slots freed by a preemption are planned here, for the tenants they were freed for.
     if (this.tables && !this.reservations.size && free > 0) {
-      if (this.tables.at === 0) await this.readTables([]);
+      if (Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
       const taken = await this.grants.take(this.tables.classes, free);
       this.granted = taken.live;
       if (taken.live) return this.takeGrants(taken.grants);
