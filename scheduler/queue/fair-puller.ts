@@ -12,7 +12,7 @@ import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
-import { GrantBoard, type GrantNews } from '../state/grants.ts';
+import { GRANTS_LIVE_MS, GrantBoard, type GrantNews } from '../state/grants.ts';
 import type { Keys } from '../state/keys.ts';
 import type { RunningJob } from '../state/workers.ts';
 import { tenantSchema, DEFAULT_TENANT, type Tenant } from '../state/tenants.ts';
@@ -106,8 +106,15 @@ export class FairPuller {
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
   private readonly grants: GrantBoard;
-  /** The latest round found grants live: a scheduler's round plans, so wake-ups need no round here. */
+  /**
+   * A scheduler's round plans (its news came, and the latest take found grants live): take
+   * grants, and leave wake-ups to the round. Cleared when a take finds no round writes grants.
+   */
   private granted = false;
+  /** When the round's latest news came (ms): a round silent for GRANTS_LIVE_MS is gone. */
+  private lastNews = 0;
+  /** News came since the latest take: the lists may hold grants again. */
+  private newsSinceTake = false;
   private readonly accounting: AccountingBuffer;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
@@ -199,6 +206,9 @@ export class FairPuller {
       } else this.onWake(message.split(','));
     });
     await this.preemptions.reportStale();
+    // A round already writes grants: take them from the first round on (its news comes each second).
+    this.granted = (await this.o.redis.exists(this.o.keys.grantsLive)) === 1;
+    this.lastNews = Date.now();
     // Queues holding work from before the active-queue index (or an index lost with its
     // Redis) are indexed again here; after that the index is kept up by the paths that add work.
     try {
@@ -263,12 +273,18 @@ export class FairPuller {
   /** The round wrote new grants: a puller with a free slot takes its share at once. */
   private onGrants(news: GrantNews): void {
     this.granted = true;
+    this.lastNews = Date.now();
+    this.newsSinceTake = true;
+    const t = this.tables;
     // Grants in a class this process has not seen: it may serve it (fill re-reads the tables).
-    if (this.tables && news.classes.some((c) => !this.tables!.allClasses.has(c))) this.tables.at = 0;
+    const unseen = !!t && news.classes.some((c) => !t.allClasses.has(c));
+    if (unseen) t.at = 0;
     // Chaining (mayChain) follows the round's front tenant, as it follows a local plan's.
     this.front = news.front ? { tenant: news.front, at: Date.now(), alone: news.alone } : null;
     this.drained = false;
-    if (this.inFlight.size < this.o.concurrency) this.poke();
+    // An idle round's news (no grants anywhere) only says a round runs: nothing to take.
+    if (this.inFlight.size < this.o.concurrency && (!t || unseen || news.classes.some((c) => t.classes.includes(c))))
+      this.poke();
   }
 
   private poke(): void {
@@ -350,7 +366,14 @@ export class FairPuller {
   private async fill(): Promise<number> {
     const free = this.o.concurrency - this.inFlight.size;
     // Slots freed by a preemption are planned here, for the tenants they were freed for.
-    if (this.tables && !this.reservations.size && free > 0) {
+    // No news for that long: no round runs (no scheduler holds the lease); plan here.
+    if (this.granted && Date.now() - this.lastNews > GRANTS_LIVE_MS) this.granted = false;
+    if (this.granted && this.tables && !this.reservations.size && free > 0) {
+      // A wake-up named a queue new here: open its queue worker (its stalled-job check) now.
+      if (this.tables.at === 0) await this.readTables([]);
+      // The lists ran dry and no round ran since: an idle worker sends nothing.
+      if (this.drained && !this.newsSinceTake) return 0;
+      this.newsSinceTake = false;
       if (Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
       const taken = await this.grants.take(this.tables.classes, free);
       this.granted = taken.live;

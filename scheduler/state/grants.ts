@@ -6,8 +6,10 @@
 //
 // A grant is a hint, never a lock: the job itself is still taken with BullMQ's atomic move,
 // so a stale or duplicate grant costs one empty take, never a job run twice. `grants-live`
-// (a key with expiry, renewed by the round) says a round is writing grants: without it
-// (no scheduler, or its lease lapsed) workers plan for themselves, as before step 3.
+// (a key with expiry, renewed by the round) says a round is writing grants, and every round
+// publishes news (even an idle one, once a second): a worker takes grants once it heard news,
+// until a take finds the key gone (no scheduler, or its lease lapsed); then it plans for
+// itself, as before step 3.
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 
@@ -53,16 +55,14 @@ export class GrantBoard {
     await this.redis.publish(this.keys.grantsChannel, JSON.stringify(news));
   }
 
-  /** Renews the live key without a new plan (an idle round). */
+  /**
+   * Renews the live key without a new plan (an idle round), and says so: workers then leave
+   * wake-ups to the round, and poll the grants, not the queues.
+   */
   async renew(): Promise<void> {
     await this.redis.set(this.keys.grantsLive, '1', 'PX', GRANTS_LIVE_MS);
-  }
-
-  /** Gives up: workers plan for themselves again at their next round (the lease was lost or handed over). */
-  async retire(classes: string[]): Promise<void> {
-    const m = this.redis.multi().del(this.keys.grantsLive);
-    for (const cls of classes) m.del(this.keys.grants(cls));
-    await m.exec();
+    const idle: GrantNews = { front: null, alone: false, classes: [] };
+    await this.redis.publish(this.keys.grantsChannel, JSON.stringify(idle));
   }
 
   /** Pops up to `n` grants over the classes a worker serves (in the order given), in one round trip. */
