@@ -129,6 +129,11 @@ export class Dispatcher {
   /** One round: snapshot, plan, grant. Exposed for tests and the bench. */
   async round(now = Date.now()): Promise<RoundResult> {
     const names = await this.o.queues.active.members();
+    // Nothing queued or running anywhere: the idle round is this read, the live key and its news.
+    if (!names.length && !this.written.size) {
+      await this.board.renew();
+      return { grants: new Map(), news: { front: null, alone: false, classes: [] } };
+    }
     const t = await this.readTables(names, now);
     const active = names.map((n) => t.queues.get(n)).filter((q) => q !== undefined);
     const [counts, usageRaw] = await Promise.all([

@@ -244,6 +244,14 @@ export class FairPuller {
    */
   private onWake(names: string[]): void {
     const t = this.tables;
+    const infos = names.map((n) => t?.queues.get(n));
+    // A queue this process has not seen yet may be one it can serve.
+    if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
+    // New work of another tenant may change who goes first: no more chaining until the next
+    // plan. More work for the tenant already alone at the front changes nothing, unless it is
+    // prioritized: it must not wait behind a chain of that tenant's FIFO jobs.
+    const front = this.front;
+    if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
     // The scheduler's round heard it too, and its grants will say who goes next. A queue new
     // to this process is read at its next round: its queue worker must exist here too, for
     // its stalled-job check (another worker that dies with its jobs is found by it).
@@ -251,14 +259,6 @@ export class FairPuller {
       if (t && names.some((n) => !t.queues.has(n))) t.at = 0;
       return;
     }
-    const infos = names.map((n) => t?.queues.get(n));
-    // A queue this process has not seen yet may be one it can serve.
-    if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
-    // New work of another tenant may change who goes first: replan at once. More work for
-    // the tenant already alone at the front changes nothing, unless it is prioritized: it
-    // must not wait behind a chain of that tenant's FIFO jobs.
-    const front = this.front;
-    if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
     this.drained = false;
     if (this.inFlight.size >= this.o.concurrency || this.jitter) return;
     this.jitter = setTimeout(
