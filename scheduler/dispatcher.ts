@@ -6,14 +6,16 @@
 // (this one), not every worker (#14).
 //
 // A round runs when work arrives (a submit's or requeue's wake-up), when workers took grants
-// (the lists need refilling), and on the leader's 1 s tick. Rounds never overlap, and the next
-// one waits at least as long as the last one took, so the counts' reads use at most half of
-// Redis while work flows.
+// or found the lists dry (they have free slots), and on the leader's 1 s tick. Rounds never
+// overlap, and the next one waits at least as long as the last one took, so the counts' reads
+// use at most half of Redis while work flows. Retries waiting out their backoff (BullMQ's
+// delayed jobs) get grants only in the tick's round: a worker's take is what promotes a due one,
+// and granting them in every round would spin workers on empty takes until they are due.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.ts';
 import { pickSlots, type TenantLoad } from './policy/fair-share.ts';
 import { matches } from './policy/matching.ts';
-import { perTenant, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
+import { perTenant, type QueueCounts, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
 import { GrantBoard, type GrantNews } from './state/grants.ts';
 import type { Keys } from './state/keys.ts';
 import { DEFAULT_TENANT, tenantSchema, type Tenant } from './state/tenants.ts';
@@ -53,6 +55,8 @@ export class Dispatcher {
   private running: Promise<unknown> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private again = false;
+  /** The next round is the tick's: delayed jobs get grants too. */
+  private tickDue = false;
   private lastEnd = 0;
   private lastMs = 0;
   /** Classes whose lists the last round left non-empty: emptied when their work is gone. */
@@ -79,6 +83,7 @@ export class Dispatcher {
       this.subscribed = true;
     }
     this.leading = true;
+    this.tickDue = true;
     this.request();
     await this.running;
   }
@@ -128,6 +133,8 @@ export class Dispatcher {
 
   /** One round: snapshot, plan, grant. Exposed for tests and the bench. */
   async round(now = Date.now()): Promise<RoundResult> {
+    const withDelayed = this.tickDue;
+    this.tickDue = false;
     const names = await this.o.queues.active.members();
     // Nothing queued or running anywhere: the idle round is this read, the live key and its news.
     if (!names.length && !this.written.size) {
@@ -151,8 +158,13 @@ export class Dispatcher {
     // raised by each grant of this round as it is made, across classes.
     const running = new Map([...perTenant(active, counts)].map(([n, c]) => [n, c.running]));
     const byClass = new Map<string, QueueInfo[]>();
+    // What a take can get now: delayed jobs only in the tick's round (see the header).
+    const grantable = new Map<string, QueueCounts>();
     for (const q of active) {
-      if ((counts.get(q.name)?.queued ?? 0) > 0) byClass.set(q.cls, [...(byClass.get(q.cls) ?? []), q]);
+      const c = counts.get(q.name)!;
+      const queued = withDelayed ? c.queued : c.queued - (c.delayed ?? 0);
+      grantable.set(q.name, { queued, running: c.running });
+      if (queued > 0) byClass.set(q.cls, [...(byClass.get(q.cls) ?? []), q]);
     }
     const grants = new Map<string, string[]>();
     const raised = new Map<string, number>();
@@ -164,7 +176,7 @@ export class Dispatcher {
         .filter((w) => matches(queues[0].requirements, w.caps))
         .reduce((s, w) => s + w.concurrency, 0);
       const loads: TenantLoad[] = [];
-      for (const [name, c] of perTenant(queues, counts)) {
+      for (const [name, c] of perTenant(queues, grantable)) {
         const tenant = t.tenants.get(name) ?? { ...DEFAULT_TENANT, name };
         loads.push({
           name,

@@ -82,7 +82,8 @@ export class GrantBoard {
       for (const g of extra.reverse()) back.lpush(this.keys.grants(g.cls), g.tenant);
       await back.exec();
     }
-    if (grants.length) await this.redis.publish(this.keys.grantsTakenChannel, String(grants.length));
+    // Also when the lists were dry: this worker has free slots, and the round refills them.
+    await this.redis.publish(this.keys.grantsTakenChannel, String(grants.length));
     return { live, grants };
   }
 }
