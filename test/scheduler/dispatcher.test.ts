@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { jobSpec, requirements } from '../../shared/job-spec.ts';
+import { queuedSpec } from '../../shared/queues.ts';
 import { Dispatcher } from '../../scheduler/dispatcher.ts';
 import { FairPuller } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
@@ -162,6 +163,58 @@ describe('central dispatch round', () => {
     const planReads = sent.flat().filter((c) => c === 'llen' || c === 'zcard' || c === 'smembers');
     expect(planReads).toEqual([]);
     expect(sent.flat().filter((c) => c === 'lpop').length).toBeGreaterThan(0);
+  });
+
+  it("grants a retry waiting out its backoff only in the tick's round, and runs it once due", async () => {
+    const { keys, prefix, dispatcher, submit, conn } = await setup(
+      [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+      [{ id: 'w0', concurrency: 2 }],
+    );
+    // b's only job waits in BullMQ's delayed set, due in 1.5 s (as a retry in backoff does).
+    const queues = new TenantQueues(conn(), keys, prefix);
+    await queues.register(anyQueue('b'));
+    const spec = queuedSpec(jobSpec.parse({ type: 'noop', params: {} }));
+    await queues.queue(anyQueue('b').name).add('noop', { spec, tenant: 'b' }, { delay: 1500 });
+    await queues.active.add([anyQueue('b').name]);
+    const { grants } = await dispatcher.round();
+    expect(grants.get('any') ?? [], 'an event round grants no delayed job').toEqual([]);
+    await dispatcher.tick();
+    const ran: string[] = [];
+    const p = new FairPuller({
+      redis: conn(),
+      subscriber: conn(),
+      keys,
+      prefix,
+      workerName: 'w0',
+      workerId: 'w0',
+      caps: testCaps,
+      concurrency: 2,
+      halfLifeSeconds: 3600,
+      catchUpSeconds: 60,
+      lockMs: 30_000,
+      powerWatts: 1,
+      log,
+      idlePollMs: 60_000,
+      idleEmptyPollMs: 60_000,
+      process: async (job) => {
+        ran.push(job.data.tenant);
+        await sleep(20);
+        return { result: null, flops: 0 };
+      },
+    });
+    await p.start();
+    closers.push(() => p.stop(true));
+    // a's work flows meanwhile, and the tick's rounds (driven here as the leader drives them)
+    // grant b's job, whose take promotes it once due.
+    await submit(anyQueue('a'), 20);
+    const ticking = setInterval(() => void dispatcher.tick(), 1000);
+    closers.push(() => clearInterval(ticking));
+    for (let i = 0; i < 250 && !ran.includes('b'); i++) await sleep(20);
+    expect(ran.filter((t) => t === 'a').length).toBe(20);
+    expect(ran.filter((t) => t === 'b')).toEqual(['b']);
   });
 
   it('workers plan for themselves again once no round writes grants', async () => {
