@@ -74,7 +74,7 @@ export class Dispatcher {
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
   }
 
-  /** The leader's tick (once a second while it holds the lease): leads, then runs a round. */
+  /** The leader's tick (once a second while it holds the lease): leads, and asks for a round. */
   async tick(): Promise<void> {
     if (!this.subscribed) {
       const { wakeChannel, grantsTakenChannel } = this.o.keys;
@@ -84,8 +84,8 @@ export class Dispatcher {
     }
     this.leading = true;
     this.tickDue = true;
+    // Not awaited: a slow round (Redis frozen) must not hold up the lease's renewal.
     this.request();
-    await this.running;
   }
 
   /** The lease was lost or handed over: no more rounds here. Workers fall back to planning themselves once `grants-live` expires. */
@@ -168,7 +168,7 @@ export class Dispatcher {
     }
     const grants = new Map<string, string[]>();
     const raised = new Map<string, number>();
-    let news: GrantNews = { front: null, alone: false, classes: [] };
+    const news: GrantNews = { front: null, alone: false, classes: [] };
     for (const [cls, queues] of byClass) {
       // As many grants as the class has slots on live workers (busy or not): each round
       // rewrites the list, so grants for slots not yet free are a plan of the next moments.

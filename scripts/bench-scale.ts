@@ -1,5 +1,6 @@
 // `npm run bench:scale`: how dispatch cost grows with tenants (T), requirement classes (C)
-// and workers (W). Each cell runs W in-process FairPullers on a Redis of the bench's own
+// and workers (W). Each cell runs the scheduler's dispatch round (--dispatch grants) or none
+// (local: every puller plans) and W in-process FairPullers on a Redis of the bench's own
 // (started on a free port, emptied between cells), no-op jobs spread over T×C queues, and
 // measures throughput, submit→start, Redis CPU and commands per job, the reads of a dispatch round,
 // and what W idle pullers cost Redis. One table over the grid, each row against T=1, W=1.
@@ -20,7 +21,8 @@ const list = (value: string): number[] => {
 
 const program = new Command('npm run bench:scale --')
   .description(
-    'Dispatch cost against the number of tenants and workers: for every (tenants, workers) pair, W in-process ' +
+    'Dispatch cost against the number of tenants and workers: for every (dispatch mode, tenants, workers), ' +
+      "the scheduler's dispatch round (grants mode) and W in-process " +
       "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
       'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
       'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
@@ -59,14 +61,17 @@ const program = new Command('npm run bench:scale --')
   .addHelpText(
     'after',
     `
-The grid runs T=1, W=1 first: every row's "vs" column is its throughput over that row's.
+The grid runs T=1, W=1 first for each dispatch mode: every row's "vs" column is its
+throughput over the T=1, W=1 row of its own mode. '--dispatch grants,local' compares the
+central round with every worker planning for itself, in one run.
 Submit-to-start: a probe tenant submits one job at a time during the load; fair share puts
 it first, so its wait is the dispatch path's, not the backlog's. Idle commands/s exclude
 heartbeats (the pullers run without the worker process around them).
 
 Examples:
   npm run bench:scale
-  npm run bench:scale -- --tenants 1,100 --workers 1,8 --jobs 5000 --json scale.json`,
+  npm run bench:scale -- --tenants 1,100 --workers 1,8 --jobs 5000 --json scale.json
+  npm run bench:scale -- --dispatch grants,local --tenants 1,1000 --workers 1,8`,
   );
 withUsageErrors(program).parse();
 const o = program.opts<{

@@ -72,7 +72,12 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
   closers.push(() => dispatcher.stop());
   const submit = (queue: QueueInfo, n: number) =>
     store.add(Array.from({ length: n }, () => ({ spec: jobSpec.parse({ type: 'noop', params: {} }), queue })));
-  return { keys, prefix, dispatcher, submit, conn };
+  /** Leads, as the lease holder's tick does, and waits for the round to say grants are live. */
+  const lead = async () => {
+    await dispatcher.tick();
+    for (let i = 0; i < 100 && !(await admin.exists(keys.grantsLive)); i++) await sleep(10);
+  };
+  return { keys, prefix, dispatcher, submit, conn, lead };
 }
 
 describe('central dispatch round', () => {
@@ -114,14 +119,14 @@ describe('central dispatch round', () => {
 
   it("workers take jobs by the round's grants, never reading the queues themselves, each job once", async () => {
     const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 2 }));
-    const { keys, prefix, dispatcher, submit, conn } = await setup(
+    const { keys, prefix, submit, conn, lead } = await setup(
       [
         { name: 'a', weight: 1 },
         { name: 'b', weight: 1 },
       ],
       workers,
     );
-    await dispatcher.tick();
+    await lead();
     const ran = new Map<string, number>();
     const sent: string[][] = [];
     for (const w of workers) {
@@ -166,7 +171,7 @@ describe('central dispatch round', () => {
   });
 
   it("grants a retry waiting out its backoff only in the tick's round, and runs it once due", async () => {
-    const { keys, prefix, dispatcher, submit, conn } = await setup(
+    const { keys, prefix, dispatcher, submit, conn, lead } = await setup(
       [
         { name: 'a', weight: 1 },
         { name: 'b', weight: 1 },
@@ -181,7 +186,7 @@ describe('central dispatch round', () => {
     await queues.active.add([anyQueue('b').name]);
     const { grants } = await dispatcher.round();
     expect(grants.get('any') ?? [], 'an event round grants no delayed job').toEqual([]);
-    await dispatcher.tick();
+    await lead();
     const ran: string[] = [];
     const p = new FairPuller({
       redis: conn(),
@@ -210,7 +215,7 @@ describe('central dispatch round', () => {
     // a's work flows meanwhile, and the tick's rounds (driven here as the leader drives them)
     // grant b's job, whose take promotes it once due.
     await submit(anyQueue('a'), 20);
-    const ticking = setInterval(() => void dispatcher.tick(), 1000);
+    const ticking = setInterval(() => void dispatcher.tick().catch(() => {}), 1000);
     closers.push(() => clearInterval(ticking));
     for (let i = 0; i < 250 && !ran.includes('b'); i++) await sleep(20);
     expect(ran.filter((t) => t === 'a').length).toBe(20);
@@ -218,8 +223,11 @@ describe('central dispatch round', () => {
   });
 
   it('workers plan for themselves again once no round writes grants', async () => {
-    const { keys, prefix, dispatcher, submit, conn } = await setup([{ name: 'a', weight: 1 }], [{ id: 'w0', concurrency: 2 }]);
-    await dispatcher.tick();
+    const { keys, prefix, dispatcher, submit, conn, lead } = await setup(
+      [{ name: 'a', weight: 1 }],
+      [{ id: 'w0', concurrency: 2 }],
+    );
+    await lead();
     const ran: string[] = [];
     const p = new FairPuller({
       redis: conn(),
