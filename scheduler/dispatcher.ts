@@ -195,7 +195,10 @@ export class Dispatcher {
       );
       for (const p of plan.picks) running.set(p.name, (running.get(p.name) ?? 0) + 1);
       for (const [name, u] of plan.raised) raised.set(name, u);
-      if (!news.front && plan.first) news.front = plan.first.name;
+      // Chaining (FairPuller.mayChain) takes from a job's own queue: not while its tenant has
+      // prioritized work waiting, which the grants' takes reach first.
+      const first = plan.first?.name;
+      if (!news.front && first && !queues.some((q) => q.tenant === first && q.prioritized)) news.front = first;
       // Alone: its jobs may chain for a second (FairPuller.mayChain), unless it has prioritized
       // work waiting, which must not wait behind a chain of its priority-0 jobs.
       news.alone = byClass.size === 1 && !!plan.first?.alone && !queues.some((q) => q.prioritized);
@@ -207,6 +210,10 @@ export class Dispatcher {
     if (grants.size) await this.board.write(grants, news);
     else await this.board.renew();
     this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));
+    this.o.log.debug(
+      { queues: active.length, grants: [...grants.values()].reduce((s, g) => s + g.length, 0), tick: withDelayed },
+      'dispatch round',
+    );
     return { grants, news };
   }
 

@@ -14,7 +14,7 @@ import { readTenantsFile } from './state/tenants.ts';
 import { createContext, seedContext, type SchedulerContext } from './context.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { LEASE_TTL_MS, LeaderDuties, leaseHolderId } from './leader.ts';
+import { LEASE_TTL_MS, LeaderDuties, leaseHolderId, type LeaderDuty } from './leader.ts';
 import { gaugesDuty } from './gauges.ts';
 import { Preemptor } from './preemptor.ts';
 import { Lease } from './state/lease.ts';
@@ -176,25 +176,27 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
         graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
       },
     });
-    // The dispatch round: grants to the workers, in fair-share order (dispatcher.ts).
-    dispatchConn = ctx.redis.duplicate();
-    dispatchConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (dispatch wake-ups)'));
-    dispatcher = new Dispatcher({
-      redis: ctx.redis,
-      subscriber: dispatchConn,
-      keys,
-      queues: ctx.queues,
-      workers: ctx.workers,
-      halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
-      catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
-      log,
-      observeRound: (s) => metrics.dispatchRound.observe(s),
-    });
-    const d = dispatcher;
-    const dispatch = { name: 'dispatch round', run: () => d.tick(), onLose: () => d.standDown() };
+    // The dispatch round, when chosen: grants to the workers, in fair-share order (dispatcher.ts).
+    const roundDuties: LeaderDuty[] = [];
+    if (cfg.USINE_DISPATCH === 'round') {
+      dispatchConn = ctx.redis.duplicate();
+      dispatchConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (dispatch wake-ups)'));
+      const d = (dispatcher = new Dispatcher({
+        redis: ctx.redis,
+        subscriber: dispatchConn,
+        keys,
+        queues: ctx.queues,
+        workers: ctx.workers,
+        halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
+        catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
+        log,
+        observeRound: (sec) => metrics.dispatchRound.observe(sec),
+      }));
+      roundDuties.push({ name: 'dispatch round', run: () => d.tick(), onLose: () => d.standDown() });
+    }
     const lease = new Lease(ctx.redis, keys.lease('dispatch'), replica, LEASE_TTL_MS);
     const round = { name: 'preemption round', run: async () => void (await preemptor.round()) };
-    duties = new LeaderDuties(lease, [dispatch, round, gaugesDuty(ctx)], metrics, log, () => health?.up ?? false);
+    duties = new LeaderDuties(lease, [...roundDuties, round, gaugesDuty(ctx)], metrics, log, () => health?.up ?? false);
     duties.start();
   }
 
