@@ -155,7 +155,13 @@ export class SchedulerMetrics {
   });
   readonly dispatchLeader = new Gauge({
     name: 'usine_dispatch_leader',
-    help: 'Whether this scheduler replica holds the dispatch lease (runs the preemption round): 1 or 0.',
+    help: 'Whether this scheduler replica holds the dispatch lease (runs the dispatch and preemption rounds): 1 or 0.',
+    registers: this.r,
+  });
+  readonly dispatchRound = new Histogram({
+    name: 'usine_dispatch_round_seconds',
+    help: "Duration of the dispatch lease holder's rounds (snapshot of the queues with work, plan, grants).",
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
     registers: this.r,
   });
   readonly redisUp = new Gauge({

@@ -13,7 +13,8 @@ import { followEvents } from './state/job-events.ts';
 import { readTenantsFile } from './state/tenants.ts';
 import { createContext, seedContext, type SchedulerContext } from './context.ts';
 import { RedisHealth } from '../shared/redis-health.ts';
-import { LEASE_TTL_MS, LeaderDuties, leaseHolderId } from './leader.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { LEASE_TTL_MS, LeaderDuties, leaseHolderId, type LeaderDuty } from './leader.ts';
 import { gaugesDuty } from './gauges.ts';
 import { Preemptor } from './preemptor.ts';
 import { Lease } from './state/lease.ts';
@@ -63,6 +64,8 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
   let eventsConn: Redis | undefined;
   let following: Promise<void> | undefined;
   let duties: LeaderDuties | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let dispatchConn: Redis | undefined;
   let health: RedisHealth | undefined;
   /** The tenants are seeded and the duties run: until then the API answers 503. */
   let prepared = false;
@@ -177,9 +180,27 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
         graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
       },
     });
+    // The dispatch round, when chosen: grants to the workers, in fair-share order (dispatcher.ts).
+    const roundDuties: LeaderDuty[] = [];
+    if (cfg.USINE_DISPATCH === 'round') {
+      dispatchConn = ctx.redis.duplicate();
+      dispatchConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (dispatch wake-ups)'));
+      const d = (dispatcher = new Dispatcher({
+        redis: ctx.redis,
+        subscriber: dispatchConn,
+        keys,
+        queues: ctx.queues,
+        workers: ctx.workers,
+        halfLifeSeconds: cfg.USINE_FAIR_SHARE_HALF_LIFE_SECONDS,
+        catchUpSeconds: cfg.USINE_FAIR_SHARE_CATCH_UP_SECONDS,
+        log,
+        observeRound: (sec) => metrics.dispatchRound.observe(sec),
+      }));
+      roundDuties.push({ name: 'dispatch round', run: () => d.tick(), onLose: () => d.standDown() });
+    }
     const lease = new Lease(ctx.redis, keys.lease('dispatch'), replica, LEASE_TTL_MS);
     const round = { name: 'preemption round', run: async () => void (await preemptor.round()) };
-    duties = new LeaderDuties(lease, [round, gaugesDuty(ctx)], metrics, log, () => health?.up ?? false);
+    duties = new LeaderDuties(lease, [...roundDuties, round, gaugesDuty(ctx)], metrics, log, () => health?.up ?? false);
     duties.start();
   }
 
@@ -187,6 +208,8 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     stopping.abort(new Error('scheduler stopping'));
     clearInterval(dependants);
     await duties?.stop();
+    await within(1000, dispatcher?.stop());
+    dispatchConn?.disconnect();
     await app?.close();
     await bringingUp?.catch(() => {});
     stopEvents.abort();

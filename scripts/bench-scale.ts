@@ -1,5 +1,6 @@
 // `npm run bench:scale`: how dispatch cost grows with tenants (T), requirement classes (C)
-// and workers (W). Each cell runs W in-process FairPullers on a Redis of the bench's own
+// and workers (W). Each cell runs the scheduler's dispatch round (--dispatch grants) or none
+// (local: every puller plans) and W in-process FairPullers on a Redis of the bench's own
 // (started on a free port, emptied between cells), no-op jobs spread over T×C queues, and
 // measures throughput, submit→start, Redis CPU and commands per job, the reads of a dispatch round,
 // and what W idle pullers cost Redis. One table over the grid, each row against T=1, W=1.
@@ -7,11 +8,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { ensureRedis } from '../shared/redis-server.ts';
-import { runCell, type CellResult } from './bench-scale/cell.ts';
+import { runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
 
 const list = (value: string): number[] => {
   const xs = value.split(',').map((s) => integer(1)(s.trim()));
@@ -20,7 +21,8 @@ const list = (value: string): number[] => {
 
 const program = new Command('npm run bench:scale --')
   .description(
-    'Dispatch cost against the number of tenants and workers: for every (tenants, workers) pair, W in-process ' +
+    'Dispatch cost against the number of tenants and workers: for every (dispatch mode, tenants, workers), ' +
+      "the scheduler's dispatch round (grants mode) and W in-process " +
       "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
       'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
       'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
@@ -30,6 +32,16 @@ const program = new Command('npm run bench:scale --')
   )
   .option('--tenants <list>', 'tenant counts, comma-separated', list, [1, 10, 100, 1000])
   .option('--workers <list>', 'in-process pullers, comma-separated', list, [1, 8, 32])
+  .option(
+    '--dispatch <list>',
+    "who plans, comma-separated: 'grants' (the scheduler's dispatch round) and/or 'local' (every puller)",
+    (v: string) => {
+      const xs = [...new Set(v.split(',').map((s) => s.trim()))];
+      for (const x of xs) if (x !== 'grants' && x !== 'local') throw new InvalidArgumentError(`unknown mode '${x}'`);
+      return xs as DispatchMode[];
+    },
+    ['grants'] as DispatchMode[],
+  )
   .option('--classes <n>', 'requirement classes (queues per tenant)', integer(1), 1)
   .option('--jobs <n>', 'no-op jobs per cell', integer(1), 20_000)
   .option('--concurrency <n>', 'device slots per puller', integer(1), 100)
@@ -49,19 +61,23 @@ const program = new Command('npm run bench:scale --')
   .addHelpText(
     'after',
     `
-The grid runs T=1, W=1 first: every row's "vs" column is its throughput over that row's.
+The grid runs T=1, W=1 first for each dispatch mode: every row's "vs" column is its
+throughput over the T=1, W=1 row of its own mode. '--dispatch grants,local' compares the
+central round with every worker planning for itself, in one run.
 Submit-to-start: a probe tenant submits one job at a time during the load; fair share puts
 it first, so its wait is the dispatch path's, not the backlog's. Idle commands/s exclude
 heartbeats (the pullers run without the worker process around them).
 
 Examples:
   npm run bench:scale
-  npm run bench:scale -- --tenants 1,100 --workers 1,8 --jobs 5000 --json scale.json`,
+  npm run bench:scale -- --tenants 1,100 --workers 1,8 --jobs 5000 --json scale.json
+  npm run bench:scale -- --dispatch grants,local --tenants 1,1000 --workers 1,8`,
   );
 withUsageErrors(program).parse();
 const o = program.opts<{
   tenants: number[];
   workers: number[];
+  dispatch: DispatchMode[];
   classes: number;
   jobs: number;
   concurrency: number;
@@ -105,12 +121,18 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // T=1, W=1 first: the reference row.
 const tenantsSorted = [...o.tenants].sort((a, b) => a - b);
 const workersSorted = [...o.workers].sort((a, b) => a - b);
-const cells = tenantsSorted.flatMap((t) => workersSorted.map((w) => ({ t, w })));
+const cells = o.dispatch.flatMap((mode) => tenantsSorted.flatMap((t) => workersSorted.map((w) => ({ mode, t, w }))));
+/** Every row is compared with the T=1, W=1 row of the same dispatch mode, else the first of the run. */
+const baseOf = (r: CellResult) =>
+  results.find((x) => x.dispatch === r.dispatch && x.tenants === 1 && x.workers === 1) ??
+  results.find((x) => x.tenants === 1 && x.workers === 1) ??
+  results[0];
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 function row(r: CellResult, base: CellResult | undefined): string[] {
   return [
+    r.dispatch,
     String(r.tenants),
     String(r.workers),
     f0(r.jobsPerSec) + (r.finished ? '' : ` (${r.jobsDone}/${r.jobs}, unfinished)`),
@@ -124,6 +146,7 @@ function row(r: CellResult, base: CellResult | undefined): string[] {
   ];
 }
 const header = [
+  'dispatch',
   'tenants',
   'workers',
   'jobs/s',
@@ -164,7 +187,7 @@ try {
       idleSeconds: 0.5,
     });
   }
-  for (const [i, { t, w }] of cells.entries()) {
+  for (const [i, { mode, t, w }] of cells.entries()) {
     // Each BullMQ queue worker holds a Redis connection of its own: W pullers × (T+1)×C
     // queues (the +1 is the probe tenant). Past Redis' default maxclients the cell cannot run.
     const clients = w * (t + 1) * o.classes + 2 * w + 1;
@@ -179,7 +202,7 @@ try {
     const bar = showBar
       ? new cliProgress.SingleBar(
           {
-            format: `cell ${i + 1}/${cells.length} T=${t} W=${w} {bar} {value}/{total} jobs`,
+            format: `cell ${i + 1}/${cells.length} ${mode} T=${t} W=${w} {bar} {value}/{total} jobs`,
             stream: process.stderr,
           },
           cliProgress.Presets.shades_classic,
@@ -198,31 +221,32 @@ try {
       idleSeconds: o.idleSeconds,
       halfLifeSeconds: o.halfLife,
       catchUpSeconds: o.catchUp,
+      dispatch: mode,
       onProgress: (n) => bar?.update(n),
     });
     bar?.stop();
     results.push(r);
-    const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];
+    const base = baseOf(r);
     const unfinished = r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`;
     const vs =
       base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`;
     const lat = r.submitToStartMs;
     console.log(
-      `T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
+      `${mode} T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
         `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
         `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
         `${f1(r.planReadsPerRound)} plan reads/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
         `${r.redisClients} Redis clients${vs}`,
     );
   }
-  const base = results.find((x) => x.tenants === 1 && x.workers === 1) ?? results[0];
-  console.log(`\nagainst the T=${base.tenants}, W=${base.workers} row of this run:\n`);
-  console.log(markdown(results.map((r) => row(r, base))));
+  console.log(`\nagainst the T=1, W=1 row of the same dispatch mode in this run:\n`);
+  console.log(markdown(results.map((r) => row(r, baseOf(r)))));
   for (const x of skipped) {
     console.log(`T=${x.tenants} W=${x.workers}: skipped (needs about ${x.redisClients} Redis connections)`);
   }
   if (o.json) {
     const scale = results.map((r) => ({
+      dispatch: r.dispatch,
       tenants: r.tenants,
       classes: r.classes,
       workers: r.workers,
@@ -231,7 +255,7 @@ try {
       jobsDone: r.jobsDone,
       finished: r.finished,
       jobsPerSec: r.jobsPerSec,
-      vsBase: r.jobsPerSec / base.jobsPerSec,
+      vsBase: r.jobsPerSec / baseOf(r).jobsPerSec,
       submitToStartMs: r.submitToStartMs,
       redisMicrosPerJob: r.redisMicrosPerJob,
       redisCommandsPerJob: r.redisCommandsPerJob,

@@ -92,6 +92,11 @@ const schedulerFields = z.object({
   USINE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A worker silent for longer than this is dropped from /v1/workers. */
   USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /**
+   * Who plans dispatch (docs/scheduling.md#where-the-policy-runs): `workers` (each worker plans its own free
+   * slots) or `round` (the lease holder's dispatch round grants them; workers follow it by themselves).
+   */
+  USINE_DISPATCH: z.enum(['workers', 'round']).default('workers'),
   /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
   USINE_PREEMPTION: z.enum(['on', 'off']).default('on'),
   /** A job that has run less than this is never preempted (a tenant may set its own). */

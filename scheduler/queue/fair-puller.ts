@@ -1,6 +1,8 @@
-// The dispatch loop that runs in every worker process: whenever a device slot is free,
-// it asks the fair-share policy which tenant goes next and takes that tenant's next job
-// from a queue this device can serve. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
+// The dispatch loop that runs in every worker process: whenever a device slot is free, it
+// takes the next grants of the scheduler's dispatch round (scheduler/dispatcher.ts): tenants
+// in fair-share order, each a job to take from that tenant's queue of a class this device
+// serves. Without a round (no scheduler holds the lease) it asks the fair-share policy itself,
+// reading the queues with work. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
 // stalled-job recovery, retries with backoff); only the choice of queue is ours.
 import { randomUUID } from 'node:crypto';
 import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
@@ -10,14 +12,15 @@ import { isRedisUnavailable } from '../../shared/redis.ts';
 import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
+import { GRANTS_LIVE_MS, GrantBoard, type GrantNews } from '../state/grants.ts';
 import type { Keys } from '../state/keys.ts';
 import type { RunningJob } from '../state/workers.ts';
-import { tenantSchema, DEFAULT_TENANT } from '../state/tenants.ts';
+import { tenantSchema, DEFAULT_TENANT, type Tenant } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
 import { PreemptionHandler, type Attempt } from './preemption-handler.ts';
 import { SlotReservations } from './slot-reservations.ts';
-import { TenantQueues, perTenant, type QueueInfo } from './tenant-queues.ts';
+import { TenantQueues, perTenant, queueName, type QueueInfo } from './tenant-queues.ts';
 
 /** How long a dispatch plan may be followed without being redone (see FairPuller.front). */
 const CHAIN_MS = 50;
@@ -27,6 +30,13 @@ const CHAIN_MS = 50;
  * counts as queued work, so its tenant is in the plan already).
  */
 const CHAIN_ALONE_MS = 1000;
+
+/**
+ * While taking grants, the queue and tenant tables are re-read at least this often (ms): a
+ * queue this device can serve gets its queue worker (and its stalled-job check) even if no
+ * grant of it ever comes here. Sooner for a queue or class new to this process.
+ */
+const TABLES_GRANTED_MS = 5000;
 
 /** Pullers woken by one submit start their rounds up to this far apart (ms). */
 const WAKE_JITTER_MS = 3;
@@ -95,6 +105,16 @@ export class FairPuller {
   private readonly workers = new Map<string, QueueWorker>();
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
+  private readonly grants: GrantBoard;
+  /**
+   * A scheduler's round plans (its news came, and the latest take found grants live): take
+   * grants, and leave wake-ups to the round. Cleared when a take finds no round writes grants.
+   */
+  private granted = false;
+  /** When the round's latest news came (ms): a round silent for GRANTS_LIVE_MS is gone. */
+  private lastNews = 0;
+  /** News came since the latest take: the lists may hold grants again. */
+  private newsSinceTake = false;
   private readonly accounting: AccountingBuffer;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
@@ -112,6 +132,10 @@ export class FairPuller {
     at: number;
     queues: Map<string, QueueInfo>;
     mine: Set<string>;
+    /** The requirement classes of `mine`: the grant lists this device takes from. */
+    classes: string[];
+    /** Every class of the queue table (a grant news naming another one means the table is stale). */
+    allClasses: Set<string>;
     strays: Set<string>;
     tenants: Record<string, string>;
   } | null = null;
@@ -139,6 +163,7 @@ export class FairPuller {
   constructor(private readonly o: PullerOptions) {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
+    this.grants = new GrantBoard(o.redis, o.keys);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
     this.preemptions = new PreemptionHandler({
       redis: o.redis,
@@ -169,10 +194,11 @@ export class FairPuller {
   }
 
   async start(): Promise<void> {
-    const { wakeChannel, cancelChannel, preemptChannel } = this.o.keys;
-    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel);
+    const { wakeChannel, cancelChannel, preemptChannel, grantsChannel } = this.o.keys;
+    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel, grantsChannel);
     this.o.subscriber.on('message', (channel: string, message: string) => {
       if (channel === cancelChannel) this.cancel(message, CANCELLED_REASON);
+      else if (channel === grantsChannel) this.onGrants(JSON.parse(message) as GrantNews);
       else if (channel === preemptChannel) {
         // Every worker hears every request: only one that runs the job reads it.
         if (this.attempts.has(message))
@@ -180,6 +206,9 @@ export class FairPuller {
       } else this.onWake(message.split(','));
     });
     await this.preemptions.reportStale();
+    // A round already writes grants: take them from the first round on (its news comes each second).
+    this.granted = (await this.o.redis.exists(this.o.keys.grantsLive)) === 1;
+    this.lastNews = Date.now();
     // Queues holding work from before the active-queue index (or an index lost with its
     // Redis) are indexed again here; after that the index is kept up by the paths that add work.
     try {
@@ -218,11 +247,18 @@ export class FairPuller {
     const infos = names.map((n) => t?.queues.get(n));
     // A queue this process has not seen yet may be one it can serve.
     if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
-    // New work of another tenant may change who goes first: replan at once. More work for
-    // the tenant already alone at the front changes nothing, unless it is prioritized: it
-    // must not wait behind a chain of that tenant's FIFO jobs.
+    // New work of another tenant may change who goes first: no more chaining until the next
+    // plan. More work for the tenant already alone at the front changes nothing, unless it is
+    // prioritized: it must not wait behind a chain of that tenant's FIFO jobs.
     const front = this.front;
     if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
+    // The scheduler's round heard it too, and its grants will say who goes next. A queue new
+    // to this process is read at its next round: its queue worker must exist here too, for
+    // its stalled-job check (another worker that dies with its jobs is found by it).
+    if (this.granted) {
+      if (t && names.some((n) => !t.queues.has(n))) t.at = 0;
+      return;
+    }
     this.drained = false;
     if (this.inFlight.size >= this.o.concurrency || this.jitter) return;
     this.jitter = setTimeout(
@@ -232,6 +268,23 @@ export class FairPuller {
       },
       Math.random() * (this.o.wakeJitterMs ?? WAKE_JITTER_MS),
     );
+  }
+
+  /** The round wrote new grants: a puller with a free slot takes its share at once. */
+  private onGrants(news: GrantNews): void {
+    this.granted = true;
+    this.lastNews = Date.now();
+    this.newsSinceTake = true;
+    const t = this.tables;
+    // Grants in a class this process has not seen: it may serve it (fill re-reads the tables).
+    const unseen = !!t && news.classes.some((c) => !t.allClasses.has(c));
+    if (unseen) t.at = 0;
+    // Chaining (mayChain) follows the round's front tenant, as it follows a local plan's.
+    this.front = news.front ? { tenant: news.front, at: Date.now(), alone: news.alone } : null;
+    this.drained = false;
+    // An idle round's news (no grants anywhere) only says a round runs: nothing to take.
+    if (this.inFlight.size < this.o.concurrency && (!t || unseen || news.classes.some((c) => t.classes.includes(c))))
+      this.poke();
   }
 
   private poke(): void {
@@ -309,13 +362,67 @@ export class FairPuller {
     });
   }
 
-  /**
-   * One round of dispatch: every free slot is planned from one snapshot of the queues and
-   * usage (each choice counted as running before the next is made), then the jobs are
-   * taken concurrently. Returns how many were taken.
-   */
+  /** One round of dispatch: the scheduler's grants, or a plan of this puller's own. */
   private async fill(): Promise<number> {
     const free = this.o.concurrency - this.inFlight.size;
+    // Slots freed by a preemption are planned here, for the tenants they were freed for.
+    // No news for that long: no round runs (no scheduler holds the lease); plan here.
+    if (this.granted && Date.now() - this.lastNews > GRANTS_LIVE_MS) this.granted = false;
+    if (this.granted && this.tables && !this.reservations.size && free > 0) {
+      // A wake-up named a queue new here: open its queue worker (its stalled-job check) now.
+      if (this.tables.at === 0) await this.readTables([]);
+      // The lists ran dry and no round ran since: an idle worker sends nothing.
+      if (this.drained && !this.newsSinceTake) return 0;
+      this.newsSinceTake = false;
+      if (Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
+      const taken = await this.grants.take(this.tables.classes, free);
+      this.granted = taken.live;
+      if (taken.live) return this.takeGrants(taken.grants);
+    }
+    return this.plan(free);
+  }
+
+  /**
+   * Takes the jobs of the grants popped; returns how many grants there were (a grant whose
+   * job another worker took costs one empty take: the loop then pops again).
+   */
+  private async takeGrants(grants: { cls: string; tenant: string }[]): Promise<number> {
+    // None left: wait for the round's next grants (their news pokes) or the poll.
+    this.indexEmpty = grants.length === 0;
+    this.drained = grants.length === 0;
+    if (!grants.length) return 0;
+    let t = this.tables!;
+    // A tenant's limits may change: the tables are re-read at most once a second, and at once
+    // for a grant naming a queue new to this process (a new tenant, or class).
+    const known = (g: { cls: string; tenant: string }) =>
+      t.queues.has(queueName(g.tenant, g.cls)) || t.queues.has(queueName(g.tenant, g.cls, true));
+    if (Date.now() - t.at > 1000 || !grants.every(known)) {
+      await this.readTables([]);
+      t = this.tables!;
+    }
+    await Promise.all(
+      grants.map((g) => {
+        const candidates = [...t.queues.values()].filter(
+          (q) => q.tenant === g.tenant && q.cls === g.cls && t.mine.has(q.name),
+        );
+        const own = [...t.queues.values()].filter((q) => q.tenant === g.tenant);
+        return this.takeFrom(this.tenant(g.tenant), candidates, own);
+      }),
+    );
+    return grants.length;
+  }
+
+  private tenant(name: string): Tenant {
+    const raw = this.tables?.tenants[name];
+    return raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
+  }
+
+  /**
+   * Plans locally (no scheduler's round, or slots reserved by a preemption): every free slot
+   * is planned from one snapshot of the queues and usage (each choice counted as running
+   * before the next is made), then the jobs are taken concurrently. Returns how many were taken.
+   */
+  private async plan(free: number): Promise<number> {
     // Only queues that may hold work (active-queues.ts): an idle cluster's round is this one read.
     const names = await this.queues.active.members();
     this.indexEmpty = names.length === 0;
@@ -383,9 +490,12 @@ export class FairPuller {
   private async readTables(names: string[]): Promise<void> {
     const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
     const byName = new Map(queues.map((q) => [q.name, q]));
-    const mine = new Set(queues.filter((q) => matches(q.requirements, this.o.caps)).map((q) => q.name));
+    const servable = queues.filter((q) => matches(q.requirements, this.o.caps));
+    const mine = new Set(servable.map((q) => q.name));
+    const classes = [...new Set(servable.map((q) => q.cls))].sort();
     const strays = new Set(names.filter((n) => !byName.has(n)));
-    this.tables = { at: Date.now(), queues: byName, mine, strays, tenants };
+    const allClasses = new Set(queues.map((q) => q.cls));
+    this.tables = { at: Date.now(), queues: byName, mine, classes, allClasses, strays, tenants };
     // Every queue this device could serve gets its BullMQ worker now, not at its first job:
     // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
     // Opened when the queue is first seen rather than when it first has work: opening one
@@ -395,7 +505,11 @@ export class FairPuller {
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
-  private async takeFrom(tenant: TenantLoad, mine: QueueInfo[], all: QueueInfo[]): Promise<boolean> {
+  private async takeFrom(
+    tenant: Pick<TenantLoad, 'name' | 'maxRunning'>,
+    mine: QueueInfo[],
+    all: QueueInfo[],
+  ): Promise<boolean> {
     // The tenant's priority queues first: their jobs go before its priority-0 jobs.
     const candidates = mine
       .filter((q) => q.tenant === tenant.name)
@@ -417,7 +531,7 @@ export class FairPuller {
   }
 
   /** `all`: the indexed queues (every queue with a running job is one of them). */
-  private async overQuota(tenant: TenantLoad, all: QueueInfo[]): Promise<boolean> {
+  private async overQuota(tenant: Pick<TenantLoad, 'name' | 'maxRunning'>, all: QueueInfo[]): Promise<boolean> {
     if (tenant.maxRunning >= 1000) return false; // effectively unlimited: skip the round trip
     const mine = all.filter((q) => q.tenant === tenant.name);
     const running = [...(await this.queues.counts(mine)).values()].reduce((s, c) => s + c.running, 0);

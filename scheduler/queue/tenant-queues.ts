@@ -44,8 +44,11 @@ export function queueOfJobId(id: string): string | null {
 }
 
 export interface QueueCounts {
+  /** Waiting, prioritized and delayed (a retry waiting out its backoff). */
   queued: number;
   running: number;
+  /** Of `queued`, the delayed ones: not takeable until due (BullMQ promotes them when a worker takes from the queue). */
+  delayed?: number;
 }
 
 export class TenantQueues {
@@ -113,8 +116,9 @@ export class TenantQueues {
     let at = 0;
     for (const q of queues) {
       const n = () => Number(res[at++]?.[1] ?? 0);
-      const queued = n() + (q.prioritized ? n() : 0) + n();
-      out.set(q.name, { queued, running: n() });
+      const ready = n() + (q.prioritized ? n() : 0);
+      const delayed = n();
+      out.set(q.name, { queued: ready + delayed, running: n(), delayed });
     }
     return out;
   }

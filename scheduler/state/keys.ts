@@ -73,6 +73,22 @@ export class Keys {
   get preemptChannel() {
     return `${this.prefix}:preempt`;
   }
+  /** List per requirement class: tenant names in fair-share order, one per slot to fill (state/grants.ts). */
+  grants(cls: string) {
+    return `${this.prefix}:grants:${cls}`;
+  }
+  /** String with expiry: present while a scheduler's dispatch round writes grants (workers then take, not plan). */
+  get grantsLive() {
+    return `${this.prefix}:grants-live`;
+  }
+  /** Pub/sub: the round wrote new grants; the message is the plan's front (GrantNews JSON). */
+  get grantsChannel() {
+    return `${this.prefix}:grants-new`;
+  }
+  /** Pub/sub: a worker took grants (the round refills the lists); the message is how many. */
+  get grantsTakenChannel() {
+    return `${this.prefix}:grants-taken`;
+  }
   /** String with expiry: which scheduler replica holds the lease for a shared duty (`dispatch`). */
   lease(duty: string) {
     return `${this.prefix}:lease:${duty}`;

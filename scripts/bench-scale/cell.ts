@@ -1,17 +1,23 @@
 // One cell of `npm run bench:scale`: T tenants × C requirement classes, W in-process
 // FairPullers sharing one Redis, no-op jobs, the real fair-share plan. The pullers are the
 // ones the worker process runs (scheduler/queue/fair-puller.ts), driven here without
-// WebGPU, HTTP or heartbeats, so that W can reach 32 and more on two cores.
+// WebGPU or HTTP, so that W can reach 32 and more on two cores. With `dispatch: 'grants'`
+// the scheduler's dispatch round (scheduler/dispatcher.ts) runs in-process too and the
+// pullers take its grants; with 'local' each puller plans for itself (no round runs).
 import type { Redis } from 'ioredis';
 import { jobSpec, requirements, type Requirements } from '../../shared/job-spec.ts';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
+import { Dispatcher } from '../../scheduler/dispatcher.ts';
 import { FairPuller } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore, type NewJob } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
 import { requirementClass, type DeviceCaps } from '../../scheduler/policy/matching.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { tenantSchema } from '../../scheduler/state/tenants.ts';
+import { WorkerRegistry } from '../../scheduler/state/workers.ts';
+
+export type DispatchMode = 'grants' | 'local';
 
 export interface CellOptions {
   redisUrl: string;
@@ -29,11 +35,14 @@ export interface CellOptions {
   idleSeconds: number;
   halfLifeSeconds?: number;
   catchUpSeconds?: number;
+  /** Who plans: the scheduler's round (grants, the default) or every puller (local). */
+  dispatch?: DispatchMode;
   /** Jobs done so far, for a progress display. */
   onProgress?: (done: number) => void;
 }
 
 export interface CellResult {
+  dispatch: DispatchMode;
   tenants: number;
   classes: number;
   workers: number;
@@ -48,7 +57,7 @@ export interface CellResult {
   submitToStartMs: { p50: number; p99: number; samples: number };
   redisMicrosPerJob: number;
   redisCommandsPerJob: number;
-  /** Dispatch rounds (plans) of all pullers during the load phase. */
+  /** Dispatch rounds (plans) during the load phase: the scheduler's (grants) or all pullers' (local). */
   rounds: number;
   /** Redis commands a round sends to plan (queue counts, usage, tables), averaged over the rounds. */
   planReadsPerRound: number;
@@ -109,6 +118,9 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
   const admin = connectRedis(o.redisUrl);
   const connections: Redis[] = [admin];
   const pullers: FairPuller[] = [];
+  const dispatch = o.dispatch ?? 'grants';
+  let dispatcher: Dispatcher | null = null;
+  let ticking: NodeJS.Timeout | undefined;
   try {
     // Each cell starts from nothing: the previous cell's queues and kept jobs would skew it.
     await admin.flushall();
@@ -137,20 +149,54 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     let rounds = 0;
     let planReads = 0;
     const log = createLogger('bench-scale', 'warn');
-    for (let w = 0; w < o.workers; w++) {
-      const redis = connectRedis(o.redisUrl);
-      const subscriber = connectRedis(o.redisUrl);
-      connections.push(redis, subscriber);
-      // Every command this puller sends, pipelined or not, passes through sendCommand. A dispatch
-      // round reads the usage hash exactly once (FairPuller.fill): that counts rounds. Its plan
-      // reads are the index (SMEMBERS), the HGETALLs and the queue counts (LLEN, ZCARD); BullMQ's
-      // own work is scripts. A tick that finds the index empty reads it alone: not a round.
+    // Every command a connection sends, pipelined or not, passes through sendCommand. A dispatch
+    // round reads the usage hash exactly once (FairPuller.fill, Dispatcher.round): that counts
+    // rounds. Its plan reads are the index (SMEMBERS), the HGETALLs and the queue counts (LLEN,
+    // ZCARD); BullMQ's own work is scripts. A tick that finds the index empty reads it alone: not a round.
+    const counted = (redis: Redis) => {
       const send = redis.sendCommand.bind(redis);
       redis.sendCommand = ((cmd: { name: string; args: unknown[] }, ...rest: unknown[]) => {
         if (PLAN_READS.has(cmd.name)) planReads++;
         if (cmd.name === 'hgetall' && String(cmd.args[0]) === keys.usage) rounds++;
         return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
       }) as unknown as typeof redis.sendCommand;
+      return redis;
+    };
+    if (dispatch === 'grants') {
+      const registry = new WorkerRegistry(admin, keys, 3600_000);
+      for (let w = 0; w < o.workers; w++) {
+        await registry.heartbeat({
+          id: `bench-${w}`,
+          name: `bench-${w}`,
+          caps,
+          adapter: 'bench',
+          concurrency: o.concurrency,
+          running: [],
+          startedAt: new Date().toISOString(),
+          lastHeartbeat: '',
+        });
+      }
+      const redis = counted(connectRedis(o.redisUrl));
+      const subscriber = connectRedis(o.redisUrl);
+      connections.push(redis, subscriber);
+      const d = (dispatcher = new Dispatcher({
+        redis,
+        subscriber,
+        keys,
+        queues: new TenantQueues(redis, keys, prefix),
+        workers: registry,
+        halfLifeSeconds: o.halfLifeSeconds ?? 3600,
+        catchUpSeconds: o.catchUpSeconds ?? 60,
+        log: createLogger('bench-scale', 'warn'),
+      }));
+      // The leader's tick, as LeaderDuties runs it (no lease: this is the only scheduler).
+      await d.tick();
+      ticking = setInterval(() => void d.tick().catch(() => {}), 1000);
+    }
+    for (let w = 0; w < o.workers; w++) {
+      const redis = counted(connectRedis(o.redisUrl));
+      const subscriber = connectRedis(o.redisUrl);
+      connections.push(redis, subscriber);
       const p = new FairPuller({
         redis,
         subscriber,
@@ -230,6 +276,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     probeLatency.sort((a, b) => a - b);
     const calls = c1.calls - c0.calls;
     return {
+      dispatch,
       tenants: o.tenants,
       classes: o.classes,
       workers: o.workers,
@@ -252,6 +299,8 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       redisClients,
     };
   } finally {
+    clearInterval(ticking);
+    await dispatcher?.stop();
     await Promise.all(pullers.map((p) => p.stop(true).catch(() => {})));
     for (const c of connections) c.disconnect();
   }

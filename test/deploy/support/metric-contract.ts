@@ -30,6 +30,7 @@ export const SCHEDULER_METRICS: Record<string, MetricType> = {
   usine_preemptions_in_progress: 'gauge',
   usine_preemptions_per_job_max: 'gauge',
   usine_dispatch_leader: 'gauge',
+  usine_dispatch_round_seconds: 'histogram',
 };
 
 export const WORKER_METRICS: Record<string, MetricType> = {

@@ -29,10 +29,10 @@ it('counts queued and running jobs per queue, a stalled priority job included', 
   const sent = recordCommands(counted);
   const c = await new TenantQueues(counted, new Keys(prefix), prefix).counts([fifo, prio]);
   counted.disconnect();
-  expect(c.get(fifo.name)).toEqual({ queued: 2, running: 0 });
-  expect(c.get(prio.name)).toEqual({ queued: 1, running: 0 });
+  expect(c.get(fifo.name)).toEqual({ queued: 2, running: 0, delayed: 0 });
+  expect(c.get(prio.name)).toEqual({ queued: 1, running: 0, delayed: 0 });
   expect(sent).toHaveLength(3 + 4);
   // As moveStalledJobsToWait does with a priority job: back in the list of its queue.
   await redis.rpush(`${prefix}:${prio.name}:wait`, 'stalled-job');
-  expect((await queues.counts([prio])).get(prio.name)).toEqual({ queued: 2, running: 0 });
+  expect((await queues.counts([prio])).get(prio.name)).toEqual({ queued: 2, running: 0, delayed: 0 });
 });

@@ -1,0 +1,236 @@
+// The central dispatch round (docs/design/dispatch.md, step 3): on the scheduler replica that
+// holds the dispatch lease, one snapshot of the queues with work, the usage and the live
+// workers goes to the fair-share policy, and its picks become grants (state/grants.ts) that
+// the workers take jobs by. The queues' counts are then read once per round for the whole
+// installation, instead of once per round of every worker, and a submit wakes one process
+// (this one), not every worker (#14).
+//
+// A round runs when work arrives (a submit's or requeue's wake-up), when workers took grants
+// or found the lists dry (they have free slots), and on the leader's 1 s tick. Rounds never
+// overlap, and the next one waits at least as long as the last one took, so the counts' reads
+// use at most half of Redis while work flows. Retries waiting out their backoff (BullMQ's
+// delayed jobs) get grants only in the tick's round: a worker's take is what promotes a due one,
+// and granting them in every round would spin workers on empty takes until they are due.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../shared/logger.ts';
+import { pickSlots, type TenantLoad } from './policy/fair-share.ts';
+import { matches } from './policy/matching.ts';
+import { perTenant, type QueueCounts, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
+import { GrantBoard, type GrantNews } from './state/grants.ts';
+import type { Keys } from './state/keys.ts';
+import { DEFAULT_TENANT, tenantSchema, type Tenant } from './state/tenants.ts';
+import { UsageLedger } from './state/usage.ts';
+import type { WorkerRecord, WorkerRegistry } from './state/workers.ts';
+
+export interface DispatcherOptions {
+  redis: Redis;
+  /** A connection of its own for pub/sub (wake-ups, grants taken). */
+  subscriber: Redis;
+  keys: Keys;
+  queues: TenantQueues;
+  workers: WorkerRegistry;
+  halfLifeSeconds: number;
+  catchUpSeconds: number;
+  log: Logger;
+  /** Each round's duration, for the metrics. */
+  observeRound?: (seconds: number) => void;
+}
+
+/** Rounds start at least this far apart, and at least as far apart as the last one took. */
+const MIN_GAP_MS = 2;
+/** The queue, tenant and worker tables are re-read at most this often (or when a queue is new). */
+const TABLES_MS = 1000;
+
+/** What one round decided, for tests and the bench. */
+export interface RoundResult {
+  /** Grants written, per requirement class. */
+  grants: Map<string, string[]>;
+  news: GrantNews;
+}
+
+export class Dispatcher {
+  private readonly board: GrantBoard;
+  private readonly usage: UsageLedger;
+  private leading = false;
+  private running: Promise<unknown> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private again = false;
+  /** The next round is the tick's: delayed jobs get grants too. */
+  private tickDue = false;
+  private lastEnd = 0;
+  private lastMs = 0;
+  /** Classes whose lists the last round left non-empty: emptied when their work is gone. */
+  private written = new Set<string>();
+  private tables: {
+    at: number;
+    queues: Map<string, QueueInfo>;
+    tenants: Map<string, Tenant>;
+    workers: WorkerRecord[];
+  } | null = null;
+  private subscribed = false;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.board = new GrantBoard(o.redis, o.keys);
+    this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
+  }
+
+  /** The leader's tick (once a second while it holds the lease): leads, and asks for a round. */
+  async tick(): Promise<void> {
+    if (!this.subscribed) {
+      const { wakeChannel, grantsTakenChannel } = this.o.keys;
+      await this.o.subscriber.subscribe(wakeChannel, grantsTakenChannel);
+      this.o.subscriber.on('message', () => this.request());
+      this.subscribed = true;
+    }
+    this.leading = true;
+    this.tickDue = true;
+    // Not awaited: a slow round (Redis frozen) must not hold up the lease's renewal.
+    this.request();
+  }
+
+  /** The lease was lost or handed over: no more rounds here. Workers fall back to planning themselves once `grants-live` expires. */
+  standDown(): void {
+    this.leading = false;
+    this.again = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.tables = null;
+  }
+
+  async stop(): Promise<void> {
+    this.standDown();
+    await this.running;
+    if (this.subscribed) await this.o.subscriber.unsubscribe().catch(() => {});
+  }
+
+  /** Asks for a round: at once if none ran lately, else after the gap; never two at a time. */
+  private request(): void {
+    if (!this.leading) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastEnd + Math.max(MIN_GAP_MS, this.lastMs) - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.leading) return;
+      const t0 = performance.now();
+      this.running = this.round()
+        .catch((err) => this.o.log.warn({ err: (err as Error).message }, 'dispatch round failed'))
+        .finally(() => {
+          this.lastMs = performance.now() - t0;
+          this.lastEnd = Date.now();
+          this.o.observeRound?.(this.lastMs / 1000);
+          this.running = null;
+          if (this.again) {
+            this.again = false;
+            this.request();
+          }
+        });
+    }, wait);
+  }
+
+  /** One round: snapshot, plan, grant. Exposed for tests and the bench. */
+  async round(now = Date.now()): Promise<RoundResult> {
+    const withDelayed = this.tickDue;
+    this.tickDue = false;
+    const names = await this.o.queues.active.members();
+    // Nothing queued or running anywhere: the idle round is this read, the live key and its news.
+    if (!names.length && !this.written.size) {
+      await this.board.renew();
+      return { grants: new Map(), news: { front: null, alone: false, classes: [] } };
+    }
+    const t = await this.readTables(names, now);
+    const active = names.map((n) => t.queues.get(n)).filter((q) => q !== undefined);
+    const [counts, usageRaw] = await Promise.all([
+      active.length ? this.o.queues.counts(active) : new Map(),
+      active.length ? this.o.redis.hgetall(this.o.keys.usage) : {},
+    ]);
+    // Queues found holding nothing leave the index (the script checks again, atomically).
+    const empty = active.filter((q) => counts.get(q.name)!.queued + counts.get(q.name)!.running === 0);
+    if (empty.length) await this.o.queues.active.prune(empty.map((q) => q.name));
+
+    const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
+    // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
+    const mean = Math.max(usage.meanJobSeconds, 1e-3);
+    // Running counts over every indexed queue of a tenant (a queue with running jobs is indexed),
+    // raised by each grant of this round as it is made, across classes.
+    const running = new Map([...perTenant(active, counts)].map(([n, c]) => [n, c.running]));
+    const byClass = new Map<string, QueueInfo[]>();
+    // What a take can get now: delayed jobs only in the tick's round (see the header).
+    const grantable = new Map<string, QueueCounts>();
+    for (const q of active) {
+      const c = counts.get(q.name)!;
+      const queued = withDelayed ? c.queued : c.queued - (c.delayed ?? 0);
+      grantable.set(q.name, { queued, running: c.running });
+      if (queued > 0) byClass.set(q.cls, [...(byClass.get(q.cls) ?? []), q]);
+    }
+    const grants = new Map<string, string[]>();
+    const raised = new Map<string, number>();
+    const news: GrantNews = { front: null, alone: false, classes: [] };
+    for (const [cls, queues] of byClass) {
+      // As many grants as the class has slots on live workers (busy or not): each round
+      // rewrites the list, so grants for slots not yet free are a plan of the next moments.
+      const slots = t.workers
+        .filter((w) => matches(queues[0].requirements, w.caps))
+        .reduce((s, w) => s + w.concurrency, 0);
+      const loads: TenantLoad[] = [];
+      for (const [name, c] of perTenant(queues, grantable)) {
+        const tenant = t.tenants.get(name) ?? { ...DEFAULT_TENANT, name };
+        loads.push({
+          name,
+          weight: tenant.weight,
+          maxRunning: tenant.maxRunning,
+          queued: c.queued,
+          running: running.get(name) ?? 0,
+          usage: raised.get(name) ?? usage.usage.get(name) ?? 0,
+        });
+      }
+      const queued = loads.reduce((s, l) => s + l.queued, 0);
+      const plan = pickSlots(loads, Math.min(slots, queued), mean, this.o.catchUpSeconds);
+      grants.set(
+        cls,
+        plan.picks.map((p) => p.name),
+      );
+      for (const p of plan.picks) running.set(p.name, (running.get(p.name) ?? 0) + 1);
+      for (const [name, u] of plan.raised) raised.set(name, u);
+      // Chaining (FairPuller.mayChain) takes from a job's own queue: not while its tenant has
+      // prioritized work waiting, which the grants' takes reach first.
+      const first = plan.first?.name;
+      if (!news.front && first && !queues.some((q) => q.tenant === first && q.prioritized)) news.front = first;
+      // Alone: its jobs may chain for a second (FairPuller.mayChain), unless it has prioritized
+      // work waiting, which must not wait behind a chain of its priority-0 jobs.
+      news.alone = byClass.size === 1 && !!plan.first?.alone && !queues.some((q) => q.prioritized);
+    }
+    news.classes = [...grants].filter(([, g]) => g.length).map(([cls]) => cls);
+    // Classes granted last round and without work now: their lists are emptied.
+    for (const cls of this.written) if (!grants.has(cls)) grants.set(cls, []);
+    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u, now)));
+    if (grants.size) await this.board.write(grants, news);
+    else await this.board.renew();
+    this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));
+    this.o.log.debug(
+      { queues: active.length, grants: [...grants.values()].reduce((s, g) => s + g.length, 0), tick: withDelayed },
+      'dispatch round',
+    );
+    return { grants, news };
+  }
+
+  private async readTables(names: string[], now: number): Promise<NonNullable<Dispatcher['tables']>> {
+    const t = this.tables;
+    if (t && now - t.at < TABLES_MS && names.every((n) => t.queues.has(n))) return t;
+    const [queues, tenantsRaw, workers] = await Promise.all([
+      this.o.queues.list(),
+      this.o.redis.hgetall(this.o.keys.tenants),
+      this.o.workers.live(now),
+    ]);
+    const tenants = new Map<string, Tenant>();
+    for (const [name, json] of Object.entries(tenantsRaw)) {
+      const parsed = tenantSchema.safeParse(JSON.parse(json));
+      if (parsed.success) tenants.set(name, parsed.data);
+    }
+    this.tables = { at: now, queues: new Map(queues.map((q) => [q.name, q])), tenants, workers };
+    return this.tables;
+  }
+}
