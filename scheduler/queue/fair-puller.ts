@@ -38,6 +38,9 @@ const CHAIN_ALONE_MS = 1000;
  */
 const TABLES_GRANTED_MS = 5000;
 
+/** How long a cancel heard for a job not running here is kept (ms; see FairPuller.cancel). */
+const EARLY_CANCEL_MS = 60_000;
+
 /** Pullers woken by one submit start their rounds up to this far apart (ms). */
 const WAKE_JITTER_MS = 3;
 
@@ -118,6 +121,8 @@ export class FairPuller {
   private readonly accounting: AccountingBuffer;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
+  /** Cancels heard for jobs not (yet) running here, by when (see cancel). */
+  private readonly earlyCancels = new Map<string, number>();
   /** Slots freed by preemptions, kept for the preemptors' tenants (slot-reservations.ts). */
   private readonly reservations = new SlotReservations();
   /** The worker's side of preemption (preemption-handler.ts). */
@@ -233,7 +238,16 @@ export class FairPuller {
   cancel(jobId: string, reason: string): boolean {
     // The signal keeps its first reason: a preemption under way must learn of the cancel here.
     this.preemptions.stopped(this.attempts.get(jobId), reason);
-    return this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
+    const done = this.inFlight.get(jobId)?.worker.cancelJob(jobId, reason) ?? false;
+    // The API publishes a cancel once, when it finds the job taken: a worker may hear it just
+    // before its take returns the job (or before BullMQ can abort it). Kept a minute, it stops
+    // the job as it starts here.
+    if (!done && reason === CANCELLED_REASON) {
+      const now = Date.now();
+      for (const [id, at] of this.earlyCancels) if (now - at > EARLY_CANCEL_MS) this.earlyCancels.delete(id);
+      this.earlyCancels.set(jobId, now);
+    }
+    return done;
   }
 
   /**
@@ -588,6 +602,7 @@ export class FairPuller {
       worker: w,
     };
     this.attempts.set(job.id!, attempt);
+    const cancelledEarly = this.earlyCancels.delete(job.id!);
     const hooks: AttemptHooks = {
       checkpointed: () => {
         attempt.info.checkpointAt = Date.now();
@@ -606,6 +621,7 @@ export class FairPuller {
     let flops = 0;
     let outcome: 'succeeded' | 'failed' | 'cancelled' | 'retry' | 'preempted' = 'failed';
     try {
+      if (cancelledEarly) throw new UnrecoverableError(CANCELLED_REASON);
       const r = await this.preemptions.withGrace(attempt, this.o.process(job, signal, hooks));
       flops = r.flops;
       outcome = 'succeeded';
@@ -616,6 +632,10 @@ export class FairPuller {
         await this.preemptions.requeue(job, token, attempt);
         // Tells BullMQ the job was moved (back to waiting): neither completed nor failed.
         throw new WaitingError();
+      }
+      if (cancelledEarly) {
+        outcome = 'cancelled';
+        throw new UnrecoverableError(CANCELLED_REASON);
       }
       if (signal.aborted) {
         const reason = attempt.stopReason ?? String(signal.reason ?? CANCELLED_REASON);

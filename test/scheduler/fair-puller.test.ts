@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { jobSpec } from '../../shared/job-spec.ts';
-import { queuedSpec } from '../../shared/queues.ts';
+import { CANCELLED_REASON, queuedSpec } from '../../shared/queues.ts';
 import { FairPuller, type Processor } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues } from '../../scheduler/queue/tenant-queues.ts';
@@ -124,6 +124,33 @@ describe('fair puller wake-ups', () => {
       expect(Date.now() - t0, `a's jobs kept running (${done} done)`).toBeLessThan(10_000);
       await sleep(5);
     }
+  });
+
+  it('stops a job whose cancel it heard just before taking it, without running it', async () => {
+    const { submit, start, keys } = setup();
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    const ran: string[] = [];
+    const p = await start(1, async (job) => {
+      ran.push(job.id!);
+      if (ran.length === 1) await blocked;
+      return { result: null, flops: 0 };
+    });
+    const [blocker] = await submit('a');
+    while (!ran.includes(blocker)) await sleep(5);
+    // The slot is busy: the next job waits, and its cancel arrives before the take (as when
+    // the API publishes it the moment a worker's take returns the job).
+    const [id] = await submit('a');
+    expect(p.cancel(id, CANCELLED_REASON)).toBe(false);
+    release();
+    const store = new JobStore(admin, keys, new TenantQueues(admin, keys, keys.prefix), 3600);
+    let state = '';
+    for (let i = 0; i < 200 && state !== 'cancelled'; i++) {
+      await sleep(20);
+      state = (await store.get(id))?.state ?? '';
+    }
+    expect(state).toBe('cancelled');
+    expect(ran).toEqual([blocker]);
   });
 
   it("starts a tenant's quota-held work as soon as its own running job ends, never over its quota", async () => {
