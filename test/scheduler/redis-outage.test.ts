@@ -69,6 +69,9 @@ const REQUESTS: [string, string, unknown?][] = [
   ['GET', '/v1/jobs/default.any.0123'],
   ['GET', '/v1/workers'],
   ['GET', '/v1/tenants'],
+  ['GET', '/v1/tenant'],
+  ['GET', '/v1/jobs/default.any.0123/curve'],
+  ['GET', '/v1/kernels/tuning'],
 ];
 
 /**

@@ -1,5 +1,6 @@
 // Who the token is: an operator (may list tenants: sees all jobs, a tenant filter) or a
-// tenant. The API has no "who am I": an operator is a caller that GET /v1/tenants answers.
+// tenant. An operator is a caller that GET /v1/tenants answers: one call tells who it is
+// (as GET /v1/tenant would) and gives the tenant table the filter needs.
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, onConnection } from './api.ts';
 
