@@ -164,7 +164,10 @@ export class Dispatcher {
       const c = counts.get(q.name)!;
       const queued = withDelayed ? c.queued : c.queued - (c.delayed ?? 0);
       grantable.set(q.name, { queued, running: c.running });
-      if (queued > 0) byClass.set(q.cls, [...(byClass.get(q.cls) ?? []), q]);
+      if (queued <= 0) continue;
+      const list = byClass.get(q.cls);
+      if (list) list.push(q);
+      else byClass.set(q.cls, [q]);
     }
     const grants = new Map<string, string[]>();
     const raised = new Map<string, number>();

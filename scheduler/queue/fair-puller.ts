@@ -143,6 +143,10 @@ export class FairPuller {
     allClasses: Set<string>;
     strays: Set<string>;
     tenants: Record<string, string>;
+    /** Every queue of each tenant (a grant's take looks there, not through every queue). */
+    byTenant: Map<string, QueueInfo[]>;
+    /** Tenant entries parsed so far (see tenant()). */
+    parsed: Map<string, Tenant>;
   } | null = null;
   /** The latest round found the active-queue index empty: nothing queued or running anywhere. */
   private indexEmpty = false;
@@ -416,19 +420,24 @@ export class FairPuller {
     }
     await Promise.all(
       grants.map((g) => {
-        const candidates = [...t.queues.values()].filter(
-          (q) => q.tenant === g.tenant && q.cls === g.cls && t.mine.has(q.name),
-        );
-        const own = [...t.queues.values()].filter((q) => q.tenant === g.tenant);
+        const own = t.byTenant.get(g.tenant) ?? [];
+        const candidates = own.filter((q) => q.cls === g.cls && t.mine.has(q.name));
         return this.takeFrom(this.tenant(g.tenant), candidates, own);
       }),
     );
     return grants.length;
   }
 
+  /** A tenant's entry of the tables, parsed once per reading of them. */
   private tenant(name: string): Tenant {
-    const raw = this.tables?.tenants[name];
-    return raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
+    const t = this.tables;
+    let parsed = t?.parsed.get(name);
+    if (!parsed) {
+      const raw = t?.tenants[name];
+      parsed = raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
+      t?.parsed.set(name, parsed);
+    }
+    return parsed;
   }
 
   /**
@@ -509,7 +518,23 @@ export class FairPuller {
     const classes = [...new Set(servable.map((q) => q.cls))].sort();
     const strays = new Set(names.filter((n) => !byName.has(n)));
     const allClasses = new Set(queues.map((q) => q.cls));
-    this.tables = { at: Date.now(), queues: byName, mine, classes, allClasses, strays, tenants };
+    const byTenant = new Map<string, QueueInfo[]>();
+    for (const q of queues) {
+      const list = byTenant.get(q.tenant);
+      if (list) list.push(q);
+      else byTenant.set(q.tenant, [q]);
+    }
+    this.tables = {
+      at: Date.now(),
+      queues: byName,
+      mine,
+      classes,
+      allClasses,
+      strays,
+      tenants,
+      byTenant,
+      parsed: new Map(),
+    };
     // Every queue this device could serve gets its BullMQ worker now, not at its first job:
     // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
     // Opened when the queue is first seen rather than when it first has work: opening one
