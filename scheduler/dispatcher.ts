@@ -78,7 +78,19 @@ export class Dispatcher {
   async tick(): Promise<void> {
     if (!this.subscribed) {
       const { wakeChannel, grantsTakenChannel } = this.o.keys;
-      await this.o.subscriber.subscribe(wakeChannel, grantsTakenChannel);
+      const sub = this.o.subscriber;
+      // Subscribed before it is ready, a connection's set-up commands (ready check) may meet
+      // subscriber mode, and its wake-ups were seen lost: rounds then ran only on the tick.
+      if (sub.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('the dispatch subscriber is not ready')), 2000);
+          sub.once('ready', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      await sub.subscribe(wakeChannel, grantsTakenChannel);
       this.o.subscriber.on('message', () => this.request());
       this.subscribed = true;
     }

@@ -183,7 +183,9 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
     // The dispatch round, when chosen: grants to the workers, in fair-share order (dispatcher.ts).
     const roundDuties: LeaderDuty[] = [];
     if (cfg.USINE_DISPATCH === 'round') {
-      dispatchConn = ctx.redis.duplicate();
+      // A connection of its own, without the API's command timeout: a SUBSCRIBE answered late
+      // under load must not fail while the server holds the subscription.
+      dispatchConn = connectRedis(target);
       dispatchConn.on('error', (err) => log.debug({ err: err.message }, 'redis error (dispatch wake-ups)'));
       const d = (dispatcher = new Dispatcher({
         redis: ctx.redis,

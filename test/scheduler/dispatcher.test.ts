@@ -13,6 +13,7 @@ import { FairPuller } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
 import { requirementClass } from '../../scheduler/policy/matching.ts';
+import { GRANTS_LIVE_MS } from '../../scheduler/state/grants.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { tenantSchema } from '../../scheduler/state/tenants.ts';
 import { WorkerRegistry } from '../../scheduler/state/workers.ts';
@@ -255,12 +256,13 @@ describe('central dispatch round', () => {
     const [first] = await submit(anyQueue('a'), 1);
     for (let i = 0; i < 200 && !ran.includes(first); i++) await sleep(20);
     expect(ran).toContain(first);
-    // The scheduler stops: its grants lapse (here at once), and the worker plans by itself.
+    // The scheduler stops: no more news, and once the round is silent for GRANTS_LIVE_MS the
+    // worker plans by itself (at its next poll, 0.5 s here), without anyone deleting a key.
     await dispatcher.stop();
-    await admin.del(keys.grantsLive);
-    await sleep(600); // one idle poll: the worker finds no live grants
+    const stopped = Date.now();
     const [second] = await submit(anyQueue('a'), 1);
-    for (let i = 0; i < 100 && !ran.includes(second); i++) await sleep(20);
+    for (let i = 0; i < 400 && !ran.includes(second); i++) await sleep(20);
     expect(ran).toContain(second);
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(GRANTS_LIVE_MS);
   });
 });
