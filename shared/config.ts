@@ -96,7 +96,7 @@ const schedulerFields = z.object({
    * Who plans dispatch (docs/scheduling.md#where-the-policy-runs): `workers` (each worker plans its own free
    * slots) or `round` (the lease holder's dispatch round grants them; workers follow it by themselves).
    */
-  USINE_DISPATCH: z.enum(['workers', 'round']).default('workers'),
+  USINE_DISPATCH: z.enum(['workers', 'round']).default('round'),
   /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
   USINE_PREEMPTION: z.enum(['on', 'off']).default('on'),
   /** A job that has run less than this is never preempted (a tenant may set its own). */
