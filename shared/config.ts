@@ -93,8 +93,8 @@ const schedulerFields = z.object({
   /** A worker silent for longer than this is dropped from /v1/workers. */
   USINE_WORKER_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
   /**
-   * Who plans dispatch (docs/scheduling.md#where-the-policy-runs): `workers` (each worker plans its own free
-   * slots) or `round` (the lease holder's dispatch round grants them; workers follow it by themselves).
+   * Who plans dispatch (docs/scheduling.md#where-the-policy-runs): `round` (the lease holder's dispatch round
+   * grants the workers' slots; they follow it by themselves) or `workers` (each worker plans its own free slots).
    */
   USINE_DISPATCH: z.enum(['workers', 'round']).default('round'),
   /** Preemption for fair share (docs/scheduling.md): `on` or `off` for the whole installation. */
