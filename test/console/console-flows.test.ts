@@ -8,33 +8,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient } from '../../client/client.ts';
+import { launchPage, type BrowserPage } from '../support/browser.ts';
 import { Cluster, jobUntil } from '../support/cluster.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const cluster = new Cluster({ port: 8590, tenants: [{ name: 'carol' }], workers: [{}] });
 const carol = new UsineClient({ url: cluster.url, token: Cluster.token('carol') });
 const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-console-downloads-'));
+let b: BrowserPage;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`no ${CHROMIUM}: install it with bash scripts/setup-system.sh --with-prometheus (as root)`);
-  [browser] = await Promise.all([
-    puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    }),
-    cluster.start(),
-  ]);
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 800 });
-  page.on('pageerror', (e) => pageErrors.push((e as Error).message));
+  [b] = await Promise.all([launchPage(), cluster.start()]);
+  ({ browser, page } = b);
   // Downloads land in a folder of the test's own.
   const cdp = await page.createCDPSession();
   await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
@@ -49,19 +38,8 @@ afterAll(async () => {
 });
 
 const open = (hash: string) => page.goto(`${cluster.url}/ui/${hash}`);
-// Code run in the page is given as source text: this file is typechecked without the DOM.
-const text = () => page.evaluate('document.body.innerText') as Promise<string>;
-async function waitFor(what: string, js: string, timeout = 20_000): Promise<void> {
-  try {
-    await page.waitForFunction(js, { timeout });
-  } catch (e) {
-    const shown = await text().catch(() => '(no page)');
-    throw new Error(`the page never showed ${what}; it shows: ${shown}; page errors: ${pageErrors.join('; ')}`, {
-      cause: e,
-    });
-  }
-}
-const waitText = (re: RegExp, timeout = 20_000) => waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
+const waitFor = (what: string, js: string, timeout?: number) => b.waitFor(what, js, timeout);
+const waitText = (re: RegExp, timeout?: number) => b.waitText(re, timeout);
 const setField = async (name: string, value: string) => {
   const sel = `[name="${name}"]`;
   await page.$eval(sel, (el) => ((el as unknown as { value: string }).value = ''));

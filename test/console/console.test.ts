@@ -6,36 +6,24 @@
 // test-results/console/; with USINE_UPDATE_DOCS_IMAGES=1 two are copied into docs/images/.
 import fs from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient } from '../../client/client.ts';
+import { launchPage, type BrowserPage } from '../support/browser.ts';
 import { Cluster, jobUntil } from '../support/cluster.ts';
 import { ROOT } from '../support/processes.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results/console');
 const cluster = new Cluster({ port: 8520, tenants: [{ name: 'alice' }, { name: 'bob' }], workers: [{}] });
 const as = (tenant: string) => new UsineClient({ url: cluster.url, token: Cluster.token(tenant) });
+let b: BrowserPage;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`no ${CHROMIUM}: install it with bash scripts/setup-system.sh --with-prometheus (as root)`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  [browser] = await Promise.all([
-    puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    }),
-    cluster.start(),
-  ]);
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 800 });
-  // The page's own errors fail the test with their message, not as a timeout.
-  page.on('pageerror', (e) => pageErrors.push((e as Error).message));
+  [b] = await Promise.all([launchPage(), cluster.start()]);
+  ({ browser, page } = b);
 });
 afterAll(async () => {
   await browser?.close();
@@ -44,20 +32,9 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) as `${string}.png` });
 const open = (hash: string) => page.goto(`${cluster.url}/ui/${hash}`);
-// Code run in the page is given as source text: this file is typechecked without the DOM.
-const text = () => page.evaluate('document.body.innerText') as Promise<string>;
-/** Waits for the expression `js` to hold in the page; a timeout says what the page showed instead. */
-async function waitFor(what: string, js: string, timeout = 20_000): Promise<void> {
-  try {
-    await page.waitForFunction(js, { timeout });
-  } catch (e) {
-    const shown = await text().catch(() => '(no page)');
-    throw new Error(`the page never showed ${what}; it shows: ${shown}; page errors: ${pageErrors.join('; ')}`, {
-      cause: e,
-    });
-  }
-}
-const waitText = (re: RegExp, timeout = 20_000) => waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
+const text = () => b.text();
+const waitFor = (what: string, js: string, timeout?: number) => b.waitFor(what, js, timeout);
+const waitText = (re: RegExp, timeout?: number) => b.waitText(re, timeout);
 /** Waits for the curve to have more than `n` points while the job still runs (live, not the final result). */
 const liveCurveOver = (n: number, timeout = 60_000) =>
   waitFor(

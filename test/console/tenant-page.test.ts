@@ -4,15 +4,15 @@
 // tenant's job; an operator picks a tenant.
 import fs from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsineClient } from '../../client/client.ts';
 import { formatEnergy } from '../../client/format.ts';
 import type { UsageReport, WhoAmI } from '../../shared/api-responses.ts';
+import { launchPage, type BrowserPage } from '../support/browser.ts';
 import { Cluster, jobUntil } from '../support/cluster.ts';
 import { ROOT } from '../support/processes.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results/console');
 const cluster = new Cluster({
   port: 8570,
@@ -26,42 +26,23 @@ const cluster = new Cluster({
 const as = (tenant: string) => new UsineClient({ url: cluster.url, token: Cluster.token(tenant) });
 const get = async <T>(tenant: string, url: string) =>
   (await fetch(cluster.url + url, { headers: { authorization: `Bearer ${Cluster.token(tenant)}` } })).json() as T;
+let b: BrowserPage;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`no ${CHROMIUM}: install it with bash scripts/setup-system.sh --with-prometheus (as root)`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  [browser] = await Promise.all([
-    puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    }),
-    cluster.start(),
-  ]);
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 800 });
-  page.on('pageerror', (e) => pageErrors.push((e as Error).message));
+  [b] = await Promise.all([launchPage(), cluster.start()]);
+  ({ browser, page, pageErrors } = b);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   await cluster.stop();
 });
 
-const text = () => page.evaluate('document.body.innerText') as Promise<string>;
-async function waitText(re: RegExp, timeout = 20_000): Promise<void> {
-  try {
-    await page.waitForFunction(`${re}.test(document.body.innerText)`, { timeout });
-  } catch (e) {
-    const shown = await text().catch(() => '(no page)');
-    throw new Error(`the page never showed ${re}; it shows: ${shown}; page errors: ${pageErrors.join('; ')}`, {
-      cause: e,
-    });
-  }
-}
+const text = () => b.text();
+const waitText = (re: RegExp, timeout?: number) => b.waitText(re, timeout);
 async function signIn(token: string): Promise<void> {
   await page.goto(`${cluster.url}/ui/#/token`);
   await page.waitForSelector('#token');

@@ -9,7 +9,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { jobSpec, requirements } from '../../shared/job-spec.ts';
 import { queuedSpec } from '../../shared/queues.ts';
 import { Dispatcher } from '../../scheduler/dispatcher.ts';
-import { FairPuller } from '../../scheduler/queue/fair-puller.ts';
+import { FairPuller, type Processor } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
 import { requirementClass } from '../../scheduler/policy/matching.ts';
@@ -73,12 +73,38 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
   closers.push(() => dispatcher.stop());
   const submit = (queue: QueueInfo, n: number) =>
     store.add(Array.from({ length: n }, () => ({ spec: jobSpec.parse({ type: 'noop', params: {} }), queue })));
+  /** Starts a worker's puller; returns its connection (to record its commands). */
+  const startPuller = async (id: string, concurrency: number, process: Processor, idleEmptyPollMs = 60_000) => {
+    const redis = conn();
+    const p = new FairPuller({
+      redis,
+      subscriber: conn(),
+      keys,
+      prefix,
+      workerName: id,
+      workerId: id,
+      caps: testCaps,
+      concurrency,
+      halfLifeSeconds: 3600,
+      catchUpSeconds: 60,
+      lockMs: 30_000,
+      powerWatts: 1,
+      log,
+      // A minute: every start must come from the round's news or a finished job.
+      idlePollMs: 60_000,
+      idleEmptyPollMs,
+      process,
+    });
+    await p.start();
+    closers.push(() => p.stop(true));
+    return redis;
+  };
   /** Leads, as the lease holder's tick does, and waits for the round to say grants are live. */
   const lead = async () => {
     await dispatcher.tick();
     for (let i = 0; i < 100 && !(await admin.exists(keys.grantsLive)); i++) await sleep(10);
   };
-  return { keys, prefix, dispatcher, submit, conn, lead };
+  return { keys, prefix, dispatcher, submit, conn, lead, startPuller };
 }
 
 describe('central dispatch round', () => {
@@ -120,7 +146,7 @@ describe('central dispatch round', () => {
 
   it("workers take jobs by the round's grants, never reading the queues themselves, each job once", async () => {
     const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 2 }));
-    const { keys, prefix, submit, conn, lead } = await setup(
+    const { submit, lead, startPuller } = await setup(
       [
         { name: 'a', weight: 1 },
         { name: 'b', weight: 1 },
@@ -131,32 +157,11 @@ describe('central dispatch round', () => {
     const ran = new Map<string, number>();
     const sent: string[][] = [];
     for (const w of workers) {
-      const redis = conn();
-      const p = new FairPuller({
-        redis,
-        subscriber: conn(),
-        keys,
-        prefix,
-        workerName: w.id,
-        workerId: w.id,
-        caps: testCaps,
-        concurrency: w.concurrency,
-        halfLifeSeconds: 3600,
-        catchUpSeconds: 60,
-        lockMs: 30_000,
-        powerWatts: 1,
-        log,
-        // A minute: every start must come from the round's news or a finished job.
-        idlePollMs: 60_000,
-        idleEmptyPollMs: 60_000,
-        process: async (job) => {
-          ran.set(job.id!, (ran.get(job.id!) ?? 0) + 1);
-          await sleep(5);
-          return { result: null, flops: 0 };
-        },
+      const redis = await startPuller(w.id, w.concurrency, async (job) => {
+        ran.set(job.id!, (ran.get(job.id!) ?? 0) + 1);
+        await sleep(5);
+        return { result: null, flops: 0 };
       });
-      await p.start();
-      closers.push(() => p.stop(true));
       sent.push(recordCommands(redis));
     }
     // Each round the pullers take from is the one their takes ask for (grants-taken).
@@ -172,7 +177,7 @@ describe('central dispatch round', () => {
   });
 
   it("grants a retry waiting out its backoff only in the tick's round, and runs it once due", async () => {
-    const { keys, prefix, dispatcher, submit, conn, lead } = await setup(
+    const { keys, prefix, dispatcher, submit, conn, lead, startPuller } = await setup(
       [
         { name: 'a', weight: 1 },
         { name: 'b', weight: 1 },
@@ -189,30 +194,11 @@ describe('central dispatch round', () => {
     expect(grants.get('any') ?? [], 'an event round grants no delayed job').toEqual([]);
     await lead();
     const ran: string[] = [];
-    const p = new FairPuller({
-      redis: conn(),
-      subscriber: conn(),
-      keys,
-      prefix,
-      workerName: 'w0',
-      workerId: 'w0',
-      caps: testCaps,
-      concurrency: 2,
-      halfLifeSeconds: 3600,
-      catchUpSeconds: 60,
-      lockMs: 30_000,
-      powerWatts: 1,
-      log,
-      idlePollMs: 60_000,
-      idleEmptyPollMs: 60_000,
-      process: async (job) => {
-        ran.push(job.data.tenant);
-        await sleep(20);
-        return { result: null, flops: 0 };
-      },
+    await startPuller('w0', 2, async (job) => {
+      ran.push(job.data.tenant);
+      await sleep(20);
+      return { result: null, flops: 0 };
     });
-    await p.start();
-    closers.push(() => p.stop(true));
     // a's work flows meanwhile, and the tick's rounds (driven here as the leader drives them)
     // grant b's job, whose take promotes it once due.
     await submit(anyQueue('a'), 20);
@@ -224,35 +210,21 @@ describe('central dispatch round', () => {
   });
 
   it('workers plan for themselves again once no round writes grants', async () => {
-    const { keys, prefix, dispatcher, submit, conn, lead } = await setup(
+    const { dispatcher, submit, lead, startPuller } = await setup(
       [{ name: 'a', weight: 1 }],
       [{ id: 'w0', concurrency: 2 }],
     );
     await lead();
     const ran: string[] = [];
-    const p = new FairPuller({
-      redis: conn(),
-      subscriber: conn(),
-      keys,
-      prefix,
-      workerName: 'w0',
-      workerId: 'w0',
-      caps: testCaps,
-      concurrency: 2,
-      halfLifeSeconds: 3600,
-      catchUpSeconds: 60,
-      lockMs: 30_000,
-      powerWatts: 1,
-      log,
-      idlePollMs: 60_000,
-      idleEmptyPollMs: 500,
-      process: async (job) => {
+    await startPuller(
+      'w0',
+      2,
+      async (job) => {
         ran.push(job.id!);
         return { result: null, flops: 0 };
       },
-    });
-    await p.start();
-    closers.push(() => p.stop(true));
+      500,
+    );
     const [first] = await submit(anyQueue('a'), 1);
     for (let i = 0; i < 200 && !ran.includes(first); i++) await sleep(20);
     expect(ran).toContain(first);
