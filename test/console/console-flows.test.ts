@@ -55,9 +55,9 @@ describe('the console: flows beyond the first test', () => {
     const file = path.join(downloads, 'corpus.txt');
     fs.writeFileSync(file, corpus);
     await open('#/submit');
-    await page.waitForSelector('[name="source"]');
+    await b.shown('[name="source"]');
     await page.select('[name="source"]', 'text');
-    const input = await page.waitForSelector('input[type=file][name=file]');
+    const input = await b.shown('input[type=file][name=file]');
     await input!.uploadFile(file);
     await setField('params.data.seqLen', '16');
     await setField('params.steps', '40');
@@ -95,12 +95,12 @@ describe('the console: flows beyond the first test', () => {
     const api = Buffer.from(await carol.download(checkpoint!.id));
     expect(got.length).toBe(checkpoint!.bytes);
     expect(got.equals(api)).toBe(true);
-  }, 90_000);
+  }, 150_000);
 
   it('works with the keyboard: every Tab stop shows its focus; a job is submitted and opened with Enter', async () => {
     await page.goto('about:blank'); // a fresh document: Tab starts at its top
     await open('#/submit');
-    await page.waitForSelector('form.submit');
+    await b.shown('form.submit');
     // Tab from the top: the first stop is "Skip to content", and every stop draws a focus ring.
     const stops: string[] = [];
     for (let i = 0; i < 60; i++) {
@@ -134,7 +134,7 @@ describe('the console: flows beyond the first test', () => {
     // On the jobs list, Tab reaches the job's link and Enter opens it.
     await page.goto('about:blank');
     await open('#/jobs');
-    await page.waitForSelector(`a[href="#/jobs/${id}"]`);
+    await b.shown(`a[href="#/jobs/${id}"]`);
     for (let i = 0; i < 40; i++) {
       await page.keyboard.press('Tab');
       if (await page.evaluate(`document.activeElement.getAttribute('href') === '#/jobs/${id}'`)) break;
@@ -146,12 +146,12 @@ describe('the console: flows beyond the first test', () => {
 
   it('has readable contrast: text and buttons at 4.5:1 or more (WCAG 2), as the browser computes them', async () => {
     await open('#/jobs');
-    await page.waitForSelector('table.jobs');
+    await b.shown('table.jobs');
     const pairs = (await page.evaluate(CONTRAST)) as { what: string; fg: string; bg: string; ratio: number }[];
     expect(pairs.length).toBeGreaterThanOrEqual(6);
     for (const p of pairs) expect(p.ratio, `${p.what}: ${p.fg} on ${p.bg}`).toBeGreaterThanOrEqual(4.5);
     await open('#/submit');
-    await page.waitForSelector('form.submit button[type=submit]');
+    await b.shown('form.submit button[type=submit]');
     const form = (await page.evaluate(CONTRAST)) as typeof pairs;
     expect(form.some((p) => p.what.startsWith('button'))).toBe(true);
     for (const p of form) expect(p.ratio, `${p.what}: ${p.fg} on ${p.bg}`).toBeGreaterThanOrEqual(4.5);

@@ -17,6 +17,8 @@ export interface BrowserPage {
   waitFor(what: string, js: string, timeout?: number): Promise<void>;
   /** Waits for the page's text to match `re`. */
   waitText(re: RegExp, timeout?: number): Promise<void>;
+  /** Waits for an element (60 s: a loaded machine is slow); a timeout says what the page showed instead. */
+  shown(selector: string, timeout?: number): Promise<NonNullable<Awaited<ReturnType<Page['waitForSelector']>>>>;
 }
 
 /** Launches chromium and opens one page; fails at once, saying how to install it, when chromium is missing. */
@@ -46,5 +48,18 @@ export async function launchPage(): Promise<BrowserPage> {
   };
   const waitText = (re: RegExp, timeout = 20_000) =>
     waitFor(String(re), `${re}.test(document.body.innerText)`, timeout);
-  return { browser, page, pageErrors, text, waitFor, waitText };
+  const shown = async (selector: string, timeout = 60_000) => {
+    const el = await page.waitForSelector(selector, { timeout }).catch(async (e: Error) => {
+      const shownText = await text().catch(() => '(no page)');
+      throw new Error(
+        `no ${selector} on the page (${page.url()}); it shows: ${shownText}; page errors: ${pageErrors.join('; ')}`,
+        {
+          cause: e,
+        },
+      );
+    });
+    if (!el) throw new Error(`no ${selector} on the page`);
+    return el;
+  };
+  return { browser, page, pageErrors, text, waitFor, waitText, shown };
 }
