@@ -3,9 +3,7 @@
 // tuning store), and the GFLOP/s of the tenant's finished matmul jobs (GET /v1/jobs).
 import type { JobView, MatmulResult } from '../../../../shared/job-view.ts';
 import type { TuningList } from '../../../../shared/kernel-tuning.ts';
-
-/** Where the console keeps the API token (open mode: none). */
-export const TOKEN_KEY = 'usine.token';
+import { api } from '../api.ts';
 
 export interface RecordedWorker {
   name: string;
@@ -52,15 +50,8 @@ function sizeName(shape: Record<string, number>): string {
   return dims.length > 0 && dims.every((d) => d === dims[0]) ? String(dims[0]) : dims.join('x');
 }
 
-async function apiGet<T>(path: string): Promise<T> {
-  const token = globalThis.localStorage?.getItem(TOKEN_KEY);
-  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) {
-    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new Error(`GET ${path}: ${res.status} ${body?.error?.message ?? res.statusText}`);
-  }
-  return (await res.json()) as T;
-}
+/** A GET through the console's one API helper (its token, its error shape, its connection banner). */
+const apiGet = <T>(path: string): Promise<T> => api<T>('GET', path);
 
 interface WorkerJson {
   name: string;
