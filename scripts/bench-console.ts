@@ -20,6 +20,7 @@ import type { JobSpecInput } from '../shared/job-spec.ts';
 import { hashToken } from '../scheduler/state/tenants.ts';
 import { UsineClient } from '../client/client.ts';
 import { startTs, type Child } from '../test/support/processes.ts';
+import { onInterrupt } from './support/on-interrupt.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const program = new Command('npm run bench:console --')
@@ -68,13 +69,7 @@ const cleanup = async () => {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 };
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.once(sig, () =>
-    cleanup().then(
-      () => process.exit(130),
-      () => process.exit(130),
-    ),
-  );
+onInterrupt(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {

@@ -21,6 +21,7 @@ import type { JobView } from '../shared/job-view.ts';
 import { hashToken } from '../scheduler/state/tenants.ts';
 import { UsineClient } from '../client/client.ts';
 import { startTs, type Child } from '../test/support/processes.ts';
+import { onInterrupt } from './support/on-interrupt.ts';
 
 const program = new Command('npm run bench:preemption --')
   .description(
@@ -67,13 +68,7 @@ const cleanup = async () => {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 };
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.once(sig, () =>
-    cleanup().then(
-      () => process.exit(130),
-      () => process.exit(130),
-    ),
-  );
+onInterrupt(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let run = 0;

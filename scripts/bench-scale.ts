@@ -13,6 +13,7 @@ import cliProgress from 'cli-progress';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { ensureRedis } from '../shared/redis-server.ts';
 import { runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
+import { onInterrupt } from './support/on-interrupt.ts';
 
 const list = (value: string): number[] => {
   const xs = value.split(',').map((s) => integer(1)(s.trim()));
@@ -110,13 +111,7 @@ const cleanup = async () => {
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 };
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    cleanup()
-      .finally(() => process.exit(130))
-      .catch(() => {});
-  });
-}
+onInterrupt(cleanup);
 
 // T=1, W=1 first: the reference row.
 const tenantsSorted = [...o.tenants].sort((a, b) => a - b);

@@ -15,6 +15,7 @@ import { ensureRedis } from '../shared/redis-server.ts';
 import { connectRedis, redisAnswers } from '../shared/redis.ts';
 import { UsineClient } from '../client/client.ts';
 import { startTs } from '../test/support/processes.ts';
+import { onInterrupt } from './support/on-interrupt.ts';
 
 const program = new Command('npm run bench:scheduler --')
   .description(
@@ -55,16 +56,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-'));
 const redis = await ensureRedis(redisUrl, dir);
 // Interrupted (Ctrl-C, a timeout): take the Redis and the usine processes down too.
 const stopping: (() => Promise<unknown>)[] = [() => redis.stop()];
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, async () => {
-    try {
-      await Promise.allSettled(stopping.map((f) => f()));
-      fs.rmSync(dir, { recursive: true, force: true });
-    } finally {
-      process.exit(130);
-    }
-  });
-}
+onInterrupt(async () => {
+  await Promise.allSettled(stopping.map((f) => f()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** CPU seconds (user + system) a process has used: from /proc on Linux, INFO for Redis. */
 function procCpu(pid: number | undefined): number {
   try {
