@@ -221,7 +221,7 @@ export class Dispatcher {
     news.classes = [...grants].filter(([, g]) => g.length).map(([cls]) => cls);
     // Classes granted last round and without work now: their lists are emptied.
     for (const cls of this.written) if (!grants.has(cls)) grants.set(cls, []);
-    await Promise.all([...raised].map(([name, u]) => this.usage.raise(name, u, now)));
+    await this.usage.raise(raised, now);
     if (grants.size) await this.board.write(grants, news);
     else await this.board.renew();
     this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));

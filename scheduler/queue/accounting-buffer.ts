@@ -50,7 +50,7 @@ export class AccountingBuffer {
       try {
         await Promise.all([
           events.length ? publishEvents(this.redis, this.keys, events) : null,
-          ...[...charges].map(([tenant, c]) => this.usage.charge(tenant, c.seconds, c.flops, c.jobs)),
+          this.usage.chargeMany([...charges].map(([tenant, c]) => ({ tenant, ...c }))),
         ]);
       } catch (err) {
         this.log.warn({ err }, 'job events or usage not recorded');

@@ -5,7 +5,7 @@
 // reading the queues with work. Jobs stay ordinary BullMQ jobs (atomic moves, locks,
 // stalled-job recovery, retries with backoff); only the choice of queue is ours.
 import { randomUUID } from 'node:crypto';
-import { Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { isRedisUnavailable } from '../../shared/redis.ts';
@@ -19,6 +19,7 @@ import { tenantSchema, DEFAULT_TENANT, type Tenant } from '../state/tenants.ts';
 import { UsageLedger } from '../state/usage.ts';
 import { AccountingBuffer } from './accounting-buffer.ts';
 import { PreemptionHandler, type Attempt } from './preemption-handler.ts';
+import { QueueWorkerFactory, type QueueWorker } from './queue-workers.ts';
 import { SlotReservations } from './slot-reservations.ts';
 import { TenantQueues, perTenant, queueName, type QueueInfo } from './tenant-queues.ts';
 
@@ -32,26 +33,20 @@ const CHAIN_MS = 50;
 const CHAIN_ALONE_MS = 1000;
 
 /**
- * While taking grants, the queue and tenant tables are re-read at least this often (ms): a
- * queue this device can serve gets its queue worker (and its stalled-job check) even if no
- * grant of it ever comes here. Sooner for a queue or class new to this process.
+ * While taking grants, the queue and tenant tables are re-read at least this often (ms), a
+ * safety net for a requirement class new to this process that it heard no news of (news
+ * naming one re-reads them at once).
  */
 const TABLES_GRANTED_MS = 5000;
+
+/** Stalled-job checks sent at once (see checkStalled). */
+const STALLED_BATCH = 50;
 
 /** How long a cancel heard for a job not running here is kept (ms; see FairPuller.cancel). */
 const EARLY_CANCEL_MS = 60_000;
 
 /** Pullers woken by one submit start their rounds up to this far apart (ms). */
 const WAKE_JITTER_MS = 3;
-
-/** A BullMQ worker for one queue, driven by hand (no main loop of its own). */
-class QueueWorker extends Worker<JobData> {
-  startManual(): void {
-    // Its loop runs for the worker's life; a failure goes to the worker's 'error' listener.
-    this.startStalledCheckTimer().catch((err: Error) => this.emit('error', err));
-    this.lockManager.start();
-  }
-}
 
 export interface RunOutcome {
   result: unknown;
@@ -106,6 +101,7 @@ export interface PullerOptions {
 export class FairPuller {
   private readonly queues: TenantQueues;
   private readonly workers = new Map<string, QueueWorker>();
+  private readonly queueWorkers: QueueWorkerFactory;
   private readonly inFlight = new Map<string, { promise: Promise<unknown>; worker: QueueWorker }>();
   private readonly usage: UsageLedger;
   private readonly grants: GrantBoard;
@@ -128,6 +124,8 @@ export class FairPuller {
   /** The worker's side of preemption (preemption-handler.ts). */
   private readonly preemptions: PreemptionHandler;
   private stopping = false;
+  private readonly stopped = new AbortController();
+  private stalledChecks: Promise<void> | null = null;
   /**
    * The queue and tenant tables change rarely: re-read them at most once a second while
    * there is work, or when the active-queue index names a queue they lack. `mine`: the
@@ -171,6 +169,7 @@ export class FairPuller {
 
   constructor(private readonly o: PullerOptions) {
     this.queues = new TenantQueues(o.redis, o.keys, o.prefix);
+    this.queueWorkers = new QueueWorkerFactory(o);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
     this.grants = new GrantBoard(o.redis, o.keys);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
@@ -228,6 +227,7 @@ export class FairPuller {
       this.o.log.warn({ err }, 'could not sweep the active-queue index or read the queue table');
     }
     this.loop = this.run();
+    this.stalledChecks = this.checkStalled();
   }
 
   /**
@@ -270,13 +270,8 @@ export class FairPuller {
     // prioritized: it must not wait behind a chain of that tenant's FIFO jobs.
     const front = this.front;
     if (!(front?.alone && infos.every((q) => q && q.tenant === front.tenant && !q.prioritized))) this.front = null;
-    // The scheduler's round heard it too, and its grants will say who goes next. A queue new
-    // to this process is read at its next round: its queue worker must exist here too, for
-    // its stalled-job check (another worker that dies with its jobs is found by it).
-    if (this.granted) {
-      if (t && names.some((n) => !t.queues.has(n))) t.at = 0;
-      return;
-    }
+    // The scheduler's round heard it too, and its grants will say who goes next.
+    if (this.granted) return;
     this.drained = false;
     if (this.inFlight.size >= this.o.concurrency || this.jitter) return;
     this.jitter = setTimeout(
@@ -313,18 +308,8 @@ export class FairPuller {
   private worker(name: string): QueueWorker {
     let w = this.workers.get(name);
     if (!w) {
-      const self: QueueWorker = (w = new QueueWorker(
-        name,
-        (job, token, signal) => this.execute(job, token!, signal!, self),
-        {
-          connection: this.o.redis,
-          prefix: this.o.prefix,
-          name: this.o.workerName,
-          autorun: false,
-          maxStalledCount: 2,
-          lockDuration: this.o.lockMs,
-          stalledInterval: this.o.lockMs,
-        },
+      const self: QueueWorker = (w = this.queueWorkers.create(name, (job, token, signal) =>
+        this.execute(job, token!, signal!, self),
       ));
       // While Redis is away every queue's worker reports each failed command: the worker's
       // health check logs the outage once, so these go to debug.
@@ -387,7 +372,7 @@ export class FairPuller {
     // No news for that long: no round runs (no scheduler holds the lease); plan here.
     if (this.granted && Date.now() - this.lastNews > GRANTS_LIVE_MS) this.granted = false;
     if (this.granted && this.tables && !this.reservations.size && free > 0) {
-      // A wake-up named a queue new here: open its queue worker (its stalled-job check) now.
+      // News named a class new here: this device may serve it.
       if (this.tables.at === 0) await this.readTables([]);
       // The lists ran dry and no round ran since: an idle worker sends nothing.
       if (this.drained && !this.newsSinceTake) return 0;
@@ -496,7 +481,7 @@ export class FairPuller {
     if (slots > 0) this.front = plan.first && { tenant: plan.first.name, at: Date.now(), alone: plan.first.alone };
     picks.push(...plan.picks);
     const raised = plan.raised;
-    await Promise.all([pruning, ...[...raised].map(([name, u]) => this.usage.raise(name, u))]);
+    await Promise.all([pruning, this.usage.raise(raised)]);
     const took = await Promise.all(picks.map((t) => this.takeFrom(t, mine, all)));
     // A reservation is used up once its tenant's job is taken.
     if (reserved.length) this.reservations.used(reserved.filter((_, i) => took[i]));
@@ -535,12 +520,41 @@ export class FairPuller {
       byTenant,
       parsed: new Map(),
     };
-    // Every queue this device could serve gets its BullMQ worker now, not at its first job:
-    // that worker's stalled-job check is what hands a dead worker's jobs back to the queue.
-    // Opened when the queue is first seen rather than when it first has work: opening one
-    // (a Redis connection each) in the middle of a burst of work costs more than the job
-    // (measured with bench:scale: T=100, W=32 fell from 42 to 21 jobs/s when opened lazily).
-    for (const name of mine) this.worker(name);
+  }
+
+  /**
+   * Stalled-job checks, once per lock period, of every queue in the active-queue index
+   * (queue-workers.ts says why only those). Every worker process runs them, so that the jobs
+   * of a dead one come back while any other lives; BullMQ's script lets one check per queue
+   * and period do the work, and the others return at once.
+   */
+  private async checkStalled(): Promise<void> {
+    // Processes started together spread their checks over the period.
+    await this.pause(Math.random() * this.o.lockMs);
+    while (!this.stopping) {
+      try {
+        const names = await this.queues.active.members();
+        for (let i = 0; i < names.length && !this.stopping; i += STALLED_BATCH)
+          await Promise.all(names.slice(i, i + STALLED_BATCH).map((n) => this.worker(n).checkStalled()));
+      } catch (err) {
+        if (!isRedisUnavailable(err)) this.o.log.warn({ err }, 'stalled-job check failed');
+      }
+      await this.pause(this.o.lockMs);
+    }
+  }
+
+  /** Waits `ms`, or until stop(). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const stopped = this.stopped.signal;
+      function done() {
+        clearTimeout(timer);
+        stopped.removeEventListener('abort', done);
+        resolve();
+      }
+      stopped.addEventListener('abort', done);
+    });
   }
 
   /** Takes the tenant's next job from a queue this device serves; false when none was left. */
@@ -698,9 +712,10 @@ export class FairPuller {
    */
   async stop(force = false): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     if (this.jitter) clearTimeout(this.jitter);
     this.poke();
-    await this.loop;
+    await Promise.all([this.loop, this.stalledChecks]);
     await this.o.subscriber.unsubscribe().catch(() => {});
     if (!force) await Promise.all([...this.inFlight.values()].map((f) => f.promise));
     await this.accounting.flush();

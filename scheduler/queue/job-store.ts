@@ -136,7 +136,9 @@ export class JobStore {
       g.items.push({ id: ids[i], spec: j.spec });
       byQueue.set(j.queue.name, g);
     });
-    for (const [name, g] of byQueue) {
+    // All queues at once, pipelined on the one connection: one after another, a batch spread
+    // over 1,000 tenants' queues took 2,000 round trips (#14).
+    const adding = [...byQueue].map(async ([name, g]) => {
       await this.queues.register(g.info);
       await this.queues.queue(name).addBulk(
         g.items.map(({ id, spec }) => ({
@@ -153,11 +155,15 @@ export class JobStore {
           },
         })),
       );
-    }
+    });
+    // Every add settles first: the queues whose adds went through are indexed even when another
+    // failed (an indexed queue found empty only leaves the index again).
+    const failed = (await Promise.allSettled(adding)).find((r) => r.status === 'rejected');
     // Into the index after the jobs are in their queues (active-queues.ts says why this order).
     await this.queues.active.add([...byQueue.keys()]);
     // The queues: a worker that can serve none of them need not look (FairPuller.onWake).
     await this.redis.publish(this.keys.wakeChannel, [...byQueue.keys()].join(','));
+    if (failed) throw failed.reason;
   }
 
   /**

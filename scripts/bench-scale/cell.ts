@@ -148,6 +148,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     let done = 0;
     let rounds = 0;
     let planReads = 0;
+    const roundMs: number[] = [];
     const log = createLogger('bench-scale', 'warn');
     // Every command a connection sends, pipelined or not, passes through sendCommand. A dispatch
     // round reads the usage hash exactly once (FairPuller.fill, Dispatcher.round): that counts
@@ -188,6 +189,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
         halfLifeSeconds: o.halfLifeSeconds ?? 3600,
         catchUpSeconds: o.catchUpSeconds ?? 60,
         log: createLogger('bench-scale', 'warn'),
+        observeRound: (s) => roundMs.push(s * 1000),
       }));
       // The leader's tick, as LeaderDuties runs it (no lease: this is the only scheduler).
       await d.tick();
@@ -234,6 +236,10 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const spec = jobSpec.parse({ type: 'noop', params: {} });
     const c0 = await redisCounters(admin);
     const rounds0 = rounds;
+    roundMs.length = 0;
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
     const reads0 = planReads;
     const t0 = performance.now();
     const deadline = t0 + o.maxSeconds * 1000;
@@ -274,6 +280,11 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     await Promise.all([submitting, probing]);
     o.onProgress?.(done);
     probeLatency.sort((a, b) => a - b);
+    roundMs.sort((a, b) => a - b);
+    if (process.env.BENCH_DEBUG)
+      console.error(
+        `loop lag p50 ${(lag.percentile(50) / 1e6).toFixed(1)} p99 ${(lag.percentile(99) / 1e6).toFixed(1)} max ${(lag.max / 1e6).toFixed(1)} ms; rounds ${roundMs.length}: p50 ${percentile(roundMs, 50).toFixed(1)} ms, p99 ${percentile(roundMs, 99).toFixed(1)} ms, max ${roundMs.at(-1)?.toFixed(1)}`,
+      );
     const calls = c1.calls - c0.calls;
     return {
       dispatch,

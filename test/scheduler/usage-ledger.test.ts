@@ -1,0 +1,78 @@
+// The usage ledger against real Redis: a flush charging many tenants in one script keeps each
+// tenant's decayed usage, the moving mean per job and the hour's totals as one charge per
+// tenant would, and raises only ever raise. Figures are checked against the decay formula
+// (policy/fair-share.ts) computed here, not against fixed numbers.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { connectRedis } from '../../shared/redis.ts';
+import { decay } from '../../scheduler/policy/fair-share.ts';
+import { Keys } from '../../scheduler/state/keys.ts';
+import { UsageLedger } from '../../scheduler/state/usage.ts';
+
+const redis = connectRedis(inject('redisUrl'));
+afterAll(() => redis.disconnect());
+let run = 0;
+const HALF = 600;
+
+function ledger() {
+  const keys = new Keys(`usage${process.pid}-${++run}`);
+  return { keys, usage: new UsageLedger(redis, keys, HALF) };
+}
+
+describe('usage ledger', () => {
+  it('charges many tenants in one call as separate charges would, decaying what was there', async () => {
+    const many = ledger();
+    const one = ledger();
+    const t0 = Date.UTC(2026, 10, 30, 10, 15);
+    const charges = [
+      { tenant: 'a', seconds: 30, flops: 1e9, jobs: 3 },
+      { tenant: 'b', seconds: 2.5, flops: 0, jobs: 1 },
+      { tenant: 'c', seconds: 0.25, flops: 7, jobs: 2 },
+    ];
+    await many.usage.chargeMany(charges, t0);
+    for (const c of charges) await one.usage.charge(c.tenant, c.seconds, c.flops, c.jobs, t0);
+    // 300 s later, a second flush for 'a' only: its first charge has decayed by then.
+    await many.usage.chargeMany([{ tenant: 'a', seconds: 10, flops: 0, jobs: 1 }], t0 + 300_000);
+    await one.usage.charge('a', 10, 0, 1, t0 + 300_000);
+
+    const at = t0 + 300_000;
+    const a = await many.usage.snapshot(at);
+    const b = await one.usage.snapshot(at);
+    expect(a.usage.get('a')).toBeCloseTo(decay(30, 300, HALF) + 10, 9);
+    expect(a.usage.get('b')).toBeCloseTo(decay(2.5, 300, HALF), 9);
+    expect([...a.usage]).toEqual([...b.usage]);
+    expect(a.meanJobSeconds).toBeCloseTo(b.meanJobSeconds, 12);
+    // The mean moves towards each charge's seconds per job, 0.9 kept per job.
+    let mean = 10;
+    for (const c of [...charges, { seconds: 10, jobs: 1 }]) {
+      const keep = 0.9 ** c.jobs;
+      mean = mean * keep + (c.seconds / c.jobs) * (1 - keep);
+    }
+    expect(a.meanJobSeconds).toBeCloseTo(mean, 9);
+
+    const totals = await many.usage.totals(t0, at);
+    expect(totals).toEqual(await one.usage.totals(t0, at));
+    expect(totals.find((t) => t.tenant === 'a')).toMatchObject({ deviceSeconds: 40, jobs: 4, flops: 1e9 });
+    expect(totals.find((t) => t.tenant === 'c')).toMatchObject({ deviceSeconds: 0.25, jobs: 2, flops: 7 });
+    const ttl = await redis.ttl(many.keys.usageHour(Math.floor(t0 / 3_600_000)));
+    expect(ttl).toBeGreaterThan(300 * 24 * 3600);
+  });
+
+  it('raises only: a raise below the decayed usage leaves it, one above sets it', async () => {
+    const { usage } = ledger();
+    const t0 = Date.now();
+    await usage.charge('a', 100, 0, 1, t0);
+    await usage.charge('b', 5, 0, 1, t0);
+    await usage.raise(
+      new Map([
+        ['a', 50],
+        ['b', 20],
+        ['new', 7],
+      ]),
+      t0,
+    );
+    const s = await usage.snapshot(t0);
+    expect(s.usage.get('a')).toBeCloseTo(100, 9);
+    expect(s.usage.get('b')).toBeCloseTo(20, 9);
+    expect(s.usage.get('new')).toBeCloseTo(7, 9);
+  });
+});
