@@ -147,21 +147,16 @@ export class Dispatcher {
   async round(now = Date.now()): Promise<RoundResult> {
     const withDelayed = this.tickDue;
     this.tickDue = false;
-    const names = await this.o.queues.active.members();
+    // The indexed queues' counts in one script, which also drops those found empty from the index.
+    const counts = await this.o.queues.active.snapshot();
     // Nothing queued or running anywhere: the idle round is this read, the live key and its news.
-    if (!names.length && !this.written.size) {
+    if (!counts.size && !this.written.size) {
       await this.board.renew();
       return { grants: new Map(), news: { front: null, alone: false, classes: [] } };
     }
-    const t = await this.readTables(names, now);
-    const active = names.map((n) => t.queues.get(n)).filter((q) => q !== undefined);
-    const [counts, usageRaw] = await Promise.all([
-      active.length ? this.o.queues.counts(active) : new Map(),
-      active.length ? this.o.redis.hgetall(this.o.keys.usage) : {},
-    ]);
-    // Queues found holding nothing leave the index (the script checks again, atomically).
-    const empty = active.filter((q) => counts.get(q.name)!.queued + counts.get(q.name)!.running === 0);
-    if (empty.length) await this.o.queues.active.prune(empty.map((q) => q.name));
+    const t = await this.readTables([...counts.keys()], now);
+    const active = [...counts.keys()].map((n) => t.queues.get(n)).filter((q) => q !== undefined);
+    const usageRaw = active.length ? await this.o.redis.hgetall(this.o.keys.usage) : {};
 
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.

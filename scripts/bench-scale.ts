@@ -52,12 +52,6 @@ const program = new Command('npm run bench:scale --')
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
   .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
-  .option(
-    '--max-clients <n>',
-    "skip cells needing more Redis connections (Redis' default maxclients: 10000)",
-    integer(1),
-    9000,
-  )
   .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
   .addHelpText(
     'after',
@@ -88,7 +82,6 @@ const o = program.opts<{
   idleSeconds: number;
   halfLife: number;
   catchUp: number;
-  maxClients: number;
   json?: string;
 }>();
 
@@ -137,6 +130,8 @@ function row(r: CellResult, base: CellResult | undefined): string[] {
     f1(r.redisCommandsPerJob),
     (r.rounds / Math.max(1, r.jobsDone)).toFixed(2),
     f1(r.planReadsPerRound),
+    Number.isFinite(r.roundMs.p50) ? `${f0(r.roundMs.p50)} / ${f0(r.roundMs.p99)}` : '–',
+    f0(r.loopLagMs.p99),
     f0(r.idleRedisCommandsPerSec),
   ];
 }
@@ -151,6 +146,8 @@ const header = [
   'cmds/job',
   'rounds/job',
   'plan reads/round',
+  'round ms p50 / p99',
+  'bench lag p99 ms',
   'idle cmds/s',
 ];
 function markdown(rows: string[][]): string {
@@ -160,7 +157,6 @@ function markdown(rows: string[][]): string {
 }
 
 const results: CellResult[] = [];
-const skipped: { tenants: number; workers: number; redisClients: number }[] = [];
 try {
   console.log(
     `bench:scale — ${o.jobs} no-op jobs per cell (at most ${o.maxSeconds} s), ${o.classes} class(es), ` +
@@ -183,17 +179,6 @@ try {
     });
   }
   for (const [i, { mode, t, w }] of cells.entries()) {
-    // Each BullMQ queue worker holds a Redis connection of its own: W pullers × (T+1)×C
-    // queues (the +1 is the probe tenant). Past Redis' default maxclients the cell cannot run.
-    const clients = w * (t + 1) * o.classes + 2 * w + 1;
-    if (clients > o.maxClients) {
-      console.log(
-        `T=${t} W=${w}: skipped — it needs about ${clients} Redis connections (one per queue per puller), ` +
-          `over --max-clients ${o.maxClients}`,
-      );
-      skipped.push({ tenants: t, workers: w, redisClients: clients });
-      continue;
-    }
     const bar = showBar
       ? new cliProgress.SingleBar(
           {
@@ -230,15 +215,13 @@ try {
       `${mode} T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
         `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
         `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
-        `${f1(r.planReadsPerRound)} plan reads/round, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
+        `${f1(r.planReadsPerRound)} plan reads/round, round p50 ${f0(r.roundMs.p50)} ms p99 ${f0(r.roundMs.p99)} ms, ` +
+        `bench event-loop lag p99 ${f0(r.loopLagMs.p99)} ms, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
         `${r.redisClients} Redis clients${vs}`,
     );
   }
   console.log(`\nagainst the T=1, W=1 row of the same dispatch mode in this run:\n`);
   console.log(markdown(results.map((r) => row(r, baseOf(r)))));
-  for (const x of skipped) {
-    console.log(`T=${x.tenants} W=${x.workers}: skipped (needs about ${x.redisClients} Redis connections)`);
-  }
   if (o.json) {
     const scale = results.map((r) => ({
       dispatch: r.dispatch,
@@ -256,10 +239,12 @@ try {
       redisCommandsPerJob: r.redisCommandsPerJob,
       rounds: r.rounds,
       planReadsPerRound: r.planReadsPerRound,
+      roundMs: r.roundMs,
+      loopLagMs: r.loopLagMs,
       idleRedisCommandsPerSec: r.idleRedisCommandsPerSec,
       redisClients: r.redisClients,
     }));
-    fs.writeFileSync(o.json, JSON.stringify({ scale, skipped }, null, 2) + '\n');
+    fs.writeFileSync(o.json, JSON.stringify({ scale }, null, 2) + '\n');
   }
 } finally {
   await cleanup();

@@ -4,6 +4,7 @@
 // WebGPU or HTTP, so that W can reach 32 and more on two cores. With `dispatch: 'grants'`
 // the scheduler's dispatch round (scheduler/dispatcher.ts) runs in-process too and the
 // pullers take its grants; with 'local' each puller plans for itself (no round runs).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { jobSpec, requirements, type Requirements } from '../../shared/job-spec.ts';
 import { connectRedis } from '../../shared/redis.ts';
@@ -59,8 +60,15 @@ export interface CellResult {
   redisCommandsPerJob: number;
   /** Dispatch rounds (plans) during the load phase: the scheduler's (grants) or all pullers' (local). */
   rounds: number;
-  /** Redis commands a round sends to plan (queue counts, usage, tables), averaged over the rounds. */
+  /**
+   * Redis reads a round makes to plan (index, queue counts, usage, tables), averaged over the
+   * rounds; the round's snapshot script counts as the reads it runs inside Redis.
+   */
   planReadsPerRound: number;
+  /** The scheduler's rounds' durations (grants mode; NaN in local mode). */
+  roundMs: { p50: number; p99: number };
+  /** The bench process' event-loop delay during the load: every puller runs in it, so this lag is in every figure. */
+  loopLagMs: { p50: number; p99: number };
   idleRedisCommandsPerSec: number;
   /** Redis connections open while idle (each BullMQ queue worker holds its own). */
   redisClients: number;
@@ -70,6 +78,8 @@ const PROBE = 'probe';
 const MIN_PROBES = 5;
 // SMEMBERS: the active-queue index, read first by every round (and alone when it is empty).
 const PLAN_READS = new Set(['hgetall', 'llen', 'zcard', 'smembers']);
+/** Reads the round's snapshot script (ActiveQueues.snapshot) makes per queue it returns. */
+const SNAPSHOT_READS_PER_QUEUE = 5;
 /** Device caps every class of the bench matches. */
 const caps: DeviceCaps = {
   vendor: 'bench',
@@ -156,8 +166,17 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     // ZCARD); BullMQ's own work is scripts. A tick that finds the index empty reads it alone: not a round.
     const counted = (redis: Redis) => {
       const send = redis.sendCommand.bind(redis);
-      redis.sendCommand = ((cmd: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+      redis.sendCommand = ((cmd: { name: string; args: unknown[]; promise: Promise<unknown> }, ...rest: unknown[]) => {
         if (PLAN_READS.has(cmd.name)) planReads++;
+        // The snapshot script (its one key is the index, its one argument the prefix; the index's
+        // prune and sweep scripts name queues too): SMEMBERS, then five reads per queue it returns.
+        if (cmd.name === 'evalsha' && cmd.args.length === 4 && String(cmd.args[2]) === keys.active) {
+          planReads++;
+          cmd.promise.then(
+            (r) => (planReads += Array.isArray(r) ? (SNAPSHOT_READS_PER_QUEUE * r.length) / 4 : 0),
+            () => {},
+          );
+        }
         if (cmd.name === 'hgetall' && String(cmd.args[0]) === keys.usage) rounds++;
         return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
       }) as unknown as typeof redis.sendCommand;
@@ -237,7 +256,6 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const c0 = await redisCounters(admin);
     const rounds0 = rounds;
     roundMs.length = 0;
-    const { monitorEventLoopDelay } = await import('node:perf_hooks');
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const reads0 = planReads;
@@ -281,10 +299,7 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     o.onProgress?.(done);
     probeLatency.sort((a, b) => a - b);
     roundMs.sort((a, b) => a - b);
-    if (process.env.BENCH_DEBUG)
-      console.error(
-        `loop lag p50 ${(lag.percentile(50) / 1e6).toFixed(1)} p99 ${(lag.percentile(99) / 1e6).toFixed(1)} max ${(lag.max / 1e6).toFixed(1)} ms; rounds ${roundMs.length}: p50 ${percentile(roundMs, 50).toFixed(1)} ms, p99 ${percentile(roundMs, 99).toFixed(1)} ms, max ${roundMs.at(-1)?.toFixed(1)}`,
-      );
+    lag.disable();
     const calls = c1.calls - c0.calls;
     return {
       dispatch,
@@ -306,6 +321,8 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
       rounds: cellRounds,
       planReadsPerRound: cellReads / Math.max(1, cellRounds),
+      roundMs: { p50: percentile(roundMs, 50), p99: percentile(roundMs, 99) },
+      loopLagMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6 },
       idleRedisCommandsPerSec,
       redisClients,
     };

@@ -91,6 +91,40 @@ describe('active-queue index', () => {
     }
   });
 
+  it("snapshots the indexed queues' counts in one script and drops the empty ones as prune does", async () => {
+    const { prefix, queues, submit, indexed } = setup();
+    const [a, b, c] = ['a', 'b', 'c'].map((t) => queueInfo(t).name);
+    await submit('a');
+    await submit('a', 2);
+    const [bId] = await submit('b', 2);
+    await submit('c');
+    const w = new Worker<JobData>(b, null, { connection: admin, prefix, autorun: false });
+    try {
+      // b: one running; c: emptied behind the index' back; a: two queued.
+      const job = (await w.getNextJob('tok', { block: false }))!;
+      expect(job.id).toBe(bId);
+      await queues.queue(c).obliterate({ force: true });
+      const snap = await queues.active.snapshot();
+      expect(snap).toEqual(
+        new Map([
+          [a, { queued: 2, running: 0, delayed: 0 }],
+          [b, { queued: 0, running: 1, delayed: 0 }],
+        ]),
+      );
+      expect(await indexed('c')).toBe(false);
+      // The same counts as the per-queue reads.
+      expect(await queues.counts([queueInfo('a'), queueInfo('b')])).toEqual(snap);
+      // A retry waiting out its backoff is queued and delayed, and keeps its queue indexed.
+      await job.moveToFailed(new Error('boom'), 'tok', false);
+      expect((await queues.active.snapshot()).get(b)).toEqual({ queued: 1, running: 0, delayed: 1 });
+      await job.remove();
+      expect((await queues.active.snapshot()).has(b)).toBe(false);
+      expect(await indexed('b')).toBe(false);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('never loses a submit that races a prune of its queue', async () => {
     const { queues, submit, indexed, prefix } = setup();
     const name = queueInfo('r').name;
