@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { ensureRedis } from '../shared/redis-server.ts';
-import { runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
+import { BenchProcesses, runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
 import { onInterrupt } from './support/on-interrupt.ts';
 
 const list = (value: string): number[] => {
@@ -100,7 +100,10 @@ const port = await freePort();
 const redisUrl = `redis://127.0.0.1:${port}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
 const redis = await ensureRedis(redisUrl, dir);
+const procs = new BenchProcesses();
+procs.start();
 const cleanup = async () => {
+  procs.stop();
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 };
@@ -147,7 +150,7 @@ const header = [
   'rounds/job',
   'plan reads/round',
   'round ms p50 / p99',
-  'bench lag p99 ms',
+  'pullers lag p99 ms',
   'idle cmds/s',
 ];
 function markdown(rows: string[][]): string {
@@ -166,17 +169,20 @@ try {
   const showBar = process.stdout.isTTY;
   // Fresh code runs its first thousands of jobs unoptimised: that must not land on the reference row.
   if (o.warmupJobs > 0) {
-    await runCell({
-      redisUrl,
-      tenants: 1,
-      classes: o.classes,
-      workers: 1,
-      concurrency: o.concurrency,
-      jobs: o.warmupJobs,
-      batch: o.batch,
-      maxSeconds: o.maxSeconds,
-      idleSeconds: 0.5,
-    });
+    await runCell(
+      {
+        redisUrl,
+        tenants: 1,
+        classes: o.classes,
+        workers: 1,
+        concurrency: o.concurrency,
+        jobs: o.warmupJobs,
+        batch: o.batch,
+        maxSeconds: o.maxSeconds,
+        idleSeconds: 0.5,
+      },
+      procs,
+    );
   }
   for (const [i, { mode, t, w }] of cells.entries()) {
     const bar = showBar
@@ -189,21 +195,24 @@ try {
         )
       : null;
     bar?.start(o.jobs, 0);
-    const r = await runCell({
-      redisUrl,
-      tenants: t,
-      classes: o.classes,
-      workers: w,
-      concurrency: o.concurrency,
-      jobs: o.jobs,
-      batch: o.batch,
-      maxSeconds: o.maxSeconds,
-      idleSeconds: o.idleSeconds,
-      halfLifeSeconds: o.halfLife,
-      catchUpSeconds: o.catchUp,
-      dispatch: mode,
-      onProgress: (n) => bar?.update(n),
-    });
+    const r = await runCell(
+      {
+        redisUrl,
+        tenants: t,
+        classes: o.classes,
+        workers: w,
+        concurrency: o.concurrency,
+        jobs: o.jobs,
+        batch: o.batch,
+        maxSeconds: o.maxSeconds,
+        idleSeconds: o.idleSeconds,
+        halfLifeSeconds: o.halfLife,
+        catchUpSeconds: o.catchUp,
+        dispatch: mode,
+        onProgress: (n) => bar?.update(n),
+      },
+      procs,
+    );
     bar?.stop();
     results.push(r);
     const base = baseOf(r);
@@ -216,7 +225,7 @@ try {
         `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
         `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
         `${f1(r.planReadsPerRound)} plan reads/round, round p50 ${f0(r.roundMs.p50)} ms p99 ${f0(r.roundMs.p99)} ms, ` +
-        `bench event-loop lag p99 ${f0(r.loopLagMs.p99)} ms, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
+        `pullers' event-loop lag p99 ${f0(r.loopLagMs.p99)} ms, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
         `${r.redisClients} Redis clients${vs}`,
     );
   }

@@ -1,22 +1,20 @@
-// One cell of `npm run bench:scale`: T tenants × C requirement classes, W in-process
-// FairPullers sharing one Redis, no-op jobs, the real fair-share plan. The pullers are the
-// ones the worker process runs (scheduler/queue/fair-puller.ts), driven here without
-// WebGPU or HTTP, so that W can reach 32 and more on two cores. With `dispatch: 'grants'`
-// the scheduler's dispatch round (scheduler/dispatcher.ts) runs in-process too and the
-// pullers take its grants; with 'local' each puller plans for itself (no round runs).
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+// One cell of `npm run bench:scale`: T tenants × C requirement classes, W FairPullers sharing
+// one Redis, no-op jobs, the real fair-share plan. The pullers (and, with `dispatch: 'grants'`,
+// the scheduler's dispatch round) run in processes of their own (roles.ts), as in a deployment;
+// this process submits the load, probes submit→start with a tenant of its own, and reads
+// Redis' counters. With 'local' each puller plans for itself (no round runs).
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { jobSpec, requirements, type Requirements } from '../../shared/job-spec.ts';
 import { connectRedis } from '../../shared/redis.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { Dispatcher } from '../../scheduler/dispatcher.ts';
-import { FairPuller } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore, type NewJob } from '../../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName, type QueueInfo } from '../../scheduler/queue/tenant-queues.ts';
-import { requirementClass, type DeviceCaps } from '../../scheduler/policy/matching.ts';
+import { requirementClass } from '../../scheduler/policy/matching.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { tenantSchema } from '../../scheduler/state/tenants.ts';
 import { WorkerRegistry } from '../../scheduler/state/workers.ts';
+import { PROBE, benchCaps, type FromRole, type Role, type RoleReport, type ToRole } from './roles.ts';
 
 export type DispatchMode = 'grants' | 'local';
 
@@ -67,29 +65,14 @@ export interface CellResult {
   planReadsPerRound: number;
   /** The scheduler's rounds' durations (grants mode; NaN in local mode). */
   roundMs: { p50: number; p99: number };
-  /** The bench process' event-loop delay during the load: every puller runs in it, so this lag is in every figure. */
+  /** The pullers' process' event-loop delay during the load (all W share it, so it is in every start). */
   loopLagMs: { p50: number; p99: number };
   idleRedisCommandsPerSec: number;
-  /** Redis connections open while idle (each BullMQ queue worker holds its own). */
+  /** Redis connections open while idle (two per puller: its commands and its subscriptions). */
   redisClients: number;
 }
 
-const PROBE = 'probe';
 const MIN_PROBES = 5;
-// SMEMBERS: the active-queue index, read first by every round (and alone when it is empty).
-const PLAN_READS = new Set(['hgetall', 'llen', 'zcard', 'smembers']);
-/** Reads the round's snapshot script (ActiveQueues.snapshot) makes per queue it returns. */
-const SNAPSHOT_READS_PER_QUEUE = 5;
-/** Device caps every class of the bench matches. */
-const caps: DeviceCaps = {
-  vendor: 'bench',
-  architecture: '',
-  device: '',
-  backend: 'vulkan',
-  features: [],
-  limits: { maxBufferSize: 1 << 30 },
-  region: 'local',
-};
 
 /** Class 0 is `any`; class i asks for a buffer of i bytes, which every bench device has. */
 function classRequirements(i: number): Requirements {
@@ -123,14 +106,63 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs one cell on an emptied Redis and takes every connection and puller down again. */
-export async function runCell(o: CellOptions): Promise<CellResult> {
+/** The bench's two child processes (roles.ts), kept for the whole run. */
+export class BenchProcesses {
+  private readonly children = new Map<Role, ChildProcess>();
+  private readonly waiting = new Map<string, (m: FromRole) => void>();
+  /** Jobs done so far in the current cell, as the pullers last said. */
+  done = 0;
+  /** Probe jobs started: id → when (the pullers' clock, the same machine's). */
+  readonly probes = new Map<string, number>();
+
+  start(): void {
+    const main = path.join(import.meta.dirname, 'role-main.ts');
+    for (const role of ['dispatcher', 'pullers'] as Role[]) {
+      const child = fork(main, [role], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      child.on('message', (m: FromRole) => {
+        if (m.type === 'progress') this.done = m.done;
+        else if (m.type === 'probe') this.probes.set(m.id, m.at);
+        else {
+          const key = `${role}:${m.type}`;
+          this.waiting.get(key)?.(m);
+          this.waiting.delete(key);
+        }
+      });
+      child.on('exit', (code) => {
+        if (code) for (const [key, resolve] of this.waiting) if (key.startsWith(role)) resolve({ type: 'teardown' });
+      });
+      this.children.set(role, child);
+    }
+  }
+
+  /** Sends a message to a role and waits for its answer. */
+  ask(role: Role, m: ToRole): Promise<FromRole> {
+    return new Promise((resolve) => {
+      this.waiting.set(`${role}:${m.type}`, resolve);
+      this.children.get(role)!.send(m);
+    });
+  }
+
+  async report(role: Role): Promise<RoleReport> {
+    const m = await this.ask(role, { type: 'report' });
+    if (m.type !== 'report') throw new Error(`bench:scale ${role} process gave no report (did it exit?)`);
+    return m.report;
+  }
+
+  stop(): void {
+    for (const c of this.children.values()) c.disconnect();
+  }
+}
+
+/** Runs one cell on an emptied Redis and tears the processes' pullers and round down again. */
+export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<CellResult> {
   const admin = connectRedis(o.redisUrl);
-  const connections: Redis[] = [admin];
-  const pullers: FairPuller[] = [];
+  const prober = connectRedis(o.redisUrl);
   const dispatch = o.dispatch ?? 'grants';
-  let dispatcher: Dispatcher | null = null;
-  let ticking: NodeJS.Timeout | undefined;
+  const roles: Role[] = dispatch === 'grants' ? ['dispatcher', 'pullers'] : ['pullers'];
   try {
     // Each cell starts from nothing: the previous cell's queues and kept jobs would skew it.
     await admin.flushall();
@@ -150,45 +182,16 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
         return { name: queueName(t.name, cls), tenant: t.name, cls, requirements: req };
       }),
     );
-    // Registered up front, as a centre's queues exist before the day's work: the pullers
-    // open their queue workers now, outside the measured phases.
+    // Registered up front, as a centre's queues exist before the day's work.
     for (const q of infos.flat()) await queues.register(q);
-
-    const started = new Map<string, number>();
-    let done = 0;
-    let rounds = 0;
-    let planReads = 0;
-    const roundMs: number[] = [];
-    const log = createLogger('bench-scale', 'warn');
-    // Every command a connection sends, pipelined or not, passes through sendCommand. A dispatch
-    // round reads the usage hash exactly once (FairPuller.fill, Dispatcher.round): that counts
-    // rounds. Its plan reads are the index (SMEMBERS), the HGETALLs and the queue counts (LLEN,
-    // ZCARD); BullMQ's own work is scripts. A tick that finds the index empty reads it alone: not a round.
-    const counted = (redis: Redis) => {
-      const send = redis.sendCommand.bind(redis);
-      redis.sendCommand = ((cmd: { name: string; args: unknown[]; promise: Promise<unknown> }, ...rest: unknown[]) => {
-        if (PLAN_READS.has(cmd.name)) planReads++;
-        // The snapshot script (its one key is the index, its one argument the prefix; the index's
-        // prune and sweep scripts name queues too): SMEMBERS, then five reads per queue it returns.
-        if (cmd.name === 'evalsha' && cmd.args.length === 4 && String(cmd.args[2]) === keys.active) {
-          planReads++;
-          cmd.promise.then(
-            (r) => (planReads += Array.isArray(r) ? (SNAPSHOT_READS_PER_QUEUE * r.length) / 4 : 0),
-            () => {},
-          );
-        }
-        if (cmd.name === 'hgetall' && String(cmd.args[0]) === keys.usage) rounds++;
-        return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-      }) as unknown as typeof redis.sendCommand;
-      return redis;
-    };
     if (dispatch === 'grants') {
+      // The round plans as many slots as the live workers have: their heartbeats.
       const registry = new WorkerRegistry(admin, keys, 3600_000);
       for (let w = 0; w < o.workers; w++) {
         await registry.heartbeat({
           id: `bench-${w}`,
           name: `bench-${w}`,
-          caps,
+          caps: benchCaps,
           adapter: 'bench',
           concurrency: o.concurrency,
           running: [],
@@ -196,52 +199,20 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
           lastHeartbeat: '',
         });
       }
-      const redis = counted(connectRedis(o.redisUrl));
-      const subscriber = connectRedis(o.redisUrl);
-      connections.push(redis, subscriber);
-      const d = (dispatcher = new Dispatcher({
-        redis,
-        subscriber,
-        keys,
-        queues: new TenantQueues(redis, keys, prefix),
-        workers: registry,
-        halfLifeSeconds: o.halfLifeSeconds ?? 3600,
-        catchUpSeconds: o.catchUpSeconds ?? 60,
-        log: createLogger('bench-scale', 'warn'),
-        observeRound: (s) => roundMs.push(s * 1000),
-      }));
-      // The leader's tick, as LeaderDuties runs it (no lease: this is the only scheduler).
-      await d.tick();
-      ticking = setInterval(() => void d.tick().catch(() => {}), 1000);
     }
-    for (let w = 0; w < o.workers; w++) {
-      const redis = counted(connectRedis(o.redisUrl));
-      const subscriber = connectRedis(o.redisUrl);
-      connections.push(redis, subscriber);
-      const p = new FairPuller({
-        redis,
-        subscriber,
-        keys,
-        prefix,
-        workerName: `bench-${w}`,
-        workerId: `bench-${w}`,
-        caps,
-        concurrency: o.concurrency,
-        halfLifeSeconds: o.halfLifeSeconds ?? 3600,
-        catchUpSeconds: o.catchUpSeconds ?? 60,
-        lockMs: 30_000,
-        powerWatts: 1,
-        log,
-        process: async (job) => {
-          if (job.data.tenant === PROBE) started.set(job.id!, Date.now());
-          else done++;
-          return { result: null, flops: 0 };
-        },
-      });
-      await p.start();
-      pullers.push(p);
-    }
-    // Settle: every puller has made its first round and opened its queue workers.
+    const setup = {
+      redisUrl: o.redisUrl,
+      prefix,
+      workers: o.workers,
+      concurrency: o.concurrency,
+      halfLifeSeconds: o.halfLifeSeconds ?? 3600,
+      catchUpSeconds: o.catchUpSeconds ?? 60,
+      dispatch,
+    };
+    for (const role of roles) await procs.ask(role, { type: 'setup', setup });
+    procs.done = 0;
+    procs.probes.clear();
+    // Settle: every puller has made its first round.
     await sleep(1500);
 
     // Idle: W pullers, T×C queues, nothing queued.
@@ -253,12 +224,8 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
 
     // Load: every job submitted in batches, spread round-robin over tenants, then classes.
     const spec = jobSpec.parse({ type: 'noop', params: {} });
+    for (const role of roles) await procs.ask(role, { type: 'measure' });
     const c0 = await redisCounters(admin);
-    const rounds0 = rounds;
-    roundMs.length = 0;
-    const lag = monitorEventLoopDelay({ resolution: 5 });
-    lag.enable();
-    const reads0 = planReads;
     const t0 = performance.now();
     const deadline = t0 + o.maxSeconds * 1000;
     let loading = true;
@@ -271,35 +238,37 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
         await store.add(batch);
       }
     })();
-    // Latency: a probe tenant submits one job at a time while the load runs; its jobs go
-    // first by fair share (no usage), so the time to start is the dispatch path's, not a backlog's.
+    // Latency: a probe tenant submits one job at a time while the load runs, on a connection of its
+    // own (as another client's request would be served); its jobs go first by fair share (no
+    // usage), so the time to start is the dispatch path's, not a backlog's.
+    const probeStore = new JobStore(prober, keys, new TenantQueues(prober, keys, prefix), 3600);
     const probeLatency: number[] = [];
     const probing = (async () => {
       while (loading) {
         const sent = Date.now();
-        const [id] = await store.add([{ spec, queue: infos[o.tenants][0] }]);
-        while (loading && !started.has(id)) await sleep(1);
-        if (started.has(id)) probeLatency.push(started.get(id)! - sent);
+        const [id] = await probeStore.add([{ spec, queue: infos[o.tenants][0] }]);
+        while (loading && !procs.probes.has(id)) await sleep(1);
+        if (procs.probes.has(id)) probeLatency.push(procs.probes.get(id)! - sent);
         await sleep(10);
       }
     })();
-    while (done < o.jobs && performance.now() < deadline) {
-      o.onProgress?.(done);
+    while (procs.done < o.jobs && performance.now() < deadline) {
+      o.onProgress?.(procs.done);
       await sleep(20);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const jobsDone = done;
+    const jobsDone = procs.done;
     const c1 = await redisCounters(admin);
-    const cellRounds = rounds - rounds0;
-    const cellReads = planReads - reads0;
+    const reports = new Map<Role, RoleReport>();
+    for (const role of roles) reports.set(role, await procs.report(role));
     // A short cell may end before its first probes did: a few more, the pullers now idle.
     while (probeLatency.length < MIN_PROBES && performance.now() < deadline + 5000) await sleep(5);
     loading = false;
     await Promise.all([submitting, probing]);
-    o.onProgress?.(done);
+    o.onProgress?.(procs.done);
     probeLatency.sort((a, b) => a - b);
-    roundMs.sort((a, b) => a - b);
-    lag.disable();
+    const planner = reports.get(dispatch === 'grants' ? 'dispatcher' : 'pullers')!;
+    const roundMs = [...(reports.get('dispatcher')?.roundMs ?? [])].sort((a, b) => a - b);
     const calls = c1.calls - c0.calls;
     return {
       dispatch,
@@ -319,17 +288,16 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
       },
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
-      rounds: cellRounds,
-      planReadsPerRound: cellReads / Math.max(1, cellRounds),
+      rounds: planner.rounds,
+      planReadsPerRound: planner.planReads / Math.max(1, planner.rounds),
       roundMs: { p50: percentile(roundMs, 50), p99: percentile(roundMs, 99) },
-      loopLagMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6 },
+      loopLagMs: reports.get('pullers')!.lagMs,
       idleRedisCommandsPerSec,
       redisClients,
     };
   } finally {
-    clearInterval(ticking);
-    await dispatcher?.stop();
-    await Promise.all(pullers.map((p) => p.stop(true).catch(() => {})));
-    for (const c of connections) c.disconnect();
+    for (const role of roles) await procs.ask(role, { type: 'teardown' });
+    admin.disconnect();
+    prober.disconnect();
   }
 }
