@@ -184,7 +184,7 @@ console.log(
   `longest wait under its share: ${dur(lu.seconds)} (${lu.tenant}; its bound, fair turn + ` +
     `${o.preemption === 'on' ? 'preemption delay' : 'longest job'} + 1 tick: ${dur(lu.boundSeconds)}); ` +
     `worst wait/bound ${lu.worstRatio.toFixed(2)} (${lu.ratioTenant})` +
-    (lu.worstRatio > 1 ? ' — OVER the bound' : ''),
+    (lu.worstRatio > 1 ? ` — OVER the bound (${lu.overBound} of ${lu.waits} waits)` : ''),
 );
 const c = lu.context;
 console.log(

@@ -156,6 +156,9 @@ export interface SimResult {
     boundSeconds: number;
     worstRatio: number;
     ratioTenant: string | null;
+    /** Waits under a share (of any length), and how many of them exceeded their bound. */
+    waits: number;
+    overBound: number;
     /** The longest wait's tenant when it began (why it waited). */
     context: WaitContext;
   };
@@ -211,6 +214,8 @@ export function simulate(cfg: SimConfig): SimResult {
   let worstUnder = { seconds: 0, tenant: -1, bound: 0, ...noContext };
   // What the tenant held, its fair share and its key over the median key when its wait began.
   const underContext = Array.from({ length: n }, () => ({ ...noContext }));
+  let underWaits = 0;
+  let underOver = 0;
   let worstUnderRatio = { ratio: 0, tenant: -1 };
   const received = new Float64Array(n);
   // Completions by tick: devices are freed when their job's tick comes.
@@ -287,10 +292,19 @@ export function simulate(cfg: SimConfig): SimResult {
     if (gap / bound > worstRatio.ratio) worstRatio = { ratio: gap / bound, tenant: i };
   };
 
+  // Devices freed per tick (job ends and preemptions) over the last hour: the rate turns come at.
+  const freedTicks = Math.max(1, Math.round(3600 / tick));
+  const freedByTick = new Float64Array(freedTicks);
+  let freedSum = 0;
+  let ticksSeen = 0;
   const noteUnder = (i: number, gap: number) => {
     const share = cfg.tenants[i].weight / Math.max(backloggedWeight, cfg.tenants[i].weight);
-    const fairTurn = (Number.isFinite(meanJob) ? meanJob : tick) / (cfg.devices * share);
+    // Its fair turn: the time its weight share of the devices being freed takes to add up to one.
+    const freedPerSecond = freedSum / (Math.max(1, Math.min(ticksSeen, freedTicks)) * tick);
+    const fairTurn = freedSum > 0 ? 1 / (freedPerSecond * share) : tick;
     const bound = fairTurn + (cfg.preemptionDelaySeconds ?? longestJob) + tick;
+    underWaits++;
+    if (gap > bound) underOver++;
     if (gap > worstUnder.seconds) worstUnder = { seconds: gap, tenant: i, bound, ...underContext[i] };
     if (gap / bound > worstUnderRatio.ratio) worstUnderRatio = { ratio: gap / bound, tenant: i };
   };
@@ -323,6 +337,8 @@ export function simulate(cfg: SimConfig): SimResult {
   const endJob = (r: RunningJob, now: number, ranSeconds: number) => {
     running[r.tenant]--;
     free++;
+    freedByTick[tickNow % freedTicks]++;
+    freedSum++;
     if (continuous) {
       // What it accrued while running moves from running to history, as it stood (decayed).
       const a = accrued(now - r.started, cfg.halfLifeSeconds);
@@ -333,8 +349,13 @@ export function simulate(cfg: SimConfig): SimResult {
     void now;
   };
 
+  let tickNow = 0;
   for (let t = 0; t < ticks; t++) {
     const now = t * tick;
+    tickNow = t;
+    ticksSeen = t + 1;
+    freedSum -= freedByTick[t % freedTicks];
+    freedByTick[t % freedTicks] = 0;
     const step = Math.floor(t / stepTicks);
     // Decay, then finish the jobs due now.
     for (let i = 0; i < n; i++) usage[i] = decay(usage[i], tick, cfg.halfLifeSeconds);
@@ -537,6 +558,8 @@ export function simulate(cfg: SimConfig): SimResult {
       boundSeconds: worstUnder.bound,
       worstRatio: worstUnderRatio.ratio,
       ratioTenant: worstUnderRatio.tenant >= 0 ? cfg.tenants[worstUnderRatio.tenant].name : null,
+      waits: underWaits,
+      overBound: underOver,
       context: { held: worstUnder.held, fairShare: worstUnder.fairShare, keyOverMedian: worstUnder.keyOverMedian },
     },
     longestJobSeconds: longestJob,
