@@ -78,7 +78,7 @@ export interface SimConfig {
   /** Uniform [0, 1) numbers (seeded, for a reproducible run). */
   random: () => number;
   /** A job's run time in seconds. */
-  duration: (random: () => number) => number;
+  duration: (random: () => number, tenant: number) => number;
   preempt?: PreemptionHook;
   /** Work a preemption loses (loading the checkpoint, warming up again), seconds. */
   restartSeconds?: number;
@@ -360,7 +360,9 @@ export function simulate(cfg: SimConfig): SimResult {
     // Decay, then finish the jobs due now.
     for (let i = 0; i < n; i++) usage[i] = decay(usage[i], tick, cfg.halfLifeSeconds);
     // accrued(r + tick) = accrued(r) decayed by a tick + accrued(tick), for every running job.
-    if (continuous) for (let i = 0; i < n; i++) runningUsage[i] = decay(runningUsage[i], tick, cfg.halfLifeSeconds) + running[i] * tickAccrual;
+    if (continuous)
+      for (let i = 0; i < n; i++)
+        runningUsage[i] = decay(runningUsage[i], tick, cfg.halfLifeSeconds) + running[i] * tickAccrual;
     for (const r of ending.get(t) ?? []) {
       endJob(r, now, r.seconds);
       finished++;
@@ -372,7 +374,7 @@ export function simulate(cfg: SimConfig): SimResult {
       if (now < (ten.fromSeconds ?? 0) || now >= (ten.untilSeconds ?? Infinity)) continue;
       const k = poisson(ten.jobsPerSecond * tick, cfg.random);
       for (let j = 0; j < k; j++) {
-        const seconds = cfg.duration(cfg.random);
+        const seconds = cfg.duration(cfg.random, i);
         if (seconds > longestJob) longestJob = seconds;
         queues[i].push({ submitted: now, seconds });
       }
