@@ -18,8 +18,8 @@
 // morning, and is forgiven after a few half-lives (Slurm's and Kueue's fair sharing).
 // Running jobs count what they have run so far, decayed like the rest (`accrued`): usage
 // charged only when a job ends makes a tenant holding devices for hours look idle until the
-// end, then charges all of it at once as if it had just run (a 3-day job weighs 50 half-lives
-// of one device at its end, ≈ h/ln 2 while it runs). The simulator showed both: tenants with
+// end, then charges all of it at once as if it had just run (a 3-day job weighs 50 times
+// what one device held steadily does, h/ln 2). The simulator showed both: tenants with
 // long jobs drew more than their share from dispatch, and were then shut out for hours.
 // The catch-up bound (device-seconds per unit of weight) keeps that memory from starving
 // anyone: a tenant arriving with little past usage takes every free slot only until it is
