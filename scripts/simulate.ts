@@ -56,6 +56,12 @@ const program = new Command('npm run simulate --')
     number,
     60,
   )
+  .option(
+    '--accounting <end|running>',
+    'usage charged when a job ends (what the worker ledger does today) or as jobs run, decayed ' +
+      '(TenantLoad.runningUsage, scheduler/policy/fair-share.ts)',
+    'end',
+  )
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(
     'after',
@@ -63,12 +69,21 @@ const program = new Command('npm run simulate --')
 A tenant counts in a window's share error when it had queued work at every tick of the
 window; its target is its weight over the weights of the tenants counted in that window.
 
+Two waits are reported. "Longest wait with queued work": the longest time a tenant had queued
+work and started nothing, whatever it held (bound: fair turn + longest job + 1 tick). "Longest
+wait under its share": the same, counting only the time it also held fewer devices than its
+water-filled fair share allows (one more would keep it within it), the wait #14 bounds (bound:
+fair turn + preemption delay, i.e. the minimum run time, + 1 tick; without preemption, + the
+longest job). A tenant at its share running its own long jobs while more of its work waits is
+using its turn, not waiting for it.
+
 Examples:
   npm run simulate -- --devices 10000 --tenants 1000 --hours 24
   npm run simulate -- --devices 100 --tenants 20 --hours 48 --half-life 7200 --json sim.json`,
   );
 withUsageErrors(program).parse();
 const o = program.opts<{
+  accounting: string;
   devices: number;
   tenants: number;
   hours: number;
@@ -90,6 +105,10 @@ if (o.preemption !== 'on' && o.preemption !== 'off') {
   process.exit(2);
 }
 
+if (o.accounting !== 'end' && o.accounting !== 'running') {
+  console.error(`--accounting: expected end or running, not ${o.accounting} (see npm run simulate -- --help)`);
+  process.exit(2);
+}
 if (o.durations !== 'heavy' && o.durations !== 'minutes') {
   console.error(`--durations: expected heavy or minutes, not ${o.durations} (see npm run simulate -- --help)`);
   process.exit(2);
@@ -115,6 +134,8 @@ const r = simulate({
       ? policyHook({ devices: o.devices, minRuntimeSeconds: o.minRuntime, names: tenants.map((t) => t.name) })
       : undefined,
   restartSeconds: o.restart,
+  accounting: o.accounting,
+  preemptionDelaySeconds: o.preemption === 'on' ? o.minRuntime + o.tick : undefined,
 });
 const wall = (performance.now() - t0) / 1000;
 
@@ -131,7 +152,8 @@ console.log(
     `${weights[Math.floor(weights.length / 2)]}, sum ${weights.reduce((a, b) => a + b, 0).toFixed(0)}), ` +
     `${o.hours} h, load ${o.load}, ${(o.late * 100).toFixed(0)} % late tenants, ` +
     `mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
-    `tick ${o.tick} s, seed ${o.seed}, preemption ${o.preemption}` +
+    `tick ${o.tick} s, seed ${o.seed}, usage charged ${o.accounting === 'end' ? 'at job end' : 'as jobs run'}, ` +
+    `preemption ${o.preemption}` +
     (o.preemption === 'on' ? ` (min run time ${o.minRuntime} s, ${o.restart} s lost per preemption)` : ''),
 );
 console.log(
@@ -144,7 +166,8 @@ const worstHour = se.worstWindowStartSeconds === null ? '–' : se.worstWindowSt
 console.log(
   `share error over ${o.windowHours} h windows (${se.samples} tenant-windows with work throughout): ` +
     `p50 ${pct(se.p50)}, p95 ${pct(se.p95)}, p99 ${pct(se.p99)}, worst ${pct(se.worst)} ` +
-    `(${se.worstTenant}, window from hour ${worstHour})`,
+    `(${se.worstTenant}, window from hour ${worstHour}, ${se.worstOver ? 'over' : 'under'} a target of ` +
+    `${se.worstTargetDevices.toFixed(1)} devices)`,
 );
 console.log(
   `  tenants whose target is ≥ 1 % of the devices (${se.large.samples} tenant-windows): p50 ${pct(se.large.p50)}, ` +
@@ -155,6 +178,19 @@ console.log(
   `longest wait with queued work: ${dur(lw.seconds)} (${lw.tenant}; its bound, fair turn + longest job + 1 tick: ` +
     `${dur(lw.boundSeconds)}); worst wait/bound ${lw.worstRatio.toFixed(2)} (${lw.ratioTenant})` +
     (lw.worstRatio > 1 ? ' — OVER the bound' : ''),
+);
+const lu = r.longestWaitUnderShare;
+console.log(
+  `longest wait under its share: ${dur(lu.seconds)} (${lu.tenant}; its bound, fair turn + ` +
+    `${o.preemption === 'on' ? 'preemption delay' : 'longest job'} + 1 tick: ${dur(lu.boundSeconds)}); ` +
+    `worst wait/bound ${lu.worstRatio.toFixed(2)} (${lu.ratioTenant})` +
+    (lu.worstRatio > 1 ? ` — OVER the bound (${lu.overBound} of ${lu.waits} waits)` : ''),
+);
+const c = lu.context;
+console.log(
+  `  when it began: ${lu.tenant} held ${c.held} devices of a fair share of ${c.fairShare.toFixed(2)}, ` +
+    `its key ${c.keyOverMedian.toFixed(2)}× the median of the tenants with work ` +
+    `(${c.keyOverMedian > 1 ? 'paying back usage' : 'owed by dispatch'})`,
 );
 console.log(
   `plan compute per dispatch round: mean ${r.plan.meanMs.toFixed(2)} ms, p99 ${r.plan.p99Ms.toFixed(2)} ms ` +
@@ -187,6 +223,7 @@ if (o.json) {
         jobWaitSeconds: r.jobWaitSeconds,
         shareError: r.shareError,
         longestWait: r.longestWait,
+        longestWaitUnderShare: r.longestWaitUnderShare,
         plan: r.plan,
         preemptions: r.preemptions,
         wallSeconds: wall,

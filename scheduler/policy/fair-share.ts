@@ -1,7 +1,8 @@
 // The fair-share policy, and nothing else: which tenant's job a free device slot takes next.
 //
 //   usageₜ(now) = Σ_jobs deviceSecondsⱼ · 2^(−(now − finishⱼ) / halfLife)      (decayed usage)
-//   keyₜ        = (usageₜ + runningₜ · meanJobSeconds) / weightₜ
+//   keyₜ        = (usageₜ + accruedₜ + runningₜ · meanJobSeconds) / weightₜ
+//   accruedₜ    = Σ_running jobs accrued(ranⱼ)   (their decayed device-seconds so far; 0 if not given)
 //
 //   keyₜ        = max(keyₜ, min over the other eligible tenants of their key − catchUp)
 //                 (only the smallest key can be raised, so this is O(n): see catchUpFloor)
@@ -15,6 +16,11 @@
 // slots freed at once don't both go to the same tenant before its usage is recorded.
 // The half-life gives usage a memory: a tenant that ran all night yields to others in the
 // morning, and is forgiven after a few half-lives (Slurm's and Kueue's fair sharing).
+// Running jobs count what they have run so far, decayed like the rest (`accrued`): usage
+// charged only when a job ends makes a tenant holding devices for hours look idle until the
+// end, then charges all of it at once as if it had just run (a 3-day job weighs 50 times
+// what one device held steadily does, h/ln 2). The simulator showed both: tenants with
+// long jobs drew more than their share from dispatch, and were then shut out for hours.
 // The catch-up bound (device-seconds per unit of weight) keeps that memory from starving
 // anyone: a tenant arriving with little past usage takes every free slot only until it is
 // `catchUp` behind the others, then shares by weight (as CFS bounds a waking task's credit).
@@ -27,6 +33,11 @@ export interface TenantLoad {
   running: number;
   queued: number;
   maxRunning: number;
+  /**
+   * Decayed device-seconds its running jobs have accrued so far (Σ `accrued`). Absent: running
+   * jobs are charged only when they end (then `usage` must have been charged in full).
+   */
+  runningUsage?: number;
 }
 
 /** Usage `elapsedSeconds` later, halving every `halfLifeSeconds`. */
@@ -35,8 +46,18 @@ export function decay(usage: number, elapsedSeconds: number, halfLifeSeconds: nu
   return usage * Math.pow(2, -elapsedSeconds / halfLifeSeconds);
 }
 
+/**
+ * What `ranSeconds` of one device, up to now, weighs in decayed usage: ∫ 2^(−s/h) ds over the run,
+ * = h/ln 2 · (1 − 2^(−ran/h)). Charged continuously, usage is the decayed history plus this for
+ * every running job; a job that ends adds this, not its raw seconds, to the history.
+ */
+export function accrued(ranSeconds: number, halfLifeSeconds: number): number {
+  if (!(ranSeconds > 0)) return 0;
+  return (halfLifeSeconds / Math.LN2) * -Math.expm1((-ranSeconds * Math.LN2) / halfLifeSeconds);
+}
+
 export function shareKey(t: TenantLoad, meanJobSeconds: number): number {
-  return (t.usage + t.running * meanJobSeconds) / t.weight;
+  return (t.usage + (t.runningUsage ?? 0) + t.running * meanJobSeconds) / t.weight;
 }
 
 export function isEligible(t: TenantLoad): boolean {
@@ -93,7 +114,7 @@ export function planDispatch(tenants: TenantLoad[], meanJobSeconds: number, catc
     const x = keyed[first];
     // The raise persists, as CFS sets a waking task's vruntime: a stateless clamp would
     // keep the newcomer first until its real usage caught up, starving the others.
-    const usage = floor * x.t.weight - x.t.running * meanJobSeconds;
+    const usage = floor * x.t.weight - (x.t.runningUsage ?? 0) - x.t.running * meanJobSeconds;
     raised.set(x.t.name, usage);
     x.t = { ...x.t, usage };
     x.key = floor;
@@ -136,7 +157,7 @@ export function pickSlots(
     const floor = heap.size > 1 && Number.isFinite(catchUpSeconds) ? heap.secondKey() - catchUpSeconds : -Infinity;
     const low = heap.rootTenant();
     if (heap.key(0) < floor) {
-      low.usage = floor * low.weight - low.running * meanJobSeconds;
+      low.usage = floor * low.weight - (low.runningUsage ?? 0) - low.running * meanJobSeconds;
       raised.set(low.name, low.usage);
       // Within this pick it sorts by the floor itself (planDispatch's x.key = floor).
       heap.setKey(0, floor);

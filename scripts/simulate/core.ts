@@ -11,15 +11,25 @@
 //   catch-up raises; the round's further picks take the eligible tenant with the smallest
 //   shareKey, counting each pick as running, as successive planDispatch calls would (only
 //   the catch-up bound is not re-checked between the picks of one round).
-// - Usage is charged when a job ends (as the worker's ledger does), decays by the half-life
-//   every tick; the mean job time is the ledger's moving mean (0.9 per job).
+// - Usage decays by the half-life every tick. `accounting: 'end'` charges a job's run time when
+//   it ends (as the worker's ledger does today); 'running' counts what running jobs have
+//   accrued so far, decayed (TenantLoad.runningUsage), and charges that at the end instead
+//   (fair-share.ts says why). The mean job time is the ledger's moving mean (0.9 per job).
 // - One device class, no requirements, no quotas (maxRunning = devices), no retries or
 //   failures, no priorities within a tenant (FIFO).
 // - Preemption (optional): a hook is called every tick, after the round, with the running
 //   jobs; scripts/simulate/preemption.ts plugs in the real policy (policy/preemption.ts). A
 //   preempted job goes back to the front of its tenant's queue with what it has left to run
 //   (usine's train jobs checkpoint on the way out), plus `restartSeconds` of lost work.
-import { decay, isEligible, planDispatch, shareKey, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
+import {
+  accrued,
+  decay,
+  isEligible,
+  planDispatch,
+  shareKey,
+  type TenantLoad,
+} from '../../scheduler/policy/fair-share.ts';
+import { fairShares } from '../../scheduler/policy/preemption.ts';
 
 export interface SimTenant {
   name: string;
@@ -52,6 +62,7 @@ export type PreemptionHook = (
   now: number,
   running: readonly RunningJob[],
   tenants: readonly TenantLoad[],
+  meanJobSeconds: number,
 ) => { victim: RunningJob; forTenant: number }[];
 
 export interface SimConfig {
@@ -67,10 +78,19 @@ export interface SimConfig {
   /** Uniform [0, 1) numbers (seeded, for a reproducible run). */
   random: () => number;
   /** A job's run time in seconds. */
-  duration: (random: () => number) => number;
+  duration: (random: () => number, tenant: number) => number;
   preempt?: PreemptionHook;
   /** Work a preemption loses (loading the checkpoint, warming up again), seconds. */
   restartSeconds?: number;
+  /** How usage is charged: when a job ends (today's ledger, the default), or as it runs. */
+  accounting?: 'end' | 'running';
+  /**
+   * The longest a preemption takes to give a tenant under its share a device (the wait bound's
+   * second term under preemption): the minimum run time, plus a round. Absent: no preemption.
+   */
+  preemptionDelaySeconds?: number;
+  /** Called at the end of every tick with the tenants' state then (for --explain). */
+  observe?: (tick: number, tenants: readonly TenantLoad[]) => void;
 }
 
 export interface ShareErrorStats {
@@ -83,8 +103,23 @@ export interface ShareErrorStats {
   p99: number;
   worstTenant: string | null;
   worstWindowStartSeconds: number | null;
+  /** The worst tenant-window's target in devices (mean over the window), and whether it ran more. */
+  worstTargetDevices: number;
+  worstOver: boolean;
   /** The same over the tenant-windows whose target is at least 1 % of the devices. */
   large: { samples: number; worst: number; p50: number; p95: number };
+}
+
+export interface WaitContext {
+  /** Devices it held. */
+  held: number;
+  /** Its water-filled fair share of the devices. */
+  fairShare: number;
+  /**
+   * Its dispatch key over the median key of the tenants with queued work: above 1, it had used
+   * more than most per unit of weight lately (it was paying back usage); below, dispatch owed it.
+   */
+  keyOverMedian: number;
 }
 
 export interface SimResult {
@@ -107,6 +142,25 @@ export interface SimResult {
     boundSeconds: number;
     worstRatio: number;
     ratioTenant: string | null;
+  };
+  /**
+   * The longest time a tenant had queued work, held fewer devices than its fair share allows
+   * (one more would keep it within its water-filled share: preemption's rule 2) and started
+   * nothing; its bound is its fair turn plus the preemption delay (or the longest job without
+   * preemption), plus one tick. Time a tenant spends at its share, running its own long jobs
+   * while more of its work waits, is its turn being used, not a wait for it.
+   */
+  longestWaitUnderShare: {
+    seconds: number;
+    tenant: string | null;
+    boundSeconds: number;
+    worstRatio: number;
+    ratioTenant: string | null;
+    /** Waits under a share (of any length), and how many of them exceeded their bound. */
+    waits: number;
+    overBound: number;
+    /** The longest wait's tenant when it began (why it waited). */
+    context: WaitContext;
   };
   longestJobSeconds: number;
   /** Submit→start of every started job. */
@@ -141,6 +195,8 @@ interface Queued {
   preempted?: number;
 }
 
+const noContext: WaitContext = { held: 0, fairShare: 0, keyOverMedian: NaN };
+
 export function simulate(cfg: SimConfig): SimResult {
   const n = cfg.tenants.length;
   const tick = cfg.tickSeconds;
@@ -149,6 +205,18 @@ export function simulate(cfg: SimConfig): SimResult {
   const heads = new Int32Array(n); // queue read positions (arrays are compacted now and then)
   const running = new Int32Array(n);
   const usage = new Float64Array(n);
+  // Decayed device-seconds the running jobs have accrued ('running' accounting).
+  const runningUsage = new Float64Array(n);
+  const continuous = cfg.accounting === 'running';
+  const tickAccrual = accrued(tick, cfg.halfLifeSeconds);
+  // Since when a tenant has been under its share with queued work and no start (NaN: it is not).
+  const underSince = new Float64Array(n).fill(NaN);
+  let worstUnder = { seconds: 0, tenant: -1, bound: 0, ...noContext };
+  // What the tenant held, its fair share and its key over the median key when its wait began.
+  const underContext = Array.from({ length: n }, () => ({ ...noContext }));
+  let underWaits = 0;
+  let underOver = 0;
+  let worstUnderRatio = { ratio: 0, tenant: -1 };
   const received = new Float64Array(n);
   // Completions by tick: devices are freed when their job's tick comes.
   const ending = new Map<number, RunningJob[]>();
@@ -210,6 +278,8 @@ export function simulate(cfg: SimConfig): SimResult {
       noteGap(i, gap, now);
     }
     gapStart[i] = queued(i) > 0 ? now : NaN;
+    if (!Number.isNaN(underSince[i])) noteUnder(i, now - underSince[i]);
+    underSince[i] = NaN;
   };
 
   let backloggedWeight = 0;
@@ -222,19 +292,77 @@ export function simulate(cfg: SimConfig): SimResult {
     if (gap / bound > worstRatio.ratio) worstRatio = { ratio: gap / bound, tenant: i };
   };
 
+  // Devices freed per tick (job ends and preemptions) over the last hour: the rate turns come at.
+  const freedTicks = Math.max(1, Math.round(3600 / tick));
+  const freedByTick = new Float64Array(freedTicks);
+  let freedSum = 0;
+  let ticksSeen = 0;
+  const noteUnder = (i: number, gap: number) => {
+    const share = cfg.tenants[i].weight / Math.max(backloggedWeight, cfg.tenants[i].weight);
+    // Its fair turn: the time its weight share of the devices being freed takes to add up to one.
+    const freedPerSecond = freedSum / (Math.max(1, Math.min(ticksSeen, freedTicks)) * tick);
+    const fairTurn = freedSum > 0 ? 1 / (freedPerSecond * share) : tick;
+    const bound = fairTurn + (cfg.preemptionDelaySeconds ?? longestJob) + tick;
+    underWaits++;
+    if (gap > bound) underOver++;
+    if (gap > worstUnder.seconds) worstUnder = { seconds: gap, tenant: i, bound, ...underContext[i] };
+    if (gap / bound > worstUnderRatio.ratio) worstUnderRatio = { ratio: gap / bound, tenant: i };
+  };
+  // Who is under its share now: its water-filled share of the devices (by weight, capped at
+  // running + queued) has room for one more of its jobs.
+  const demand = cfg.tenants.map((t) => ({ name: t.name, weight: t.weight, demand: 0 }));
+  const checkUnderShare = (now: number) => {
+    for (let i = 0; i < n; i++) demand[i].demand = running[i] + queued(i);
+    const fair = fairShares(cfg.devices, demand);
+    const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
+    let median = NaN;
+    for (let i = 0; i < n; i++) {
+      const f = fair.get(cfg.tenants[i].name)!;
+      const under = queued(i) > 0 && running[i] + 1 <= f + 1e-9;
+      if (under && Number.isNaN(underSince[i])) {
+        underSince[i] = now;
+        if (Number.isNaN(median)) {
+          const keys = loads.filter((l) => l.queued > 0).map((l) => shareKey(l, mean));
+          median = keys.sort((a, b) => a - b)[keys.length >> 1];
+        }
+        underContext[i] = { held: running[i], fairShare: f, keyOverMedian: shareKey(loads[i], mean) / median };
+      }
+      else if (!under && !Number.isNaN(underSince[i])) {
+        noteUnder(i, now - underSince[i]);
+        underSince[i] = NaN;
+      }
+    }
+  };
+
   const endJob = (r: RunningJob, now: number, ranSeconds: number) => {
     running[r.tenant]--;
     free++;
-    usage[r.tenant] += ranSeconds;
+    freedByTick[tickNow % freedTicks]++;
+    freedSum++;
+    if (continuous) {
+      // What it accrued while running moves from running to history, as it stood (decayed).
+      const a = accrued(now - r.started, cfg.halfLifeSeconds);
+      runningUsage[r.tenant] = running[r.tenant] > 0 ? Math.max(0, runningUsage[r.tenant] - a) : 0;
+      usage[r.tenant] += a;
+    } else usage[r.tenant] += ranSeconds;
     meanJob = Number.isFinite(meanJob) ? meanJob * 0.9 + ranSeconds * 0.1 : ranSeconds;
     void now;
   };
 
+  let tickNow = 0;
   for (let t = 0; t < ticks; t++) {
     const now = t * tick;
+    tickNow = t;
+    ticksSeen = t + 1;
+    freedSum -= freedByTick[t % freedTicks];
+    freedByTick[t % freedTicks] = 0;
     const step = Math.floor(t / stepTicks);
     // Decay, then finish the jobs due now.
     for (let i = 0; i < n; i++) usage[i] = decay(usage[i], tick, cfg.halfLifeSeconds);
+    // accrued(r + tick) = accrued(r) decayed by a tick + accrued(tick), for every running job.
+    if (continuous)
+      for (let i = 0; i < n; i++)
+        runningUsage[i] = decay(runningUsage[i], tick, cfg.halfLifeSeconds) + running[i] * tickAccrual;
     for (const r of ending.get(t) ?? []) {
       endJob(r, now, r.seconds);
       finished++;
@@ -246,7 +374,7 @@ export function simulate(cfg: SimConfig): SimResult {
       if (now < (ten.fromSeconds ?? 0) || now >= (ten.untilSeconds ?? Infinity)) continue;
       const k = poisson(ten.jobsPerSecond * tick, cfg.random);
       for (let j = 0; j < k; j++) {
-        const seconds = cfg.duration(cfg.random);
+        const seconds = cfg.duration(cfg.random, i);
         if (seconds > longestJob) longestJob = seconds;
         queues[i].push({ submitted: now, seconds });
       }
@@ -257,6 +385,7 @@ export function simulate(cfg: SimConfig): SimResult {
       loads[i].usage = usage[i];
       loads[i].running = running[i];
       loads[i].queued = queued(i);
+      if (continuous) loads[i].runningUsage = runningUsage[i];
     }
     backloggedWeight = 0;
     for (let i = 0; i < n; i++) if (loads[i].queued > 0) backloggedWeight += loads[i].weight;
@@ -303,7 +432,8 @@ export function simulate(cfg: SimConfig): SimResult {
     // Preemption after the round, as in usine: only when no device is free.
     if (cfg.preempt) {
       const all = [...ending.values()].flat();
-      for (const { victim: v, forTenant } of cfg.preempt(now, all, loads)) {
+      const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
+      for (const { victim: v, forTenant } of cfg.preempt(now, all, loads, mean)) {
         const list = ending.get(v.endTick);
         const at = list?.indexOf(v) ?? -1;
         if (!list || at < 0) continue;
@@ -323,6 +453,7 @@ export function simulate(cfg: SimConfig): SimResult {
         if (Number.isNaN(gapStart[v.tenant])) gapStart[v.tenant] = now;
         loads[v.tenant].usage = usage[v.tenant];
         loads[v.tenant].running = running[v.tenant];
+        if (continuous) loads[v.tenant].runningUsage = runningUsage[v.tenant];
         loads[v.tenant].queued = queued(v.tenant);
         // The freed device is reserved for the preemptor's tenant, as a worker does.
         if (queued(forTenant) > 0) {
@@ -340,16 +471,25 @@ export function simulate(cfg: SimConfig): SimResult {
       if (queued(i) === 0) bucketBacklogged[step][i] = 0;
     }
     used += (cfg.devices - free) * tick;
+    for (let i = 0; i < n; i++) {
+      loads[i].usage = usage[i];
+      loads[i].running = running[i];
+      loads[i].queued = queued(i);
+      if (continuous) loads[i].runningUsage = runningUsage[i];
+    }
+    checkUnderShare(now);
+    cfg.observe?.(t, loads);
   }
   const end = ticks * tick;
   for (let i = 0; i < n; i++) if (!Number.isNaN(gapStart[i])) noteGap(i, end - gapStart[i], end);
+  for (let i = 0; i < n; i++) if (!Number.isNaN(underSince[i])) noteUnder(i, end - underSince[i]);
 
   // Share error over sliding windows of whole step buckets.
   const windowSteps = Math.max(1, Math.round(cfg.windowSeconds / (stepTicks * tick)));
   const windowLength = windowSteps * stepTicks * tick;
   const errors: number[] = [];
   const largeErrors: number[] = [];
-  let worst = { err: 0, tenant: -1, at: -1 };
+  let worst = { err: 0, tenant: -1, at: -1, targetDevices: NaN, over: false };
   for (let s0 = 0; s0 + windowSteps <= steps; s0++) {
     const counted: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -373,7 +513,10 @@ export function simulate(cfg: SimConfig): SimResult {
       errors.push(err);
       // Its target in devices: its share of what the counted tenants ran over the window.
       if ((target * totalUse) / windowLength >= 0.01 * cfg.devices) largeErrors.push(err);
-      if (err > worst.err) worst = { err, tenant: i, at: s0 * stepTicks * tick };
+      if (err > worst.err) {
+        const targetDevices = (target * totalUse) / windowLength;
+        worst = { err, tenant: i, at: s0 * stepTicks * tick, targetDevices, over: use[k] / totalUse > target };
+      }
     });
   }
   errors.sort((a, b) => a - b);
@@ -395,6 +538,8 @@ export function simulate(cfg: SimConfig): SimResult {
       p99: percentile(errors, 99),
       worstTenant: worst.tenant >= 0 ? cfg.tenants[worst.tenant].name : null,
       worstWindowStartSeconds: worst.tenant >= 0 ? worst.at : null,
+      worstTargetDevices: worst.targetDevices,
+      worstOver: worst.over,
       large: {
         samples: largeErrors.length,
         worst: largeErrors.at(-1) ?? NaN,
@@ -408,6 +553,16 @@ export function simulate(cfg: SimConfig): SimResult {
       boundSeconds: worstWait.bound,
       worstRatio: worstRatio.ratio,
       ratioTenant: worstRatio.tenant >= 0 ? cfg.tenants[worstRatio.tenant].name : null,
+    },
+    longestWaitUnderShare: {
+      seconds: worstUnder.seconds,
+      tenant: worstUnder.tenant >= 0 ? cfg.tenants[worstUnder.tenant].name : null,
+      boundSeconds: worstUnder.bound,
+      worstRatio: worstUnderRatio.ratio,
+      ratioTenant: worstUnderRatio.tenant >= 0 ? cfg.tenants[worstUnderRatio.tenant].name : null,
+      waits: underWaits,
+      overBound: underOver,
+      context: { held: worstUnder.held, fairShare: worstUnder.fairShare, keyOverMedian: worstUnder.keyOverMedian },
     },
     longestJobSeconds: longestJob,
     jobWaitSeconds: { p50: percentile(waits, 50), p99: percentile(waits, 99), max: waits.at(-1) ?? NaN },

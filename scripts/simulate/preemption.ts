@@ -1,6 +1,7 @@
 // The simulator's preemption hook: the real policy (scheduler/policy/preemption.ts) on the
 // simulated centre, seen as one pool of identical devices (one worker of D slots), every
 // job preemptible, every tenant with the installation's minimum run time.
+import { planDispatch } from '../../scheduler/policy/fair-share.ts';
 import { planPreemptions, type TenantRules } from '../../scheduler/policy/preemption.ts';
 import type { PreemptionHook, RunningJob } from './core.ts';
 
@@ -9,7 +10,7 @@ export const preemptionPlanMs: number[] = [];
 
 export function policyHook(o: { devices: number; minRuntimeSeconds: number; names: string[] }): PreemptionHook {
   const index = new Map(o.names.map((n, i) => [n, i]));
-  return (now, running, loads) => {
+  return (now, running, loads, meanJobSeconds) => {
     const tenants = new Map<string, TenantRules>(
       loads.map((l) => [
         l.name,
@@ -37,6 +38,8 @@ export function policyHook(o: { devices: number; minRuntimeSeconds: number; name
         preemptions: r.preempted ?? 0,
       };
     });
+    // As scheduler/preemptor.ts: starved tenants are served in dispatch order.
+    const dispatchOrder = planDispatch([...loads], meanJobSeconds).order.map((t) => t.name);
     const t0 = performance.now();
     const decisions = planPreemptions({
       now: now * 1000,
@@ -48,6 +51,7 @@ export function policyHook(o: { devices: number; minRuntimeSeconds: number; name
         .filter((l) => l.queued > 0)
         .map((l) => ({ tenant: l.name, queued: l.queued, topPriority: 0, workers: ['pool'] })),
       inFlight: [],
+      dispatchOrder,
     });
     preemptionPlanMs.push(performance.now() - t0);
     return decisions.map((d) => ({ victim: byId.get(d.victim.job)!, forTenant: index.get(d.forTenant)! }));

@@ -1,6 +1,6 @@
 // The policy alone: pure functions, checked by simulating dispatch decisions.
 import { describe, expect, it } from 'vitest';
-import { decay, planDispatch, shares, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
+import { accrued, decay, planDispatch, shareKey, shares, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
 
 function load(name: string, weight: number, extra: Partial<TenantLoad> = {}): TenantLoad {
   return { name, weight, usage: 0, running: 0, queued: 10, maxRunning: 100, ...extra };
@@ -64,6 +64,39 @@ describe('fair-share policy', () => {
       1,
     );
     expect(order.map((t) => t.name)).toEqual(['d', 'a']);
+  });
+
+  it('accrues a running job as decayed usage charged every instant would', () => {
+    const h = 3600;
+    // A fine Riemann sum of one device charged every second of a 5 h run, decayed to its end.
+    let sum = 0;
+    for (let s = 0; s < 5 * h; s++) sum += decay(1, 5 * h - s - 0.5, h);
+    expect(accrued(5 * h, h)).toBeCloseTo(sum, 0);
+    // Running on is the same as decaying what it had and adding the new stretch.
+    expect(accrued(7 * h, h)).toBeCloseTo(decay(accrued(5 * h, h), 2 * h, h) + accrued(2 * h, h), 6);
+    // A device held for days weighs h/ln 2, not days: the memory is the half-life's.
+    expect(accrued(3 * 86_400, h)).toBeCloseTo(h / Math.LN2, 3);
+    expect(accrued(0, h)).toBe(0);
+  });
+
+  it('counts what running jobs accrued: a tenant holding devices for days is not served as idle', () => {
+    const h = 3600;
+    // `long` has run two devices for a day and charged nothing yet; `short` ran one for an hour.
+    const long = load('long', 1, { running: 2, runningUsage: 2 * accrued(86_400, h) });
+    const short = load('short', 1, { usage: accrued(h, h) });
+    expect(dispatchOrder([long, short], 600).map((t) => t.name)).toEqual(['short', 'long']);
+    expect(shareKey(long, 600)).toBeCloseTo((2 * accrued(86_400, h) + 2 * 600) / 1);
+  });
+
+  it('raises a newcomer to the floor counting what its running jobs accrued', () => {
+    const plan = planDispatch(
+      [load('old', 1, { usage: 10_000 }), load('new', 1, { running: 1, runningUsage: 100 })],
+      10,
+      60,
+    );
+    const raised = plan.raised.get('new')!;
+    // Its key after the raise is the other's key minus the bound, running jobs included.
+    expect(raised + 100 + 1 * 10).toBeCloseTo(10_000 - 60);
   });
 
   it('converges to the weights 1:1:2 with two slots', () => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../kernels/random.ts';
 import { simulate, type SimConfig } from '../../scripts/simulate/core.ts';
+import { policyHook } from '../../scripts/simulate/preemption.ts';
 
 const base = (over: Partial<SimConfig>): SimConfig => ({
   devices: 100,
@@ -60,6 +61,61 @@ describe('policy simulator', () => {
     expect(late / (100 * 6 * 3600)).toBeGreaterThan(0.4);
     expect(late / (100 * 6 * 3600)).toBeLessThan(0.6);
     expect(r.longestWait.worstRatio).toBeLessThanOrEqual(1);
+  });
+
+  it('charging usage as jobs run keeps a tenant of long jobs at its share; charging at the end does not', () => {
+    // Equal weights, both backlogged: `long` runs 6 h jobs, `short` 10-minute ones. No catch-up
+    // bound: with two tenants it keeps `short` within 60 s of `long`'s key, whatever `long` holds.
+    const run = (accounting: 'end' | 'running') => {
+      const r = simulate(
+        base({
+          seconds: 24 * 3600,
+          catchUpSeconds: Infinity,
+          tenants: [
+            { name: 'long', weight: 1, jobsPerSecond: flood / 10 },
+            { name: 'short', weight: 1, jobsPerSecond: flood },
+          ],
+          duration: (_random, tenant) => (tenant === 0 ? 6 * 3600 : 600),
+          accounting,
+        }),
+      );
+      const long = r.deviceSeconds.get('long')!;
+      return long / (long + r.deviceSeconds.get('short')!);
+    };
+    // At the end, a running 6 h job costs one mean job until it ends: `long` piles up devices.
+    expect(run('end')).toBeGreaterThan(0.6);
+    expect(run('running')).toBeGreaterThan(0.45);
+    expect(run('running')).toBeLessThan(0.55);
+  });
+
+  it('measures the wait under a share against fair turn + longest job, or + the preemption delay', () => {
+    // `early` fills the centre with day-long jobs; `late` arrives at 6 h with 10-minute jobs.
+    const cfg = (preempt: boolean) =>
+      base({
+        devices: 20,
+        seconds: 12 * 3600,
+        tenants: [
+          { name: 'early', weight: 1, jobsPerSecond: 0.01, untilSeconds: 3600 },
+          { name: 'late', weight: 1, jobsPerSecond: 0.01, fromSeconds: 6 * 3600 },
+        ],
+        duration: (_random, tenant) => (tenant === 0 ? 86_400 : 600),
+        preempt: preempt ? policyHook({ devices: 20, minRuntimeSeconds: 120, names: ['early', 'late'] }) : undefined,
+        preemptionDelaySeconds: preempt ? 180 : undefined,
+      });
+    // Without preemption it waits out the run (6 h), within fair turn + the longest job (a day).
+    const without = simulate(cfg(false)).longestWaitUnderShare;
+    expect(without.tenant).toBe('late');
+    expect(without.seconds).toBeGreaterThanOrEqual(6 * 3600 - 60);
+    expect(without.worstRatio).toBeLessThanOrEqual(1);
+    // It held nothing while its share (water-filled, capped at what it had queued) was ≥ 1.
+    expect(without.context.held).toBe(0);
+    expect(without.context.fairShare).toBeGreaterThanOrEqual(1);
+    // With it, its waits under its share are minutes, not hours (victims preempted before are
+    // protected twice as long each time, so some still exceed min run time + a tick).
+    const withIt = simulate(cfg(true)).longestWaitUnderShare;
+    expect(withIt.seconds).toBeLessThanOrEqual(600);
+    expect(withIt.waits).toBeGreaterThan(0);
+    expect(withIt.overBound).toBeLessThan(withIt.waits / 4);
   });
 
   it('is reproducible from its seed', () => {
