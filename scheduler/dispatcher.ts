@@ -55,6 +55,8 @@ export class Dispatcher {
   private running: Promise<unknown> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private again = false;
+  /** A wake-up came since the last round started: the next one skips the gap. */
+  private urgent = false;
   /** The next round is the tick's: delayed jobs get grants too. */
   private tickDue = false;
   private lastEnd = 0;
@@ -68,6 +70,8 @@ export class Dispatcher {
     workers: WorkerRecord[];
   } | null = null;
   private subscribed = false;
+  /** The last round found nothing queued or running (its successor reads the index first, alone). */
+  private idle = true;
 
   constructor(private readonly o: DispatcherOptions) {
     this.board = new GrantBoard(o.redis, o.keys);
@@ -91,7 +95,8 @@ export class Dispatcher {
         });
       }
       await sub.subscribe(wakeChannel, grantsTakenChannel);
-      this.o.subscriber.on('message', () => this.request());
+      // New work goes to the round at once; takes only ask for a refill, after the gap.
+      this.o.subscriber.on('message', (channel: string) => this.request(channel === wakeChannel));
       this.subscribed = true;
     }
     this.leading = true;
@@ -115,15 +120,23 @@ export class Dispatcher {
     if (this.subscribed) await this.o.subscriber.unsubscribe().catch(() => {});
   }
 
-  /** Asks for a round: at once if none ran lately, else after the gap; never two at a time. */
-  private request(): void {
+  /**
+   * Asks for a round, never two at a time: after the gap, or (`urgent`: new work was submitted)
+   * as soon as the running one ends. Takes come with every grant a worker pops, so they alone
+   * would keep rounds back to back; new work is rarer, and its wait is the submit's latency.
+   */
+  private request(urgent = false): void {
     if (!this.leading) return;
+    if (urgent) this.urgent = true;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastEnd + Math.max(MIN_GAP_MS, this.lastMs) - Date.now());
+    if (this.timer && !this.urgent) return;
+    if (this.timer) clearTimeout(this.timer);
+    const gap = this.urgent ? 0 : Math.max(MIN_GAP_MS, this.lastMs);
+    const wait = Math.max(0, this.lastEnd + gap - Date.now());
+    this.urgent = false;
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.leading) return;
@@ -147,16 +160,21 @@ export class Dispatcher {
   async round(now = Date.now()): Promise<RoundResult> {
     const withDelayed = this.tickDue;
     this.tickDue = false;
-    // The indexed queues' counts in one script, which also drops those found empty from the index.
-    const counts = await this.o.queues.active.snapshot();
+    // The indexed queues' counts in one script, which also drops those found empty from the
+    // index, and the usage in the same round trip (not while idle: the idle tick reads the index alone).
+    const [counts, usageRead] = await Promise.all([
+      this.o.queues.active.snapshot(),
+      this.idle ? null : this.o.redis.hgetall(this.o.keys.usage),
+    ]);
     // Nothing queued or running anywhere: the idle round is this read, the live key and its news.
-    if (!counts.size && !this.written.size) {
+    this.idle = !counts.size && !this.written.size;
+    if (this.idle) {
       await this.board.renew();
       return { grants: new Map(), news: { front: null, alone: false, classes: [] } };
     }
     const t = await this.readTables([...counts.keys()], now);
     const active = [...counts.keys()].map((n) => t.queues.get(n)).filter((q) => q !== undefined);
-    const usageRaw = active.length ? await this.o.redis.hgetall(this.o.keys.usage) : {};
+    const usageRaw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
 
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
@@ -216,9 +234,12 @@ export class Dispatcher {
     news.classes = [...grants].filter(([, g]) => g.length).map(([cls]) => cls);
     // Classes granted last round and without work now: their lists are emptied.
     for (const cls of this.written) if (!grants.has(cls)) grants.set(cls, []);
-    await this.usage.raise(raised, now);
-    if (grants.size) await this.board.write(grants, news);
-    else await this.board.renew();
+    // The raises, the lists, the live key and the news: one transaction.
+    if (grants.size) await this.board.write(grants, news, (m) => this.usage.raiseIn(m, raised, now));
+    else {
+      await this.usage.raise(raised, now);
+      await this.board.renew();
+    }
     this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));
     this.o.log.debug(
       { queues: active.length, grants: [...grants.values()].reduce((s, g) => s + g.length, 0), tick: withDelayed },

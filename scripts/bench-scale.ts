@@ -47,11 +47,22 @@ const program = new Command('npm run bench:scale --')
   .option('--jobs <n>', 'no-op jobs per cell', integer(1), 20_000)
   .option('--concurrency <n>', 'device slots per puller', integer(1), 100)
   .option('--batch <n>', 'jobs per submit', integer(1), 1000)
-  .option('--warmup-jobs <n>', 'jobs through an uncounted T=1, W=1 cell first (0: none)', integer(0), 5000)
+  .option(
+    '--warmup-jobs <n>',
+    'jobs through an uncounted T=1 cell first, on every puller process (0: none)',
+    integer(0),
+    5000,
+  )
   .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
+  .option('--steady-seconds <s>', 'length of the steady phase at half the load phase throughput (0: none)', number, 5)
   .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
+  .option(
+    '--puller-processes <n>',
+    'processes the pullers run in: one per puller up to this many, then shared out (default: the largest W)',
+    integer(1),
+  )
   .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
   .addHelpText(
     'after',
@@ -80,9 +91,11 @@ const o = program.opts<{
   warmupJobs: number;
   maxSeconds: number;
   idleSeconds: number;
+  steadySeconds: number;
   halfLife: number;
   catchUp: number;
   json?: string;
+  pullerProcesses?: number;
 }>();
 
 function freePort(): Promise<number> {
@@ -100,7 +113,7 @@ const port = await freePort();
 const redisUrl = `redis://127.0.0.1:${port}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
 const redis = await ensureRedis(redisUrl, dir);
-const procs = new BenchProcesses();
+const procs = new BenchProcesses(o.pullerProcesses ?? Math.max(...o.workers));
 procs.start();
 const cleanup = async () => {
   procs.stop();
@@ -129,6 +142,7 @@ function row(r: CellResult, base: CellResult | undefined): string[] {
     f0(r.jobsPerSec) + (r.finished ? '' : ` (${r.jobsDone}/${r.jobs}, unfinished)`),
     base ? (r.jobsPerSec / base.jobsPerSec).toFixed(2) + '×' : '–',
     `${f0(r.submitToStartMs.p50)} / ${f0(r.submitToStartMs.p99)}`,
+    `${f0(r.steadySubmitToStartMs.p50)} / ${f0(r.steadySubmitToStartMs.p99)}`,
     f0(r.redisMicrosPerJob),
     f1(r.redisCommandsPerJob),
     (r.rounds / Math.max(1, r.jobsDone)).toFixed(2),
@@ -145,6 +159,7 @@ const header = [
   'jobs/s',
   'vs T=1,W=1',
   'submit→start p50 / p99 ms',
+  'at ½ load p50 / p99 ms',
   'Redis µs/job',
   'cmds/job',
   'rounds/job',
@@ -169,12 +184,13 @@ try {
   const showBar = process.stdout.isTTY;
   // Fresh code runs its first thousands of jobs unoptimised: that must not land on the reference row.
   if (o.warmupJobs > 0) {
+    // Through every pullers' process, so that none meets its first jobs in a measured cell.
     await runCell(
       {
         redisUrl,
         tenants: 1,
         classes: o.classes,
-        workers: 1,
+        workers: procs.pullerProcesses,
         concurrency: o.concurrency,
         jobs: o.warmupJobs,
         batch: o.batch,
@@ -206,6 +222,7 @@ try {
         batch: o.batch,
         maxSeconds: o.maxSeconds,
         idleSeconds: o.idleSeconds,
+        steadySeconds: o.steadySeconds,
         halfLifeSeconds: o.halfLife,
         catchUpSeconds: o.catchUp,
         dispatch: mode,
@@ -223,6 +240,8 @@ try {
     console.log(
       `${mode} T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
         `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
+        `at ${f0(r.steadySubmitToStartMs.jobsPerSec)} jobs/s p50 ${f0(r.steadySubmitToStartMs.p50)} ms ` +
+        `p99 ${f0(r.steadySubmitToStartMs.p99)} ms (${r.steadySubmitToStartMs.samples} probes), ` +
         `Redis ${f0(r.redisMicrosPerJob)} µs/job, ${f1(r.redisCommandsPerJob)} cmds/job, ` +
         `${f1(r.planReadsPerRound)} plan reads/round, round p50 ${f0(r.roundMs.p50)} ms p99 ${f0(r.roundMs.p99)} ms, ` +
         `pullers' event-loop lag p99 ${f0(r.loopLagMs.p99)} ms, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
@@ -244,6 +263,7 @@ try {
       jobsPerSec: r.jobsPerSec,
       vsBase: r.jobsPerSec / baseOf(r).jobsPerSec,
       submitToStartMs: r.submitToStartMs,
+      steadySubmitToStartMs: r.steadySubmitToStartMs,
       redisMicrosPerJob: r.redisMicrosPerJob,
       redisCommandsPerJob: r.redisCommandsPerJob,
       rounds: r.rounds,

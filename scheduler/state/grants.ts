@@ -10,7 +10,7 @@
 // publishes news (even an idle one, once a second): a worker takes grants once it heard news,
 // until a take finds the key gone (no scheduler, or its lease lapsed); then it plans for
 // itself, as before step 3.
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 
 /** How long grants stay authoritative without a round renewing them (the leader's tick is 1 s). */
@@ -42,17 +42,18 @@ export class GrantBoard {
   /**
    * Replaces every class's list with the round's plan in one transaction, renews the live key
    * and announces it. `classes`: every class the round planned, including those now without
-   * grants (their lists are emptied).
+   * grants (their lists are emptied). `also` adds the caller's writes to the same transaction.
    */
-  async write(plan: Map<string, string[]>, news: GrantNews): Promise<void> {
+  async write(plan: Map<string, string[]>, news: GrantNews, also?: (m: ChainableCommander) => void): Promise<void> {
     const m = this.redis.multi();
+    also?.(m);
     for (const [cls, tenants] of plan) {
       m.del(this.keys.grants(cls));
       if (tenants.length) m.rpush(this.keys.grants(cls), ...tenants);
     }
     m.set(this.keys.grantsLive, '1', 'PX', GRANTS_LIVE_MS);
+    m.publish(this.keys.grantsChannel, JSON.stringify(news));
     await m.exec();
-    await this.redis.publish(this.keys.grantsChannel, JSON.stringify(news));
   }
 
   /**

@@ -7,7 +7,7 @@
 // entry goes to exactly one, scheduler.ts) adds them to the hour it reads them in, the same
 // figures as usine_tenant_energy_joules_total. The worker's own charge (seconds, jobs, FLOPs)
 // knows no power figure.
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { decay } from '../policy/fair-share.ts';
 import type { Keys } from './keys.ts';
 import type { UsageTotals } from '../../shared/api-responses.ts';
@@ -119,10 +119,18 @@ export class UsageLedger {
 
   /** Raises tenants' decayed usage to at least the figures given (the policy's bound on catch-up). */
   async raise(raised: ReadonlyMap<string, number>, now = Date.now()): Promise<void> {
-    if (!raised.size) return;
-    const args: (string | number)[] = [now / 1000, this.halfLifeSeconds];
+    if (raised.size) await this.script('usineRaiseUsage')(...this.raiseArgs(raised, now));
+  }
+
+  /** The same raise, queued on a transaction or pipeline of this connection (the dispatch round's write). */
+  raiseIn(m: ChainableCommander, raised: ReadonlyMap<string, number>, now = Date.now()): void {
+    if (raised.size) (m as unknown as Record<string, UsageScript>).usineRaiseUsage(...this.raiseArgs(raised, now));
+  }
+
+  private raiseArgs(raised: ReadonlyMap<string, number>, now: number): (string | number)[] {
+    const args: (string | number)[] = [this.keys.usage, now / 1000, this.halfLifeSeconds];
     for (const [tenant, usage] of raised) args.push(tenant, usage);
-    await this.script('usineRaiseUsage')(this.keys.usage, ...args);
+    return args;
   }
 
   private script(name: 'usineAddUsage' | 'usineRaiseUsage'): UsageScript {

@@ -14,7 +14,16 @@ import { requirementClass } from '../../scheduler/policy/matching.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { tenantSchema } from '../../scheduler/state/tenants.ts';
 import { WorkerRegistry } from '../../scheduler/state/workers.ts';
-import { PROBE, benchCaps, type FromRole, type Role, type RoleReport, type ToRole } from './roles.ts';
+import {
+  PROBE,
+  benchCaps,
+  type FromRole,
+  type ProcessName,
+  type Role,
+  type RoleReport,
+  type RoleSetup,
+  type ToRole,
+} from './roles.ts';
 
 export type DispatchMode = 'grants' | 'local';
 
@@ -32,6 +41,8 @@ export interface CellOptions {
   maxSeconds: number;
   /** Length of the idle measurement, pullers started and nothing queued. */
   idleSeconds: number;
+  /** Length of the steady phase at half the flood's throughput (0: none). */
+  steadySeconds?: number;
   halfLifeSeconds?: number;
   catchUpSeconds?: number;
   /** Who plans: the scheduler's round (grants, the default) or every puller (local). */
@@ -54,6 +65,8 @@ export interface CellResult {
   jobsPerSec: number;
   /** A probe tenant's single jobs, submitted one at a time while the load runs (see probeLatency). */
   submitToStartMs: { p50: number; p99: number; samples: number };
+  /** The same at a steady load of half the flood's throughput (`jobsPerSec`), after it. */
+  steadySubmitToStartMs: { p50: number; p99: number; samples: number; jobsPerSec: number };
   redisMicrosPerJob: number;
   redisCommandsPerJob: number;
   /** Dispatch rounds (plans) during the load phase: the scheduler's (grants) or all pullers' (local). */
@@ -65,7 +78,7 @@ export interface CellResult {
   planReadsPerRound: number;
   /** The scheduler's rounds' durations (grants mode; NaN in local mode). */
   roundMs: { p50: number; p99: number };
-  /** The pullers' process' event-loop delay during the load (all W share it, so it is in every start). */
+  /** The pullers' processes' event-loop delay during the load (the worst process' p50 and p99). */
   loopLagMs: { p50: number; p99: number };
   idleRedisCommandsPerSec: number;
   /** Redis connections open while idle (two per puller: its commands and its subscriptions). */
@@ -73,6 +86,8 @@ export interface CellResult {
 }
 
 const MIN_PROBES = 5;
+/** The steady phase submits a batch this often (ms). */
+const STEADY_TICK_MS = 20;
 
 /** Class 0 is `any`; class i asks for a buffer of i bytes, which every bench device has. */
 function classRequirements(i: number): Requirements {
@@ -106,49 +121,67 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The bench's two child processes (roles.ts), kept for the whole run. */
+/** The bench's child processes (roles.ts): the dispatcher and up to N pullers' processes, kept for the whole run. */
 export class BenchProcesses {
-  private readonly children = new Map<Role, ChildProcess>();
+  private readonly children = new Map<ProcessName, ChildProcess>();
   private readonly waiting = new Map<string, (m: FromRole) => void>();
-  /** Jobs done so far in the current cell, as the pullers last said. */
-  done = 0;
+  private readonly done = new Map<ProcessName, number>();
   /** Probe jobs started: id → when (the pullers' clock, the same machine's). */
   readonly probes = new Map<string, number>();
 
+  /** `pullerProcesses`: how many pullers' processes to start (one per puller up to this many). */
+  constructor(readonly pullerProcesses: number) {}
+
   start(): void {
     const main = path.join(import.meta.dirname, 'role-main.ts');
-    for (const role of ['dispatcher', 'pullers'] as Role[]) {
+    const names: ProcessName[] = ['dispatcher'];
+    for (let i = 0; i < this.pullerProcesses; i++) names.push(`pullers-${i}`);
+    for (const name of names) {
+      const role: Role = name === 'dispatcher' ? 'dispatcher' : 'pullers';
       const child = fork(main, [role], {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       child.on('message', (m: FromRole) => {
-        if (m.type === 'progress') this.done = m.done;
+        if (m.type === 'progress') this.done.set(name, m.done);
         else if (m.type === 'probe') this.probes.set(m.id, m.at);
         else {
-          const key = `${role}:${m.type}`;
+          const key = `${name}:${m.type}`;
           this.waiting.get(key)?.(m);
           this.waiting.delete(key);
         }
       });
       child.on('exit', (code) => {
-        if (code) for (const [key, resolve] of this.waiting) if (key.startsWith(role)) resolve({ type: 'teardown' });
+        if (code)
+          for (const [key, resolve] of this.waiting) if (key.startsWith(`${name}:`)) resolve({ type: 'teardown' });
       });
-      this.children.set(role, child);
+      this.children.set(name, child);
     }
   }
 
-  /** Sends a message to a role and waits for its answer. */
-  ask(role: Role, m: ToRole): Promise<FromRole> {
+  /** Jobs done so far in the current cell, over all pullers' processes. */
+  get jobsDone(): number {
+    let n = 0;
+    for (const d of this.done.values()) n += d;
+    return n;
+  }
+
+  resetCell(): void {
+    this.done.clear();
+    this.probes.clear();
+  }
+
+  /** Sends a message to a process and waits for its answer. */
+  ask(name: ProcessName, m: ToRole): Promise<FromRole> {
     return new Promise((resolve) => {
-      this.waiting.set(`${role}:${m.type}`, resolve);
-      this.children.get(role)!.send(m);
+      this.waiting.set(`${name}:${m.type}`, resolve);
+      this.children.get(name)!.send(m);
     });
   }
 
-  async report(role: Role): Promise<RoleReport> {
-    const m = await this.ask(role, { type: 'report' });
-    if (m.type !== 'report') throw new Error(`bench:scale ${role} process gave no report (did it exit?)`);
+  async report(name: ProcessName): Promise<RoleReport> {
+    const m = await this.ask(name, { type: 'report' });
+    if (m.type !== 'report') throw new Error(`bench:scale ${name} process gave no report (did it exit?)`);
     return m.report;
   }
 
@@ -162,7 +195,10 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
   const admin = connectRedis(o.redisUrl);
   const prober = connectRedis(o.redisUrl);
   const dispatch = o.dispatch ?? 'grants';
-  const roles: Role[] = dispatch === 'grants' ? ['dispatcher', 'pullers'] : ['pullers'];
+  // One process per puller while there are enough; else the W pullers shared out over them.
+  const used = Math.min(o.workers, procs.pullerProcesses);
+  const pullerProcs: ProcessName[] = Array.from({ length: used }, (_, i) => `pullers-${i}` as const);
+  const roles: ProcessName[] = dispatch === 'grants' ? ['dispatcher', ...pullerProcs] : pullerProcs;
   try {
     // Each cell starts from nothing: the previous cell's queues and kept jobs would skew it.
     await admin.flushall();
@@ -171,7 +207,12 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     const tenants = Array.from({ length: o.tenants }, (_, i) =>
       tenantSchema.parse({ name: tenantName(i), weight: benchWeight(i) }),
     );
-    tenants.push(tenantSchema.parse({ name: PROBE, weight: 1 }));
+    // The probe tenant weighs as much as all the others together: with one job at a time it is
+    // always far under its share, so fair share puts its job first and its wait is the dispatch
+    // path's. (At weight 1 it was one tenant among 1,000 with the same near-zero usage of no-op
+    // jobs, and its wait was its turn in the backlog.)
+    const others = tenants.reduce((sum, t) => sum + t.weight, 0);
+    tenants.push(tenantSchema.parse({ name: PROBE, weight: others }));
     await admin.hset(keys.tenants, Object.fromEntries(tenants.map((t) => [t.name, JSON.stringify(t)])));
     const queues = new TenantQueues(admin, keys, prefix);
     const store = new JobStore(admin, keys, queues, 3600);
@@ -200,18 +241,24 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
         });
       }
     }
-    const setup = {
-      redisUrl: o.redisUrl,
-      prefix,
-      workers: o.workers,
-      concurrency: o.concurrency,
-      halfLifeSeconds: o.halfLifeSeconds ?? 3600,
-      catchUpSeconds: o.catchUpSeconds ?? 60,
-      dispatch,
+    const setupOf = (name: ProcessName): RoleSetup => {
+      const i = name === 'dispatcher' ? 0 : Number(name.slice('pullers-'.length));
+      // Process i runs pullers [first, first + n): W shared out as evenly as it goes.
+      const first = Math.floor((i * o.workers) / used);
+      const n = name === 'dispatcher' ? 0 : Math.floor(((i + 1) * o.workers) / used) - first;
+      return {
+        redisUrl: o.redisUrl,
+        prefix,
+        workers: n,
+        firstWorker: first,
+        concurrency: o.concurrency,
+        halfLifeSeconds: o.halfLifeSeconds ?? 3600,
+        catchUpSeconds: o.catchUpSeconds ?? 60,
+        dispatch,
+      };
     };
-    for (const role of roles) await procs.ask(role, { type: 'setup', setup });
-    procs.done = 0;
-    procs.probes.clear();
+    procs.resetCell();
+    await Promise.all(roles.map((name) => procs.ask(name, { type: 'setup', setup: setupOf(name) })));
     // Settle: every puller has made its first round.
     await sleep(1500);
 
@@ -224,7 +271,7 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
 
     // Load: every job submitted in batches, spread round-robin over tenants, then classes.
     const spec = jobSpec.parse({ type: 'noop', params: {} });
-    for (const role of roles) await procs.ask(role, { type: 'measure' });
+    await Promise.all(roles.map((name) => procs.ask(name, { type: 'measure' })));
     const c0 = await redisCounters(admin);
     const t0 = performance.now();
     const deadline = t0 + o.maxSeconds * 1000;
@@ -239,36 +286,66 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
       }
     })();
     // Latency: a probe tenant submits one job at a time while the load runs, on a connection of its
-    // own (as another client's request would be served); its jobs go first by fair share (no
-    // usage), so the time to start is the dispatch path's, not a backlog's.
+    // own (as another client's request would be served); its jobs go first by fair share, so the
+    // time to start is the dispatch path's, not a backlog's.
     const probeStore = new JobStore(prober, keys, new TenantQueues(prober, keys, prefix), 3600);
-    const probeLatency: number[] = [];
-    const probing = (async () => {
-      while (loading) {
+    const probe = async (going: () => boolean, out: number[]) => {
+      while (going()) {
         const sent = Date.now();
         const [id] = await probeStore.add([{ spec, queue: infos[o.tenants][0] }]);
-        while (loading && !procs.probes.has(id)) await sleep(1);
-        if (procs.probes.has(id)) probeLatency.push(procs.probes.get(id)! - sent);
+        while (going() && !procs.probes.has(id)) await sleep(1);
+        if (procs.probes.has(id)) out.push(procs.probes.get(id)! - sent);
         await sleep(10);
       }
-    })();
-    while (procs.done < o.jobs && performance.now() < deadline) {
-      o.onProgress?.(procs.done);
+    };
+    const probeLatency: number[] = [];
+    const probing = probe(() => loading, probeLatency);
+    while (procs.jobsDone < o.jobs && performance.now() < deadline) {
+      o.onProgress?.(procs.jobsDone);
       await sleep(20);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const jobsDone = procs.done;
+    const jobsDone = procs.jobsDone;
     const c1 = await redisCounters(admin);
-    const reports = new Map<Role, RoleReport>();
-    for (const role of roles) reports.set(role, await procs.report(role));
+    const reports = new Map<ProcessName, RoleReport>();
+    for (const name of roles) reports.set(name, await procs.report(name));
     // A short cell may end before its first probes did: a few more, the pullers now idle.
     while (probeLatency.length < MIN_PROBES && performance.now() < deadline + 5000) await sleep(5);
     loading = false;
     await Promise.all([submitting, probing]);
-    o.onProgress?.(procs.done);
+    o.onProgress?.(procs.jobsDone);
     probeLatency.sort((a, b) => a - b);
-    const planner = reports.get(dispatch === 'grants' ? 'dispatcher' : 'pullers')!;
+
+    // Steady: the same tenants submit at half the flood's throughput, a batch every 20 ms, for
+    // steadySeconds. Under the flood every process on the machine queues for CPU (two cores for
+    // Redis, the round, the pullers and the submitter), and the probe's wait is mostly that; at
+    // half load it is the dispatch path's.
+    const steadyRate = jobsDone / seconds / 2;
+    const steadyLatency: number[] = [];
+    if ((o.steadySeconds ?? 0) > 0 && steadyRate > 0) {
+      const end = performance.now() + o.steadySeconds! * 1000;
+      const steadyProbing = probe(() => performance.now() < end, steadyLatency);
+      let owed = 0;
+      let k = 0;
+      for (let at = performance.now(); at < end; at += STEADY_TICK_MS) {
+        owed += (steadyRate * STEADY_TICK_MS) / 1000;
+        const batch: NewJob[] = [];
+        for (; owed >= 1; owed--, k++)
+          batch.push({ spec, queue: infos[k % o.tenants][Math.floor(k / o.tenants) % o.classes] });
+        if (batch.length) await store.add(batch);
+        await sleep(Math.max(0, at + STEADY_TICK_MS - performance.now()));
+      }
+      await steadyProbing;
+      steadyLatency.sort((a, b) => a - b);
+    }
+    // The plans: the scheduler's rounds, or (local) every puller's.
+    const planners = dispatch === 'grants' ? [reports.get('dispatcher')!] : pullerProcs.map((n) => reports.get(n)!);
+    const planner = {
+      rounds: planners.reduce((sum, r) => sum + r.rounds, 0),
+      planReads: planners.reduce((sum, r) => sum + r.planReads, 0),
+    };
     const roundMs = [...(reports.get('dispatcher')?.roundMs ?? [])].sort((a, b) => a - b);
+    const lags = pullerProcs.map((n) => reports.get(n)!.lagMs);
     const calls = c1.calls - c0.calls;
     return {
       dispatch,
@@ -286,17 +363,23 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
         p99: percentile(probeLatency, 99),
         samples: probeLatency.length,
       },
+      steadySubmitToStartMs: {
+        p50: percentile(steadyLatency, 50),
+        p99: percentile(steadyLatency, 99),
+        samples: steadyLatency.length,
+        jobsPerSec: steadyRate,
+      },
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
       rounds: planner.rounds,
       planReadsPerRound: planner.planReads / Math.max(1, planner.rounds),
       roundMs: { p50: percentile(roundMs, 50), p99: percentile(roundMs, 99) },
-      loopLagMs: reports.get('pullers')!.lagMs,
+      loopLagMs: { p50: Math.max(...lags.map((l) => l.p50)), p99: Math.max(...lags.map((l) => l.p99)) },
       idleRedisCommandsPerSec,
       redisClients,
     };
   } finally {
-    for (const role of roles) await procs.ask(role, { type: 'teardown' });
+    await Promise.all(roles.map((name) => procs.ask(name, { type: 'teardown' })));
     admin.disconnect();
     prober.disconnect();
   }

@@ -1,10 +1,11 @@
-// The two processes of a bench:scale cell besides the bench's own, as a deployment has them:
-// the scheduler's dispatch round (scheduler/dispatcher.ts) in one, the W FairPullers of the
-// workers in another (the worker process' dispatch loop, without WebGPU or HTTP, so that W can
-// reach 32 on two cores). In one process with the load's submitter, every figure carried that
-// process' event-loop stalls (p99 250 ms at T=1,000): building a batch of 1,000 jobs blocked the
-// round and the probe alike. Each process lives for the whole run and serves cell after cell, so
-// that the warm-up cell's JIT work is not paid again in the measured ones.
+// The processes of a bench:scale cell besides the bench's own, as a deployment has them: the
+// scheduler's dispatch round (scheduler/dispatcher.ts) in one, and each worker's FairPuller in
+// one of its own (the worker process' dispatch loop, without WebGPU or HTTP, so that W can reach
+// 32 on two cores). In one process with the load's submitter, every figure carried that process'
+// event-loop stalls (p99 250 ms at T=1,000): building a batch of 1,000 jobs blocked the round
+// and the probe alike; and 8 pullers of 100 slots in one process heard the round's news about
+// 100 ms late. Each process lives for the whole run and serves cell after cell, so that the
+// warm-up cell's JIT work is not paid again in the measured ones.
 //
 // Messages: the parent sends `setup` (a cell), `measure` (counters from now on), `report` and
 // `teardown`; a role answers each with one message of the same `type`, and the pullers also send
@@ -22,10 +23,16 @@ import { WorkerRegistry } from '../../scheduler/state/workers.ts';
 
 export type Role = 'dispatcher' | 'pullers';
 
+/** A bench child process: the dispatcher, or the i-th pullers' process. */
+export type ProcessName = 'dispatcher' | `pullers-${number}`;
+
 export interface RoleSetup {
   redisUrl: string;
   prefix: string;
+  /** Pullers in this process (all W in one, when there are fewer processes than workers). */
   workers: number;
+  /** The first puller's number (names bench-<n>, as the heartbeats the parent wrote). */
+  firstWorker: number;
   concurrency: number;
   halfLifeSeconds: number;
   catchUpSeconds: number;
@@ -154,7 +161,7 @@ async function startPullers(s: RoleSetup): Promise<Running> {
   const pullers: FairPuller[] = [];
   let done = 0;
   const progress = setInterval(() => send({ type: 'progress', done }), 20);
-  for (let w = 0; w < s.workers; w++) {
+  for (let w = s.firstWorker; w < s.firstWorker + s.workers; w++) {
     const redis = counter.wrap(connectRedis(s.redisUrl));
     const subscriber = connectRedis(s.redisUrl);
     connections.push(redis, subscriber);
