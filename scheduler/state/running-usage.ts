@@ -7,14 +7,18 @@ import { accrued } from '../policy/fair-share.ts';
 import type { WorkerRecord } from '../../shared/worker-view.ts';
 
 /**
- * Tenant → Σ accrued(now − startedAt) over the running jobs `live` workers report (decayed
- * device-seconds). Workers too old to list their jobs contribute nothing; a start after `now`
- * (a worker's clock ahead of ours) counts as nothing run yet.
+ * Tenant → Σ accrued(ran) over the running jobs `live` workers report (decayed device-seconds),
+ * `ran` counted up to the worker's last heartbeat (or `now`, if earlier): what the heartbeat
+ * vouches for. Counted up to `now`, a record read up to a second earlier (the dispatch round's
+ * worker table) kept 100 ms jobs running, and accruing, ten times as long as they ran. Workers too
+ * old to list their jobs contribute nothing; a start after that time (clock skew) counts nothing.
  */
 export function runningUsage(live: readonly WorkerRecord[], now: number, halfLifeSeconds: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const w of live)
+  for (const w of live) {
+    const upTo = Math.min(now, Date.parse(w.lastHeartbeat) || now);
     for (const j of w.jobs ?? [])
-      out.set(j.tenant, (out.get(j.tenant) ?? 0) + accrued((now - j.startedAt) / 1000, halfLifeSeconds));
+      out.set(j.tenant, (out.get(j.tenant) ?? 0) + accrued((upTo - j.startedAt) / 1000, halfLifeSeconds));
+  }
   return out;
 }

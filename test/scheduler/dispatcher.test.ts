@@ -145,7 +145,7 @@ describe('central dispatch round', () => {
     expect(later.get('any')!.filter((t) => t === 'c')).toHaveLength(1);
   });
 
-  it("counts what running jobs have accrued, per their workers' heartbeats, before the ledger sees them end", async () => {
+  it("counts what running jobs have accrued, per their workers' heartbeats, before their end is charged", async () => {
     const { dispatcher, submit, keys } = await setup(
       [
         { name: 'a', weight: 1 },

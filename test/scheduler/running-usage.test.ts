@@ -58,6 +58,15 @@ describe('running usage', () => {
     expect(runningUsage([], now, HALF).size).toBe(0);
   });
 
+  it("counts a job's run up to its worker's last heartbeat: what ended since is not counted as running on", () => {
+    const w = { ...worker('w', [job('1', 'a', 600)]), lastHeartbeat: new Date(now - 500_000).toISOString() };
+    // Started 600 s before now, last seen running 500 s before now: 100 s vouched for.
+    expect(runningUsage([w], now, HALF).get('a')).toBeCloseTo(accrued(100, HALF), 9);
+    // A heartbeat stamped after `now` (clocks apart) counts up to `now`.
+    const ahead = { ...w, lastHeartbeat: new Date(now + 60_000).toISOString() };
+    expect(runningUsage([ahead], now, HALF).get('a')).toBeCloseTo(accrued(600, HALF), 9);
+  });
+
   it('grows with the time the job has run, by what the last stretch adds decayed to now', () => {
     // Running on from 30 min to 40 min: the first 30 min decay by 10 min, the last 10 add in full
     // accrual: the same continuity the ledger's end charge keeps.

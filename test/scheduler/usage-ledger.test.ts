@@ -37,7 +37,8 @@ describe('usage ledger', () => {
     await many.usage.chargeMany(charges, t0);
     for (const c of charges) await one.usage.charge(c.tenant, c.seconds, c.flops, c.jobs, t0);
     // 300 s later, a second flush for 'a' only: its first charge has decayed by then.
-    await many.usage.chargeMany([{ tenant: 'a', seconds: 3600, decayed: acc(3600, 1), flops: 0, jobs: 1 }], t0 + 300_000);
+    const hour = { tenant: 'a', seconds: 3600, decayed: acc(3600, 1), flops: 0, jobs: 1 };
+    await many.usage.chargeMany([hour], t0 + 300_000);
     await one.usage.charge('a', 3600, 0, 1, t0 + 300_000);
 
     const at = t0 + 300_000;
