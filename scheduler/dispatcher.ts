@@ -18,6 +18,7 @@ import { matches } from './policy/matching.ts';
 import { perTenant, type QueueCounts, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
 import { GrantBoard, type GrantNews } from './state/grants.ts';
 import type { Keys } from './state/keys.ts';
+import { runningUsage } from './state/running-usage.ts';
 import { DEFAULT_TENANT, tenantSchema, type Tenant } from './state/tenants.ts';
 import { UsageLedger } from './state/usage.ts';
 import type { WorkerRecord, WorkerRegistry } from './state/workers.ts';
@@ -177,6 +178,8 @@ export class Dispatcher {
     const usageRaw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
 
     const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
+    // What running jobs have accrued, per their workers' heartbeats: usage is charged as they run.
+    const accruing = runningUsage(t.workers, now, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
     const mean = Math.max(usage.meanJobSeconds, 1e-3);
     // Running counts over every indexed queue of a tenant (a queue with running jobs is indexed),
@@ -213,6 +216,7 @@ export class Dispatcher {
           queued: c.queued,
           running: running.get(name) ?? 0,
           usage: raised.get(name) ?? usage.usage.get(name) ?? 0,
+          runningUsage: accruing.get(name) ?? 0,
         });
       }
       const queued = loads.reduce((s, l) => s + l.queued, 0);

@@ -17,6 +17,7 @@ import {
 import { bullPriority } from './queue/job-store.ts';
 import { TenantQueues, type QueueInfo } from './queue/tenant-queues.ts';
 import type { Keys } from './state/keys.ts';
+import { runningUsage } from './state/running-usage.ts';
 import { PreemptionLedger, type PreemptionRequest } from './state/preemptions.ts';
 import type { TenantStore } from './state/tenants.ts';
 import type { UsageLedger } from './state/usage.ts';
@@ -103,11 +104,13 @@ export class Preemptor {
       ]),
     );
     // The starved tenants are served in dispatch order: the same keys as fair-share dispatch.
+    const accruing = runningUsage(live, now, d.usage.halfLifeSeconds);
     const loads: TenantLoad[] = tenantList.map((t) => ({
       name: t.name,
       weight: t.weight,
       maxRunning: t.maxRunning,
       usage: usage.usage.get(t.name) ?? 0,
+      runningUsage: accruing.get(t.name) ?? 0,
       running: running.filter((j) => j.tenant === t.name).length,
       queued: demands.filter((x) => x.tenant === t.name).reduce((s, x) => s + x.queued, 0),
     }));

@@ -58,9 +58,9 @@ const program = new Command('npm run simulate --')
   )
   .option(
     '--accounting <end|running>',
-    'usage charged when a job ends (what the worker ledger does today) or as jobs run, decayed ' +
-      '(TenantLoad.runningUsage, scheduler/policy/fair-share.ts)',
-    'end',
+    'usage charged as jobs run, decayed, as the scheduler does (TenantLoad.runningUsage, ' +
+      'scheduler/policy/fair-share.ts), or only when a job ends (as it did before)',
+    'running',
   )
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(

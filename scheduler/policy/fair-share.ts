@@ -1,6 +1,6 @@
 // The fair-share policy, and nothing else: which tenant's job a free device slot takes next.
 //
-//   usageₜ(now) = Σ_jobs deviceSecondsⱼ · 2^(−(now − finishⱼ) / halfLife)      (decayed usage)
+//   usageₜ(now) = Σ_ended jobs accrued(ranⱼ) · 2^(−(now − finishⱼ) / halfLife)   (decayed usage)
 //   keyₜ        = (usageₜ + accruedₜ + runningₜ · meanJobSeconds) / weightₜ
 //   accruedₜ    = Σ_running jobs accrued(ranⱼ)   (their decayed device-seconds so far; 0 if not given)
 //

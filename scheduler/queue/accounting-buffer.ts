@@ -2,13 +2,14 @@
 // second, one round trip per job per record would cost more than the jobs.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import { accrued } from '../policy/fair-share.ts';
 import { publishEvents, JobEventSummaries, type JobEvent } from '../state/job-events.ts';
 import type { Keys } from '../state/keys.ts';
 import type { UsageLedger } from '../state/usage.ts';
 
 export class AccountingBuffer {
   private readonly events = new JobEventSummaries();
-  private charges = new Map<string, { seconds: number; flops: number; jobs: number }>();
+  private charges = new Map<string, { seconds: number; decayed: number; flops: number; jobs: number }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -25,9 +26,12 @@ export class AccountingBuffer {
     this.schedule();
   }
 
+  /** An attempt of `tenant` that ran `seconds` has just ended. */
   charge(tenant: string, seconds: number, flops: number): void {
-    const c = this.charges.get(tenant) ?? { seconds: 0, flops: 0, jobs: 0 };
+    const c = this.charges.get(tenant) ?? { seconds: 0, decayed: 0, flops: 0, jobs: 0 };
     c.seconds += seconds;
+    // What it accrued as it ran, decayed to its end (the flush, a few ms later, decays no further).
+    c.decayed += accrued(seconds, this.usage.halfLifeSeconds);
     c.flops += flops;
     c.jobs += 1;
     this.charges.set(tenant, c);

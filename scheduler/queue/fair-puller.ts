@@ -459,6 +459,8 @@ export class FairPuller {
     // Running counts over every indexed queue of the tenant: a queue with running jobs is indexed.
     const running = perTenant(all, counts);
     const queuedHere = perTenant(mine, counts); // queued work this device can serve
+    // No `runningUsage` here: this fallback (no scheduler leading) reads no heartbeats, so running
+    // jobs count only as `mean` each until their end charges what they accrued.
     const loads: TenantLoad[] = [];
     for (const [name, c] of queuedHere) {
       const t = tenantsRaw[name] ? tenantSchema.parse(JSON.parse(tenantsRaw[name])) : { ...DEFAULT_TENANT, name };

@@ -8,7 +8,7 @@
 // figures as usine_tenant_energy_joules_total. The worker's own charge (seconds, jobs, FLOPs)
 // knows no power figure.
 import type { ChainableCommander, Redis } from 'ioredis';
-import { decay } from '../policy/fair-share.ts';
+import { accrued, decay } from '../policy/fair-share.ts';
 import type { Keys } from './keys.ts';
 import type { UsageTotals } from '../../shared/api-responses.ts';
 
@@ -17,23 +17,27 @@ import type { UsageTotals } from '../../shared/api-responses.ts';
 // cost a tenth of the worker process' CPU.
 //
 // KEYS[1] usage hash, KEYS[2] the hour's totals; ARGV: now (s), halfLife (s), the hour's TTL (s),
-// then per tenant: name, seconds, jobs, flops. The mean is per job (a moving mean, 0.9 per job).
+// then per tenant: name, seconds, decayed, jobs, flops. The decayed usage (`u:`) adds `decayed`,
+// what the attempts accrued as they ran (policy's accrued()), so that a tenant's usage, counted
+// with its running jobs' accrual while they run (state/running-usage.ts), does not jump when
+// they end. The hour's totals and the mean per job (a moving mean, 0.9 per job) take the raw
+// seconds.
 const ADD_USAGE = `
 local now = tonumber(ARGV[1])
 local half = tonumber(ARGV[2])
-for i = 4, #ARGV, 4 do
-  local tenant, seconds, jobs = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+for i = 4, #ARGV, 5 do
+  local tenant, seconds, decayed, jobs = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   local u = tonumber(redis.call('HGET', KEYS[1], 'u:' .. tenant) or '0')
   local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. tenant) or ARGV[1])
   if now - t > 0 then u = u * math.pow(2, -(now - t) / half) end
-  redis.call('HSET', KEYS[1], 'u:' .. tenant, tostring(u + seconds), 't:' .. tenant, tostring(math.max(now, t)))
+  redis.call('HSET', KEYS[1], 'u:' .. tenant, tostring(u + decayed), 't:' .. tenant, tostring(math.max(now, t)))
   local per = seconds / jobs
   local mean = tonumber(redis.call('HGET', KEYS[1], 'mean') or tostring(per))
   local keep = math.pow(0.9, jobs)
   redis.call('HSET', KEYS[1], 'mean', tostring(mean * keep + per * (1 - keep)))
   redis.call('HINCRBYFLOAT', KEYS[2], tenant .. '|seconds', ARGV[i + 1])
-  redis.call('HINCRBY', KEYS[2], tenant .. '|jobs', ARGV[i + 2])
-  redis.call('HINCRBYFLOAT', KEYS[2], tenant .. '|flops', ARGV[i + 3])
+  redis.call('HINCRBY', KEYS[2], tenant .. '|jobs', ARGV[i + 3])
+  redis.call('HINCRBYFLOAT', KEYS[2], tenant .. '|flops', ARGV[i + 4])
 end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 0
@@ -61,7 +65,10 @@ const HOUR_TTL_SECONDS = 400 * 24 * 3600;
 /** One tenant's finished attempts, as a worker's flush charges them. */
 export interface TenantCharge {
   tenant: string;
+  /** Their device-seconds (the hour's totals, the mean job time). */
   seconds: number;
+  /** What they add to the decayed usage: Σ accrued(ranⱼ, halfLife), each as of its end. */
+  decayed: number;
   flops: number;
   jobs: number;
 }
@@ -89,9 +96,13 @@ export class UsageLedger {
     }
   }
 
-  /** Charges finished attempts: `seconds` of device time, `jobs` attempts and `flops` to `tenant`. */
+  /**
+   * Charges `jobs` attempts that ended at `now`, of `seconds` of device time in all (each as long),
+   * and `flops`, to `tenant`.
+   */
   charge(tenant: string, seconds: number, flops: number, jobs = 1, now = Date.now()): Promise<void> {
-    return this.chargeMany([{ tenant, seconds, flops, jobs }], now);
+    const decayed = jobs * accrued(seconds / jobs, this.halfLifeSeconds);
+    return this.chargeMany([{ tenant, seconds, decayed, flops, jobs }], now);
   }
 
   /** Charges many tenants in one script call (a worker's flush). */
@@ -99,7 +110,7 @@ export class UsageLedger {
     if (!charges.length) return;
     const hourKey = this.keys.usageHour(Math.floor(now / 3_600_000));
     const args: (string | number)[] = [now / 1000, this.halfLifeSeconds, HOUR_TTL_SECONDS];
-    for (const c of charges) args.push(c.tenant, c.seconds, c.jobs, c.flops);
+    for (const c of charges) args.push(c.tenant, c.seconds, c.decayed, c.jobs, c.flops);
     await this.script('usineAddUsage')(this.keys.usage, hourKey, ...args);
   }
 

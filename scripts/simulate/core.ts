@@ -11,10 +11,10 @@
 //   catch-up raises; the round's further picks take the eligible tenant with the smallest
 //   shareKey, counting each pick as running, as successive planDispatch calls would (only
 //   the catch-up bound is not re-checked between the picks of one round).
-// - Usage decays by the half-life every tick. `accounting: 'end'` charges a job's run time when
-//   it ends (as the worker's ledger does today); 'running' counts what running jobs have
-//   accrued so far, decayed (TenantLoad.runningUsage), and charges that at the end instead
-//   (fair-share.ts says why). The mean job time is the ledger's moving mean (0.9 per job).
+// - Usage decays by the half-life every tick. `accounting: 'running'` counts what running jobs
+//   have accrued so far, decayed (TenantLoad.runningUsage), and charges that at the end (as the
+//   scheduler does: fair-share.ts says why); 'end' charges a job's run time only when it ends
+//   (as the worker's ledger did before). The mean job time is the ledger's moving mean (0.9 per job).
 // - One device class, no requirements, no quotas (maxRunning = devices), no retries or
 //   failures, no priorities within a tenant (FIFO).
 // - Preemption (optional): a hook is called every tick, after the round, with the running
@@ -82,7 +82,7 @@ export interface SimConfig {
   preempt?: PreemptionHook;
   /** Work a preemption loses (loading the checkpoint, warming up again), seconds. */
   restartSeconds?: number;
-  /** How usage is charged: when a job ends (today's ledger, the default), or as it runs. */
+  /** How usage is charged: when a job ends (the default here; the ledger before), or as it runs (the scheduler). */
   accounting?: 'end' | 'running';
   /**
    * The longest a preemption takes to give a tenant under its share a device (the wait bound's

@@ -16,7 +16,8 @@ import { requirementClass } from '../../scheduler/policy/matching.ts';
 import { GRANTS_LIVE_MS } from '../../scheduler/state/grants.ts';
 import { Keys } from '../../scheduler/state/keys.ts';
 import { tenantSchema } from '../../scheduler/state/tenants.ts';
-import { WorkerRegistry } from '../../scheduler/state/workers.ts';
+import { UsageLedger } from '../../scheduler/state/usage.ts';
+import { WorkerRegistry, type RunningJob } from '../../scheduler/state/workers.ts';
 import { anyQueue, recordCommands, testCaps } from '../support/fixtures.ts';
 
 const url = inject('redisUrl');
@@ -142,6 +143,40 @@ describe('central dispatch round', () => {
     })();
     expect(later.get('any')).toHaveLength(4);
     expect(later.get('any')!.filter((t) => t === 'c')).toHaveLength(1);
+  });
+
+  it("counts what running jobs have accrued, per their workers' heartbeats, before their end is charged", async () => {
+    const { dispatcher, submit, keys } = await setup(
+      [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+      [{ id: 'w0', concurrency: 1 }],
+    );
+    // Equal recorded usage and equal weights: without running usage, 'a' goes first (by name).
+    const charge = { seconds: 100, decayed: 100, flops: 0, jobs: 1 };
+    await new UsageLedger(admin, keys, 3600).chargeMany([
+      { tenant: 'a', ...charge },
+      { tenant: 'b', ...charge },
+    ]);
+    // w0's heartbeat: its slot has run a job of 'a' for 30 minutes (the queues' counts need not know).
+    const held: RunningJob = {
+      id: 'long',
+      tenant: 'a',
+      queue: anyQueue('a').name,
+      priority: 0,
+      preemptible: true,
+      startedAt: Date.now() - 1_800_000,
+      checkpointAt: null,
+    };
+    await new WorkerRegistry(admin, keys, 60_000).heartbeat({
+      ...{ id: 'w0', name: 'w0', caps: testCaps, adapter: 'test', concurrency: 1, running: ['long'], jobs: [held] },
+      ...{ startedAt: new Date().toISOString(), lastHeartbeat: '' },
+    });
+    await submit(anyQueue('a'), 3);
+    await submit(anyQueue('b'), 3);
+    const { grants } = await dispatcher.round();
+    expect(grants.get('any')).toEqual(['b']);
   });
 
   it("workers take jobs by the round's grants, never reading the queues themselves, each job once", async () => {

@@ -2,6 +2,7 @@
 // same figures the gauges export (usine_tenant_*), from the real API in process over real Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshGauges } from '../../../scheduler/gauges.ts';
+import { accrued } from '../../../scheduler/policy/fair-share.ts';
 import type { WhoAmI } from '../../../shared/api-responses.ts';
 import { Api, expectError } from '../../support/api.ts';
 
@@ -53,8 +54,10 @@ describe('/v1/tenant', () => {
       // a and b have work: weights 1 and 3; 'idle' has none and counts for nothing.
       targetShare: 0.25,
     });
-    expect(me.tenant!.usageShare).toBeCloseTo(0.75, 3);
-    expect(me.tenant!.usageDeviceSeconds).toBeCloseTo(30, 1);
+    // An attempt's charge is what it accrued as it ran (decayed), a little under its seconds.
+    const [ua, ub] = [30, 10].map((s) => accrued(s, api.ctx.usage.halfLifeSeconds));
+    expect(me.tenant!.usageShare).toBeCloseTo(ua / (ua + ub), 3);
+    expect(me.tenant!.usageDeviceSeconds).toBeCloseTo(ua, 1);
     expect(JSON.stringify(me)).not.toMatch(/tokenSha256|token-a/);
     const b = (await api.as('b').get<WhoAmI>('/v1/tenant')).json.tenant!;
     expect(b).toMatchObject({ name: 'b', queued: 1, targetShare: 0.75, rateLimitPerMinute: 600 });
