@@ -60,7 +60,8 @@ const program = new Command('npm run bench:scale --')
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
   .option(
     '--puller-processes <n>',
-    'processes the pullers run in: one per puller up to this many, then shared out (default: the largest W)',
+    'processes the pullers run in: one per puller up to this many, then shared out (default: the CPU count; ' +
+      'more processes than cores spend the cores on switching between them)',
     integer(1),
   )
   .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
@@ -113,7 +114,7 @@ const port = await freePort();
 const redisUrl = `redis://127.0.0.1:${port}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
 const redis = await ensureRedis(redisUrl, dir);
-const procs = new BenchProcesses(o.pullerProcesses ?? Math.max(...o.workers));
+const procs = new BenchProcesses(Math.min(Math.max(...o.workers), o.pullerProcesses ?? os.cpus().length));
 procs.start();
 const cleanup = async () => {
   procs.stop();

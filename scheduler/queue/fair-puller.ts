@@ -393,7 +393,10 @@ export class FairPuller {
     // None left: wait for the round's next grants (their news pokes) or the poll.
     this.indexEmpty = grants.length === 0;
     this.drained = grants.length === 0;
-    if (!grants.length) return 0;
+    if (!grants.length) {
+      await this.grants.taken(0);
+      return 0;
+    }
     let t = this.tables!;
     // A tenant's limits may change: the tables are re-read at most once a second, and at once
     // for a grant naming a queue new to this process (a new tenant, or class).
@@ -410,6 +413,7 @@ export class FairPuller {
         return this.takeFrom(this.tenant(g.tenant), candidates, own);
       }),
     );
+    await this.grants.taken(grants.length);
     return grants.length;
   }
 

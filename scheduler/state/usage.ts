@@ -135,7 +135,11 @@ export class UsageLedger {
 
   /** The same raise, queued on a transaction or pipeline of this connection (the dispatch round's write). */
   raiseIn(m: ChainableCommander, raised: ReadonlyMap<string, number>, now = Date.now()): void {
-    if (raised.size) (m as unknown as Record<string, UsageScript>).usineRaiseUsage(...this.raiseArgs(raised, now));
+    // On a transaction the call queues the script and returns the transaction, not a promise.
+    if (raised.size)
+      (m as unknown as Record<string, (...a: (string | number)[]) => unknown>).usineRaiseUsage(
+        ...this.raiseArgs(raised, now),
+      );
   }
 
   private raiseArgs(raised: ReadonlyMap<string, number>, now: number): (string | number)[] {
