@@ -50,7 +50,13 @@ export class QueueWorkerFactory {
   private base: RedisQueueBackend | null = null;
   private readonly backends: BackendFactory<RedisQueueBackend> = (name, opts) => {
     // The base's options (lock duration, stalled count) are what every sibling's scripts read.
-    this.base ??= createRedisBackend(name, opts);
+    if (!this.base) {
+      this.base = createRedisBackend(name, opts);
+      // It forwards the connection's errors, and no BullMQ worker listens to it (the siblings'
+      // workers do to theirs): an 'error' with no listener throws, and killed the worker process
+      // at the first failed reconnect. The process' own health check reports the outage.
+      this.base.on('error', () => {});
+    }
     return this.base.forQueue(name, this.o.prefix) as RedisQueueBackend;
   };
 
