@@ -326,8 +326,7 @@ export function simulate(cfg: SimConfig): SimResult {
           median = keys.sort((a, b) => a - b)[keys.length >> 1];
         }
         underContext[i] = { held: running[i], fairShare: f, keyOverMedian: shareKey(loads[i], mean) / median };
-      }
-      else if (!under && !Number.isNaN(underSince[i])) {
+      } else if (!under && !Number.isNaN(underSince[i])) {
         noteUnder(i, now - underSince[i]);
         underSince[i] = NaN;
       }
@@ -524,6 +523,15 @@ export function simulate(cfg: SimConfig): SimResult {
   waits.sort((a, b) => a - b);
   const planSorted = [...planMs].sort((a, b) => a - b);
   const byName = (xs: ArrayLike<number>) => new Map(cfg.tenants.map((t, i) => [t.name, xs[i]]));
+  const nameOf = (i: number) => (i >= 0 ? cfg.tenants[i].name : null);
+  /** The longest wait and the worst wait-to-bound ratio, named. */
+  const waitReport = (w: { seconds: number; tenant: number; bound: number }, r: { ratio: number; tenant: number }) => ({
+    seconds: w.seconds,
+    tenant: nameOf(w.tenant),
+    boundSeconds: w.bound,
+    worstRatio: r.ratio,
+    ratioTenant: nameOf(r.tenant),
+  });
   return {
     deviceSeconds: byName(received),
     jobsSubmitted: submitted,
@@ -536,7 +544,7 @@ export function simulate(cfg: SimConfig): SimResult {
       p50: percentile(errors, 50),
       p95: percentile(errors, 95),
       p99: percentile(errors, 99),
-      worstTenant: worst.tenant >= 0 ? cfg.tenants[worst.tenant].name : null,
+      worstTenant: nameOf(worst.tenant),
       worstWindowStartSeconds: worst.tenant >= 0 ? worst.at : null,
       worstTargetDevices: worst.targetDevices,
       worstOver: worst.over,
@@ -547,19 +555,9 @@ export function simulate(cfg: SimConfig): SimResult {
         p95: percentile(largeErrors, 95),
       },
     },
-    longestWait: {
-      seconds: worstWait.seconds,
-      tenant: worstWait.tenant >= 0 ? cfg.tenants[worstWait.tenant].name : null,
-      boundSeconds: worstWait.bound,
-      worstRatio: worstRatio.ratio,
-      ratioTenant: worstRatio.tenant >= 0 ? cfg.tenants[worstRatio.tenant].name : null,
-    },
+    longestWait: waitReport(worstWait, worstRatio),
     longestWaitUnderShare: {
-      seconds: worstUnder.seconds,
-      tenant: worstUnder.tenant >= 0 ? cfg.tenants[worstUnder.tenant].name : null,
-      boundSeconds: worstUnder.bound,
-      worstRatio: worstUnderRatio.ratio,
-      ratioTenant: worstUnderRatio.tenant >= 0 ? cfg.tenants[worstUnderRatio.tenant].name : null,
+      ...waitReport(worstUnder, worstUnderRatio),
       waits: underWaits,
       overBound: underOver,
       context: { held: worstUnder.held, fairShare: worstUnder.fairShare, keyOverMedian: worstUnder.keyOverMedian },
