@@ -72,6 +72,22 @@ describe('/v1/tenant', () => {
     expect(await gauge('usine_tenant_usage_share_ratio', 'a')).toBeCloseTo(me.tenant!.usageShare, 3);
   });
 
+  it("counts in a tenant's usage what its running jobs have accrued, per the workers' heartbeats", async () => {
+    const half = api.ctx.usage.halfLifeSeconds;
+    const before = (await api.as('b').get<WhoAmI>('/v1/tenant')).json.tenant!.usageDeviceSeconds;
+    const startedAt = Date.now() - 1_200_000;
+    const job = { id: 'long', tenant: 'b', queue: 'b:any', priority: 0, preemptible: true, startedAt, checkpointAt: null };
+    const { caps } = (await api.ctx.workers.live())[0];
+    await api.ctx.workers.heartbeat({
+      ...{ id: 'busy', name: 'busy', caps, adapter: 'test', concurrency: 1, running: ['long'], jobs: [job] },
+      ...{ startedAt: new Date().toISOString(), lastHeartbeat: '' },
+    });
+    const b = (await api.as('b').get<WhoAmI>('/v1/tenant')).json.tenant!;
+    // Within a second's accrual of the 20 minutes (the request takes a few ms).
+    expect(b.usageDeviceSeconds - before).toBeCloseTo(accrued(1200, half), 0);
+    await api.ctx.workers.remove('busy');
+  });
+
   it('keeps a tenant to its own: naming another is 403, naming itself is fine', async () => {
     expectError(await api.as('a').get('/v1/tenant?tenant=b'), 403, 'forbidden', /own tenant only \(a\)/);
     expect((await api.as('a').get<WhoAmI>('/v1/tenant?tenant=a')).json.tenant?.name).toBe('a');
