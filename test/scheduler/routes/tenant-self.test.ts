@@ -76,7 +76,15 @@ describe('/v1/tenant', () => {
     const half = api.ctx.usage.halfLifeSeconds;
     const before = (await api.as('b').get<WhoAmI>('/v1/tenant')).json.tenant!.usageDeviceSeconds;
     const startedAt = Date.now() - 1_200_000;
-    const job = { id: 'long', tenant: 'b', queue: 'b:any', priority: 0, preemptible: true, startedAt, checkpointAt: null };
+    const job = {
+      id: 'long',
+      tenant: 'b',
+      queue: 'b:any',
+      priority: 0,
+      preemptible: true,
+      startedAt,
+      checkpointAt: null,
+    };
     const { caps } = (await api.ctx.workers.live())[0];
     await api.ctx.workers.heartbeat({
       ...{ id: 'busy', name: 'busy', caps, adapter: 'test', concurrency: 1, running: ['long'], jobs: [job] },
