@@ -23,16 +23,16 @@ const list = (value: string): number[] => {
 const program = new Command('npm run bench:scale --')
   .description(
     'Dispatch cost against the number of tenants and workers: for every (dispatch mode, tenants, workers), ' +
-      "the scheduler's dispatch round (grants mode) and W in-process " +
-      "fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) share one Redis of the bench's " +
-      'own; no-op jobs are spread over T tenants of mixed weights and C requirement classes. Per cell: ' +
-      'throughput, submit-to-start p50/p99 of a probe tenant while the load runs, Redis CPU µs and commands per ' +
-      'job, dispatch rounds per job and the Redis reads of a round, and the idle cost (Redis commands/s with W ' +
-      'pullers and nothing queued). ' +
+      "W fair-share pullers (the worker's dispatch loop, without WebGPU or HTTP) in processes of their own and, " +
+      "in grants mode, the scheduler's dispatch round in another, share one Redis of the bench's own; no-op jobs " +
+      'are spread over T tenants of mixed weights and C requirement classes. Per cell: throughput, submit-to-start ' +
+      'p50/p99 of a probe tenant during the load and at a steady half load after it, Redis CPU µs and commands ' +
+      "per job, dispatch rounds per job, the Redis reads and duration of a round, the pullers' event-loop delay, " +
+      'and the idle cost (Redis commands/s with W pullers and nothing queued). ' +
       'A cell stops after --max-seconds even with jobs left (flagged "unfinished").',
   )
   .option('--tenants <list>', 'tenant counts, comma-separated', list, [1, 10, 100, 1000])
-  .option('--workers <list>', 'in-process pullers, comma-separated', list, [1, 8, 32])
+  .option('--workers <list>', 'pullers (workers), comma-separated', list, [1, 8, 32])
   .option(
     '--dispatch <list>',
     "who plans, comma-separated: 'grants' (the scheduler's dispatch round) and/or 'local' (every puller)",
@@ -71,9 +71,11 @@ const program = new Command('npm run bench:scale --')
 The grid runs T=1, W=1 first for each dispatch mode: every row's "vs" column is its
 throughput over the T=1, W=1 row of its own mode. '--dispatch grants,local' compares the
 central round with every worker planning for itself, in one run.
-Submit-to-start: a probe tenant submits one job at a time during the load; fair share puts
-it first, so its wait is the dispatch path's, not the backlog's. Idle commands/s exclude
-heartbeats (the pullers run without the worker process around them).
+Submit-to-start: a probe tenant weighing as much as all the others submits one job at a
+time; fair share puts it first, so its wait is the dispatch path's, not the backlog's. During
+the load every process on a small machine also queues for CPU; the steady half-load figure
+is the path's alone. Idle commands/s exclude heartbeats (the pullers run without the worker
+process around them).
 
 Examples:
   npm run bench:scale
