@@ -56,7 +56,7 @@ const program = new Command('npm run bench:scale --')
   .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
   .option('--steady-seconds <s>', 'length of the steady phase at half the load phase throughput (0: none)', number, 5)
-  .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 3600)
+  .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 900)
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
   .option(
     '--puller-processes <n>',

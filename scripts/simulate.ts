@@ -33,7 +33,7 @@ const program = new Command('npm run simulate --')
     number,
     2,
   )
-  .option('--half-life <s>', 'fair-share usage half-life, seconds (USINE_FAIR_SHARE_HALF_LIFE_SECONDS)', number, 3600)
+  .option('--half-life <s>', 'fair-share usage half-life, seconds (USINE_FAIR_SHARE_HALF_LIFE_SECONDS)', number, 900)
   .option('--catch-up <s>', 'catch-up bound, device-seconds per weight (USINE_FAIR_SHARE_CATCH_UP_SECONDS)', number, 60)
   .option('--tick <s>', 'simulation step: finished jobs free devices and a round fills them once per tick', number, 60)
   .option('--window-hours <h>', 'width of the sliding windows of the share error (step: 1 h)', number, 6)

@@ -43,7 +43,7 @@ const common = {
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
     .default('usine'),
   /** Half-life of past device usage in the fair-share policy; set the same on scheduler and workers. */
-  USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(3600),
+  USINE_FAIR_SHARE_HALF_LIFE_SECONDS: z.coerce.number().positive().default(900),
   /** How far (device-seconds per unit of weight) a newly active tenant may catch up on the others. */
   USINE_FAIR_SHARE_CATCH_UP_SECONDS: z.coerce.number().nonnegative().default(60),
   /**

@@ -252,7 +252,7 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
         workers: n,
         firstWorker: first,
         concurrency: o.concurrency,
-        halfLifeSeconds: o.halfLifeSeconds ?? 3600,
+        halfLifeSeconds: o.halfLifeSeconds ?? 900,
         catchUpSeconds: o.catchUpSeconds ?? 60,
         dispatch,
       };
