@@ -5,12 +5,14 @@
 // installation, instead of once per round of every worker, and a submit wakes one process
 // (this one), not every worker (#14).
 //
-// A round runs when work arrives (a submit's or requeue's wake-up), when workers took grants
-// or found the lists dry (they have free slots), and on the leader's 1 s tick. Rounds never
-// overlap, and the next one waits at least as long as the last one took, so the counts' reads
-// use at most half of Redis while work flows. Retries waiting out their backoff (BullMQ's
-// delayed jobs) get grants only in the tick's round: a worker's take is what promotes a due one,
-// and granting them in every round would spin workers on empty takes until they are due.
+// A round runs when work arrives (a submit's or requeue's wake-up), when workers took the jobs
+// of their grants or found the lists dry (they have free slots), and on the leader's 1 s tick.
+// Rounds never overlap. One for new work starts as soon as the running one ends (its wait is
+// the submit's latency); the others wait at least as long as the last round took, so that the
+// takes, which come with every grant, do not keep rounds back to back. Retries waiting out
+// their backoff (BullMQ's delayed jobs) get grants only in the tick's round: a worker's take is
+// what promotes a due one, and granting them in every round would spin workers on empty takes
+// until they are due.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.ts';
 import { pickSlots, type TenantLoad } from './policy/fair-share.ts';
