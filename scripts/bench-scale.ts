@@ -5,7 +5,6 @@
 // measures throughput, submit→start, Redis CPU and commands per job, the reads of a dispatch round,
 // and what W idle pullers cost Redis. One table over the grid, each row against T=1, W=1.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -13,6 +12,7 @@ import cliProgress from 'cli-progress';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { ensureRedis } from '../shared/redis-server.ts';
 import { BenchProcesses, runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
+import { freePort } from './support/free-port.ts';
 import { onInterrupt } from './support/on-interrupt.ts';
 
 const list = (value: string): number[] => {
@@ -100,17 +100,6 @@ const o = program.opts<{
   json?: string;
   pullerProcesses?: number;
 }>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const port = await freePort();
 const redisUrl = `redis://127.0.0.1:${port}`;

@@ -84,6 +84,7 @@ const COMMANDS: { file: string; options: string[] }[] = [
   { file: 'scripts/chaos.ts', options: ['--only', '--json', '--short', '--base-port', 'redis-stop', 'sentinel'] },
   { file: 'scripts/bench-preemption.ts', options: ['--only', '--b-seconds', '--port', '--json', '--logs'] },
   { file: 'scripts/bench-durability.ts', options: ['--seconds', '--clients', '--batch', '--rounds', '--port'] },
+  { file: 'scripts/bench-snapshot.ts', options: ['--queues', '--calls'] },
 ];
 
 // No Vulkan driver and no Redis or scheduler to reach: a command that opened either before
