@@ -44,13 +44,17 @@ return added`;
 // queues (one reply instead of three or four commands per queue, whose client-side cost was most of
 // a round at 1,000 queues). Members found holding nothing are removed on the way, atomically as
 // in PRUNE. Returns per remaining member: name, ready (waiting + prioritized), delayed, running.
-const SNAPSHOT = `
-local out = {}
-for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+const QUEUE_COUNTS = `
+local function counts(name)
   local k = ARGV[1] .. ':' .. name
   local ready = redis.call('LLEN', k .. ':wait') + redis.call('ZCARD', k .. ':prioritized')
-  local delayed = redis.call('ZCARD', k .. ':delayed')
-  local running = redis.call('LLEN', k .. ':active')
+  return ready, redis.call('ZCARD', k .. ':delayed'), redis.call('LLEN', k .. ':active'), k
+end
+`;
+const SNAPSHOT = `${QUEUE_COUNTS}
+local out = {}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ready, delayed, running, k = counts(name)
   if ready + delayed + running + redis.call('LLEN', k .. ':paused') == 0 then
     redis.call('SREM', KEYS[1], name)
   else
@@ -59,6 +63,19 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     out[#out + 1] = delayed
     out[#out + 1] = running
   end
+end
+return out`;
+
+// The same counts for the named queues only (ARGV[2..]), zeros included, the index untouched:
+// a round between two snapshots re-reads only the queues whose counts it knows have moved.
+const COUNTS_OF = `${QUEUE_COUNTS}
+local out = {}
+for i = 2, #ARGV do
+  local ready, delayed, running = counts(ARGV[i])
+  out[#out + 1] = ARGV[i]
+  out[#out + 1] = ready
+  out[#out + 1] = delayed
+  out[#out + 1] = running
 end
 return out`;
 
@@ -76,6 +93,7 @@ export class ActiveQueues {
       redis.defineCommand('usineActivePrune', { numberOfKeys: 1, lua: PRUNE });
       redis.defineCommand('usineActiveSweep', { numberOfKeys: 1, lua: SWEEP });
       redis.defineCommand('usineActiveSnapshot', { numberOfKeys: 1, lua: SNAPSHOT });
+      redis.defineCommand('usineActiveCountsOf', { numberOfKeys: 1, lua: COUNTS_OF });
     }
   }
 
@@ -97,6 +115,21 @@ export class ActiveQueues {
       this.keys.active,
       this.prefix,
     )) as unknown as (string | number)[];
+    return ActiveQueues.unflatten(flat);
+  }
+
+  /** The counts of the named queues (indexed or not), in one script; the index is left as it is. */
+  async countsOf(names: string[]): Promise<Map<string, QueueCounts>> {
+    if (!names.length) return new Map();
+    const flat = (await (this.redis as unknown as Record<string, IndexScript>).usineActiveCountsOf(
+      this.keys.active,
+      this.prefix,
+      ...names,
+    )) as unknown as (string | number)[];
+    return ActiveQueues.unflatten(flat);
+  }
+
+  private static unflatten(flat: (string | number)[]): Map<string, QueueCounts> {
     const out = new Map<string, QueueCounts>();
     for (let i = 0; i < flat.length; i += 4) {
       const [ready, delayed, running] = [flat[i + 1], flat[i + 2], flat[i + 3]].map(Number);

@@ -74,8 +74,6 @@ export const benchCaps: DeviceCaps = {
 
 // SMEMBERS: the active-queue index, read first by every round (and alone when it is empty).
 const PLAN_READS = new Set(['hgetall', 'llen', 'zcard', 'smembers']);
-/** Reads the round's snapshot script (ActiveQueues.snapshot) makes per queue it returns. */
-const SNAPSHOT_READS_PER_QUEUE = 5;
 
 /** Counts what the plans of this process send to Redis. */
 class ReadCounter {
@@ -96,12 +94,15 @@ class ReadCounter {
     redis.sendCommand = ((cmd: { name: string; args: unknown[]; promise: Promise<unknown> }, ...rest: unknown[]) => {
       if (PLAN_READS.has(cmd.name)) this.planReads++;
       if (cmd.name === 'hgetall' && String(cmd.args[0]) === usageKey) this.rounds++;
-      // The snapshot script (its one key is the index, its one argument the prefix; the index's
-      // prune and sweep scripts name queues too): SMEMBERS, then five reads per queue it returns.
-      if (cmd.name === 'evalsha' && cmd.args.length === 4 && String(cmd.args[2]) === activeKey) {
-        this.planReads++;
+      // The round's scripts over the index (their one key): the snapshot (only the prefix after it)
+      // reads SMEMBERS and five keys per queue it returns; the re-read of the queues that moved
+      // (names after the prefix), four per queue. The index's prune and sweep scripts answer a number.
+      if (cmd.name === 'evalsha' && String(cmd.args[2]) === activeKey) {
+        const snapshot = cmd.args.length === 4;
         cmd.promise.then(
-          (r) => (this.planReads += Array.isArray(r) ? (SNAPSHOT_READS_PER_QUEUE * r.length) / 4 : 0),
+          (r) => {
+            if (Array.isArray(r)) this.planReads += (snapshot ? 1 : 0) + ((snapshot ? 5 : 4) * r.length) / 4;
+          },
           () => {},
         );
       }

@@ -3,11 +3,12 @@
 // take jobs by the grants without reading the queues themselves, and plan for themselves
 // again when no round writes grants.
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../shared/redis.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { jobSpec, requirements } from '../../shared/job-spec.ts';
-import { queuedSpec } from '../../shared/queues.ts';
+import { queuedSpec, type JobData } from '../../shared/queues.ts';
 import { Dispatcher } from '../../scheduler/dispatcher.ts';
 import { FairPuller, type Processor } from '../../scheduler/queue/fair-puller.ts';
 import { JobStore } from '../../scheduler/queue/job-store.ts';
@@ -143,6 +144,38 @@ describe('central dispatch round', () => {
     })();
     expect(later.get('any')).toHaveLength(4);
     expect(later.get('any')!.filter((t) => t === 'c')).toHaveLength(1);
+  });
+
+  it('between ticks re-reads only the queues that moved: those its grants named and those a wake-up named', async () => {
+    const { dispatcher, submit, prefix } = await setup(
+      [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+      [{ id: 'w0', concurrency: 2 }],
+    );
+    await submit(anyQueue('a'), 2);
+    await submit(anyQueue('b'), 2);
+    // The whole index: one grant each.
+    const first = await dispatcher.round();
+    expect([...first.grants.get('any')!].sort()).toEqual(['a', 'b']);
+    // A worker takes a's and b's jobs (the grants' queues): the next round re-reads both.
+    const take = async (tenant: string) => {
+      const w = new Worker<JobData>(anyQueue(tenant).name, null, { connection: admin, prefix, autorun: false });
+      await w.getNextJob('tok', { block: false });
+      await w.getNextJob('tok2', { block: false });
+      await w.close();
+    };
+    await take('a');
+    await take('b');
+    // c's work arrives with no wake-up heard (nothing subscribed here): a round between ticks
+    // does not see it, and finds a and b drained, so it grants nothing.
+    await submit(anyQueue('c'), 1);
+    const between = await dispatcher.round(Date.now(), false);
+    expect(between.grants.get('any') ?? []).toEqual([]);
+    // The tick's round reads the whole index again and finds c.
+    const whole = await dispatcher.round();
+    expect(whole.grants.get('any')).toEqual(['c']);
   });
 
   it("counts what running jobs have accrued, per their workers' heartbeats, before their end is charged", async () => {
