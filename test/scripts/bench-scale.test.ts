@@ -34,9 +34,10 @@ it('runs the T=2, W=2 cell and reports sane figures', async () => {
   expect(c.redisCommandsPerJob).toBeGreaterThan(3);
   expect(c.redisMicrosPerJob).toBeGreaterThan(0);
   expect(c.rounds).toBeGreaterThan(0);
-  // An idle installation costs close to nothing: the round's tick (the empty active-queue index,
-  // the live key, its news: 3/s), nothing from pullers taking grants, and BullMQ's stalled-job
-  // checks (before the index: a full round a second, 12+/s each puller).
+  // An idle installation costs close to nothing: the round's tick (its snapshot script and the
+  // SMEMBERS inside it, the live key, its news: 4/s), nothing from pullers taking grants, and each
+  // puller's read of the empty index once per lock period for its stalled-job checks (before the
+  // index: a full round a second, 12+/s each puller).
   expect(c.idleRedisCommandsPerSec).toBeLessThan(5);
   expect(stdout).toMatch(/\| 2 +\| 2 +\| \d+/);
 }, 60_000);
