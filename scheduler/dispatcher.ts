@@ -54,6 +54,7 @@ export interface RoundResult {
 export class Dispatcher {
   private readonly board: GrantBoard;
   private readonly usage: UsageLedger;
+  private parsedTenants = new Map<string, { json: string; tenant: Tenant | null }>();
   private leading = false;
   private running: Promise<unknown> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -294,11 +295,17 @@ export class Dispatcher {
       this.o.redis.hgetall(this.o.keys.tenants),
       this.o.workers.live(now),
     ]);
+    // Parsed again only when an entry's text changed (the table is re-read every second).
     const tenants = new Map<string, Tenant>();
+    const parsed = new Map<string, { json: string; tenant: Tenant | null }>();
     for (const [name, json] of Object.entries(tenantsRaw)) {
-      const parsed = tenantSchema.safeParse(JSON.parse(json));
-      if (parsed.success) tenants.set(name, parsed.data);
+      const last = this.parsedTenants.get(name);
+      const entry =
+        last?.json === json ? last : { json, tenant: tenantSchema.safeParse(JSON.parse(json)).data ?? null };
+      parsed.set(name, entry);
+      if (entry.tenant) tenants.set(name, entry.tenant);
     }
+    this.parsedTenants = parsed;
     this.tables = { at: now, queues: new Map(queues.map((q) => [q.name, q])), tenants, workers };
     return this.tables;
   }

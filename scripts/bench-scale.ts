@@ -64,6 +64,10 @@ const program = new Command('npm run bench:scale --')
       'more processes than cores spend the cores on switching between them)',
     integer(1),
   )
+  .option(
+    '--breakdown',
+    "print each cell's CPU µs per job by process (Redis, round, pullers, submitter) and Redis commands per job by name",
+  )
   .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
   .addHelpText(
     'after',
@@ -98,6 +102,7 @@ const o = program.opts<{
   halfLife: number;
   catchUp: number;
   json?: string;
+  breakdown?: boolean;
   pullerProcesses?: number;
 }>();
 
@@ -239,6 +244,20 @@ try {
         `pullers' event-loop lag p99 ${f0(r.loopLagMs.p99)} ms, idle ${f0(r.idleRedisCommandsPerSec)} cmds/s, ` +
         `${r.redisClients} Redis clients${vs}`,
     );
+    if (o.breakdown) {
+      const c = r.cpuMicrosPerJob;
+      console.log(
+        `  CPU µs/job: Redis ${f0(c.redis)}, round ${f0(c.round)}, pullers ${f0(c.pullers)}, ` +
+          `submitter ${f0(c.submitter)}, total ${f0(c.redis + c.round + c.pullers + c.submitter)}`,
+      );
+      console.log(
+        '  commands/job: ' +
+          Object.entries(r.commandsPerJob)
+            .filter(([, n]) => n >= 0.05)
+            .map(([name, n]) => `${name} ${f1(n)}`)
+            .join(', '),
+      );
+    }
   }
   console.log(`\nagainst the T=1, W=1 row of the same dispatch mode in this run:\n`);
   console.log(markdown(results.map((r) => row(r, baseOf(r)))));
@@ -258,6 +277,8 @@ try {
       steadySubmitToStartMs: r.steadySubmitToStartMs,
       redisMicrosPerJob: r.redisMicrosPerJob,
       redisCommandsPerJob: r.redisCommandsPerJob,
+      commandsPerJob: r.commandsPerJob,
+      cpuMicrosPerJob: r.cpuMicrosPerJob,
       rounds: r.rounds,
       planReadsPerRound: r.planReadsPerRound,
       roundMs: r.roundMs,

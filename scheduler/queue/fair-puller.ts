@@ -143,9 +143,11 @@ export class FairPuller {
     tenants: Record<string, string>;
     /** Every queue of each tenant (a grant's take looks there, not through every queue). */
     byTenant: Map<string, QueueInfo[]>;
-    /** Tenant entries parsed so far (see tenant()). */
-    parsed: Map<string, Tenant>;
   } | null = null;
+  /** Tenant entries parsed so far, with their text: parsed again only once it changes. */
+  private readonly parsedTenants = new Map<string, { raw: string | undefined; tenant: Tenant }>();
+  /** Whether this device serves a requirement class (a class names one set of requirements). */
+  private readonly servesClass = new Map<string, boolean>();
   /** The latest round found the active-queue index empty: nothing queued or running anywhere. */
   private indexEmpty = false;
   /**
@@ -417,16 +419,14 @@ export class FairPuller {
     return grants.length;
   }
 
-  /** A tenant's entry of the tables, parsed once per reading of them. */
+  /** A tenant's entry of the tables, parsed once per version of its text. */
   private tenant(name: string): Tenant {
-    const t = this.tables;
-    let parsed = t?.parsed.get(name);
-    if (!parsed) {
-      const raw = t?.tenants[name];
-      parsed = raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
-      t?.parsed.set(name, parsed);
-    }
-    return parsed;
+    const raw = this.tables?.tenants[name];
+    const last = this.parsedTenants.get(name);
+    if (last && last.raw === raw) return last.tenant;
+    const tenant = raw ? tenantSchema.parse(JSON.parse(raw)) : { ...DEFAULT_TENANT, name };
+    this.parsedTenants.set(name, { raw, tenant });
+    return tenant;
   }
 
   /**
@@ -504,7 +504,12 @@ export class FairPuller {
   private async readTables(names: string[]): Promise<void> {
     const [queues, tenants] = await Promise.all([this.queues.list(), this.o.redis.hgetall(this.o.keys.tenants)]);
     const byName = new Map(queues.map((q) => [q.name, q]));
-    const servable = queues.filter((q) => matches(q.requirements, this.o.caps));
+    const serves = (q: QueueInfo) => {
+      let yes = this.servesClass.get(q.cls);
+      if (yes === undefined) this.servesClass.set(q.cls, (yes = matches(q.requirements, this.o.caps)));
+      return yes;
+    };
+    const servable = queues.filter(serves);
     const mine = new Set(servable.map((q) => q.name));
     const classes = [...new Set(servable.map((q) => q.cls))].sort();
     const strays = new Set(names.filter((n) => !byName.has(n)));
@@ -524,7 +529,6 @@ export class FairPuller {
       strays,
       tenants,
       byTenant,
-      parsed: new Map(),
     };
   }
 

@@ -69,6 +69,10 @@ export interface CellResult {
   steadySubmitToStartMs: { p50: number; p99: number; samples: number; jobsPerSec: number };
   redisMicrosPerJob: number;
   redisCommandsPerJob: number;
+  /** The same by command name, most first (commands run inside scripts count under their own names). */
+  commandsPerJob: Record<string, number>;
+  /** CPU µs per job by process: Redis, the round (dispatcher), the pullers (all), the bench (submitter). */
+  cpuMicrosPerJob: { redis: number; round: number; pullers: number; submitter: number };
   /** Dispatch rounds (plans) during the load phase: the scheduler's (grants) or all pullers' (local). */
   rounds: number;
   /**
@@ -104,15 +108,28 @@ export function tenantName(i: number): string {
 }
 
 /** Server-side figures: CPU seconds and commands executed (commands inside Lua scripts count too). */
-async function redisCounters(r: Redis): Promise<{ cpu: number; calls: number }> {
+async function redisCounters(r: Redis): Promise<{ cpu: number; calls: number; byCommand: Map<string, number> }> {
   const [cpu, stats] = await Promise.all([r.info('cpu'), r.info('commandstats')]);
   const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
   let calls = 0;
+  const byCommand = new Map<string, number>();
   for (const m of stats.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) {
     // The bench's own INFO calls are not the pullers' work.
-    if (m[1] !== 'info') calls += Number(m[2]);
+    if (m[1] === 'info') continue;
+    calls += Number(m[2]);
+    byCommand.set(m[1], Number(m[2]));
   }
-  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls };
+  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, byCommand };
+}
+
+/** Commands per job by name, most first (the load phase's, from two readings of the counters). */
+function commandsPerJob(before: Map<string, number>, after: Map<string, number>, jobs: number): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const [name, n] of after) {
+    const d = n - (before.get(name) ?? 0);
+    if (d > 0) out.push([name, d / Math.max(1, jobs)]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -139,7 +156,11 @@ export class BenchProcesses {
     for (const name of names) {
       const role: Role = name === 'dispatcher' ? 'dispatcher' : 'pullers';
       const child = fork(main, [role], {
-        execArgv: ['--import', 'tsx'],
+        execArgv: [
+          '--import',
+          'tsx',
+          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []),
+        ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       child.on('message', (m: FromRole) => {
@@ -273,6 +294,7 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     const spec = jobSpec.parse({ type: 'noop', params: {} });
     await Promise.all(roles.map((name) => procs.ask(name, { type: 'measure' })));
     const c0 = await redisCounters(admin);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const deadline = t0 + o.maxSeconds * 1000;
     let loading = true;
@@ -307,6 +329,7 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     const seconds = (performance.now() - t0) / 1000;
     const jobsDone = procs.jobsDone;
     const c1 = await redisCounters(admin);
+    const cpuBench = process.cpuUsage(cpu0);
     const reports = new Map<ProcessName, RoleReport>();
     for (const name of roles) reports.set(name, await procs.report(name));
     // A short cell may end before its first probes did: a few more, the pullers now idle.
@@ -371,6 +394,13 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
       },
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
+      commandsPerJob: commandsPerJob(c0.byCommand, c1.byCommand, jobsDone),
+      cpuMicrosPerJob: {
+        redis: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
+        round: ((reports.get('dispatcher')?.cpuMs ?? 0) * 1000) / Math.max(1, jobsDone),
+        pullers: (pullerProcs.reduce((sum, n) => sum + reports.get(n)!.cpuMs, 0) * 1000) / Math.max(1, jobsDone),
+        submitter: (cpuBench.user + cpuBench.system) / Math.max(1, jobsDone),
+      },
       rounds: planner.rounds,
       planReadsPerRound: planner.planReads / Math.max(1, planner.rounds),
       roundMs: { p50: percentile(roundMs, 50), p99: percentile(roundMs, 99) },

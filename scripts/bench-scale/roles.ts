@@ -51,6 +51,8 @@ export interface RoleReport {
   roundMs: number[];
   /** This process' event-loop delay, ms. */
   lagMs: { p50: number; p99: number };
+  /** CPU this process spent (user + system), ms. */
+  cpuMs: number;
 }
 
 export type FromRole =
@@ -205,13 +207,13 @@ async function startPullers(s: RoleSetup): Promise<Running> {
 export function serveRole(role: Role): void {
   let running: Running | null = null;
   let lag: IntervalHistogram | null = null;
-  let base = { rounds: 0, planReads: 0 };
+  let base = { rounds: 0, planReads: 0, cpu: process.cpuUsage() };
   process.on('message', (m: ToRole) => {
     void (async () => {
       if (m.type === 'setup') {
         running = await (role === 'dispatcher' ? startDispatcher(m.setup) : startPullers(m.setup));
       } else if (m.type === 'measure' && running) {
-        base = { rounds: running.counter.rounds, planReads: running.counter.planReads };
+        base = { rounds: running.counter.rounds, planReads: running.counter.planReads, cpu: process.cpuUsage() };
         running.roundMs.length = 0;
         lag = monitorEventLoopDelay({ resolution: 5 });
         lag.enable();
@@ -222,6 +224,7 @@ export function serveRole(role: Role): void {
           planReads: running.counter.planReads - base.planReads,
           roundMs: [...running.roundMs],
           lagMs: { p50: (lag?.percentile(50) ?? NaN) / 1e6, p99: (lag?.percentile(99) ?? NaN) / 1e6 },
+          cpuMs: ((u) => (u.user + u.system) / 1000)(process.cpuUsage(base.cpu)),
         };
         send({ type: 'report', report });
         return;

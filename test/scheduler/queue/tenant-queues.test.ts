@@ -36,3 +36,34 @@ it('counts queued and running jobs per queue, a stalled priority job included', 
   await redis.rpush(`${prefix}:${prio.name}:wait`, 'stalled-job');
   expect((await queues.counts([prio])).get(prio.name)).toEqual({ queued: 2, running: 0, delayed: 0 });
 });
+
+it("adds a request's jobs over several tenants' queues in one transaction, in order, by priority", async () => {
+  const own = connectRedis(inject('redisUrl'));
+  await own.ping();
+  const ownQueues = new TenantQueues(own, new Keys(prefix), prefix);
+  const store = new JobStore(own, new Keys(prefix), ownQueues, 3600);
+  const a = anyQueue('m1');
+  const b = anyQueue('m2');
+  const prio: QueueInfo = { ...anyQueue('m2'), name: queueName('m2', 'any', true), prioritized: true };
+  for (const q of [a, b, prio]) await ownQueues.register(q); // registered before: their writes are not counted
+  const sent = recordCommands(own);
+  const noop = (priority = 0) => jobSpec.parse({ type: 'noop', priority });
+  const ids = await store.add([
+    { spec: noop(), queue: a },
+    { spec: noop(), queue: b },
+    { spec: noop(2), queue: prio },
+    { spec: noop(), queue: a },
+    { spec: noop(9), queue: prio },
+  ]);
+  const multis = sent.filter((name) => name === 'multi').length;
+  await ownQueues.close();
+  own.disconnect();
+  expect(multis).toBe(1);
+  // FIFO queues keep the request's order; the priority queue serves its highest priority first.
+  expect(await redis.lrange(`${prefix}:${a.name}:wait`, 0, -1)).toEqual([ids[3], ids[0]]);
+  expect(await redis.lrange(`${prefix}:${b.name}:wait`, 0, -1)).toEqual([ids[1]]);
+  const first = (await redis.zrange(`${prefix}:${prio.name}:prioritized`, 0, 0))[0];
+  expect(first).toBe(ids[4]);
+  const indexed = await queues.active.snapshot();
+  for (const q of [a, b, prio]) expect(indexed.get(q.name)?.queued).toBeGreaterThan(0);
+});
