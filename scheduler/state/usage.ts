@@ -25,20 +25,23 @@ import type { UsageTotals } from '../../shared/api-responses.ts';
 const ADD_USAGE = `
 local now = tonumber(ARGV[1])
 local half = tonumber(ARGV[2])
+local mean = tonumber(redis.call('HGET', KEYS[1], 'mean') or '-1')
 for i = 4, #ARGV, 5 do
   local tenant, seconds, decayed, jobs = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local u = tonumber(redis.call('HGET', KEYS[1], 'u:' .. tenant) or '0')
-  local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. tenant) or ARGV[1])
+  local ut = redis.call('HMGET', KEYS[1], 'u:' .. tenant, 't:' .. tenant)
+  local u = tonumber(ut[1] or '0')
+  local t = tonumber(ut[2] or ARGV[1])
   if now - t > 0 then u = u * math.pow(2, -(now - t) / half) end
   redis.call('HSET', KEYS[1], 'u:' .. tenant, tostring(u + decayed), 't:' .. tenant, tostring(math.max(now, t)))
   local per = seconds / jobs
-  local mean = tonumber(redis.call('HGET', KEYS[1], 'mean') or tostring(per))
+  if mean < 0 then mean = per end
   local keep = math.pow(0.9, jobs)
-  redis.call('HSET', KEYS[1], 'mean', tostring(mean * keep + per * (1 - keep)))
+  mean = mean * keep + per * (1 - keep)
   redis.call('HINCRBYFLOAT', KEYS[2], tenant .. '|seconds', ARGV[i + 1])
   redis.call('HINCRBY', KEYS[2], tenant .. '|jobs', ARGV[i + 3])
   redis.call('HINCRBYFLOAT', KEYS[2], tenant .. '|flops', ARGV[i + 4])
 end
+if mean >= 0 then redis.call('HSET', KEYS[1], 'mean', tostring(mean)) end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 0
 `;
@@ -49,8 +52,9 @@ const RAISE_USAGE = `
 local now = tonumber(ARGV[1])
 for i = 3, #ARGV, 2 do
   local tenant = ARGV[i]
-  local u = tonumber(redis.call('HGET', KEYS[1], 'u:' .. tenant) or '0')
-  local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. tenant) or ARGV[1])
+  local ut = redis.call('HMGET', KEYS[1], 'u:' .. tenant, 't:' .. tenant)
+  local u = tonumber(ut[1] or '0')
+  local t = tonumber(ut[2] or ARGV[1])
   if now - t > 0 then u = u * math.pow(2, -(now - t) / tonumber(ARGV[2])) end
   if tonumber(ARGV[i + 1]) > u then u = tonumber(ARGV[i + 1]) end
   redis.call('HSET', KEYS[1], 'u:' .. tenant, tostring(u), 't:' .. tenant, tostring(math.max(now, t)))
