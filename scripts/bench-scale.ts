@@ -53,6 +53,13 @@ const program = new Command('npm run bench:scale --')
     integer(0),
     5000,
   )
+  .option(
+    '--repeat <n>',
+    "run the whole grid n times, cells interleaved, and print each cell's median over the runs " +
+      "(one run's ratio moves by ±0.1 on a shared machine)",
+    integer(1),
+    1,
+  )
   .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
   .option('--steady-seconds <s>', 'length of the steady phase at half the load phase throughput (0: none)', number, 5)
@@ -68,7 +75,10 @@ const program = new Command('npm run bench:scale --')
     '--breakdown',
     "print each cell's CPU µs per job by process (Redis, round, pullers, submitter) and Redis commands per job by name",
   )
-  .option('--json <file>', 'write the figures as JSON ({ "scale": [ ...one object per cell ] })')
+  .option(
+    '--json <file>',
+    'write the figures as JSON ({ "scale": [ ...one object per cell and run ], "summary": [ ...medians per cell ] })',
+  )
   .addHelpText(
     'after',
     `
@@ -103,6 +113,7 @@ const o = program.opts<{
   catchUp: number;
   json?: string;
   breakdown?: boolean;
+  repeat: number;
   pullerProcesses?: number;
 }>();
 
@@ -122,12 +133,20 @@ onInterrupt(cleanup);
 // T=1, W=1 first: the reference row.
 const tenantsSorted = [...o.tenants].sort((a, b) => a - b);
 const workersSorted = [...o.workers].sort((a, b) => a - b);
-const cells = o.dispatch.flatMap((mode) => tenantsSorted.flatMap((t) => workersSorted.map((w) => ({ mode, t, w }))));
-/** Every row is compared with the T=1, W=1 row of the same dispatch mode, else the first of the run. */
-const baseOf = (r: CellResult) =>
-  results.find((x) => x.dispatch === r.dispatch && x.tenants === 1 && x.workers === 1) ??
-  results.find((x) => x.tenants === 1 && x.workers === 1) ??
-  results[0];
+const grid = o.dispatch.flatMap((mode) => tenantsSorted.flatMap((t) => workersSorted.map((w) => ({ mode, t, w }))));
+const cells = Array.from({ length: o.repeat }, (_, run) => grid.map((c) => ({ ...c, run }))).flat();
+/** Every row is compared with the T=1, W=1 row of the same dispatch mode and run, else the run's first. */
+const baseOf = (r: Run) =>
+  results.find((x) => x.run === r.run && x.dispatch === r.dispatch && x.tenants === 1 && x.workers === 1) ??
+  results.find((x) => x.run === r.run && x.tenants === 1 && x.workers === 1) ??
+  results.find((x) => x.run === r.run)!;
+/** The T=1 row with as many workers, same mode and run (when the grid has one). */
+const sameWorkersOf = (r: Run) =>
+  results.find((x) => x.run === r.run && x.dispatch === r.dispatch && x.tenants === 1 && x.workers === r.workers);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
@@ -171,7 +190,8 @@ function markdown(rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-const results: CellResult[] = [];
+type Run = CellResult & { run: number };
+const results: Run[] = [];
 try {
   console.log(
     `bench:scale — ${o.jobs} no-op jobs per cell (at most ${o.maxSeconds} s), ${o.classes} class(es), ` +
@@ -197,7 +217,7 @@ try {
       procs,
     );
   }
-  for (const [i, { mode, t, w }] of cells.entries()) {
+  for (const [i, { mode, t, w, run }] of cells.entries()) {
     const bar = showBar
       ? new cliProgress.SingleBar(
           {
@@ -228,14 +248,14 @@ try {
       procs,
     );
     bar?.stop();
-    results.push(r);
-    const base = baseOf(r);
+    results.push({ ...r, run });
+    const base = baseOf(results.at(-1)!);
     const unfinished = r.finished ? '' : ` (unfinished: ${r.jobsDone}/${r.jobs} in ${o.maxSeconds} s)`;
     const vs =
       base === r ? '' : ` — ${(r.jobsPerSec / base.jobsPerSec).toFixed(2)}× T=${base.tenants},W=${base.workers}`;
     const lat = r.submitToStartMs;
     console.log(
-      `${mode} T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
+      `${o.repeat > 1 ? `run ${run + 1} ` : ''}${mode} T=${t} W=${w}: ${f0(r.jobsPerSec)} jobs/s${unfinished}, ${r.rounds} rounds, ` +
         `submit→start p50 ${f0(lat.p50)} ms p99 ${f0(lat.p99)} ms (${lat.samples} probes), ` +
         `at ${f0(r.steadySubmitToStartMs.jobsPerSec)} jobs/s p50 ${f0(r.steadySubmitToStartMs.p50)} ms ` +
         `p99 ${f0(r.steadySubmitToStartMs.p99)} ms (${r.steadySubmitToStartMs.samples} probes), ` +
@@ -261,8 +281,37 @@ try {
   }
   console.log(`\nagainst the T=1, W=1 row of the same dispatch mode in this run:\n`);
   console.log(markdown(results.map((r) => row(r, baseOf(r)))));
+  const summary = grid.map(({ mode, t, w }) => {
+    const runs = results.filter((r) => r.dispatch === mode && r.tenants === t && r.workers === w);
+    const ratios = runs.map((r) => r.jobsPerSec / baseOf(r).jobsPerSec);
+    const sameW = runs.flatMap((r) => {
+      const b = sameWorkersOf(r);
+      return b ? [r.jobsPerSec / b.jobsPerSec] : [];
+    });
+    return {
+      dispatch: mode,
+      tenants: t,
+      workers: w,
+      runs: runs.length,
+      jobsPerSec: median(runs.map((r) => r.jobsPerSec)),
+      vsBase: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      vsSameWorkers: sameW.length ? { median: median(sameW), min: Math.min(...sameW), max: Math.max(...sameW) } : null,
+      steadyP99Ms: median(runs.map((r) => r.steadySubmitToStartMs.p99)),
+    };
+  });
+  if (o.repeat > 1) {
+    console.log(`\nmedians over ${o.repeat} runs (min–max of the ratios):\n`);
+    const range = (x: { median: number; min: number; max: number } | null) =>
+      x ? `${x.median.toFixed(2)}× (${x.min.toFixed(2)}–${x.max.toFixed(2)})` : '–';
+    for (const c of summary)
+      console.log(
+        `${c.dispatch} T=${c.tenants} W=${c.workers}: ${f0(c.jobsPerSec)} jobs/s, vs T=1,W=1 ${range(c.vsBase)}, ` +
+          `vs T=1,W=${c.workers} ${range(c.vsSameWorkers)}, ½-load p99 ${f0(c.steadyP99Ms)} ms`,
+      );
+  }
   if (o.json) {
     const scale = results.map((r) => ({
+      run: r.run,
       dispatch: r.dispatch,
       tenants: r.tenants,
       classes: r.classes,
@@ -286,7 +335,7 @@ try {
       idleRedisCommandsPerSec: r.idleRedisCommandsPerSec,
       redisClients: r.redisClients,
     }));
-    fs.writeFileSync(o.json, JSON.stringify({ scale }, null, 2) + '\n');
+    fs.writeFileSync(o.json, JSON.stringify({ scale, summary }, null, 2) + '\n');
   }
 } finally {
   await cleanup();

@@ -340,17 +340,28 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
       const agg = new Map<string, { n: number; us: number }>();
       for (const [, , us, args] of log) {
         let key = args[0].toLowerCase();
-        if (key === 'evalsha' || key === 'eval') key += ' ' + args[1].slice(0, 8) + ' ' + (args[3] ?? '').replace(/t\.t?\d+\./, 't.X.').slice(0, 40);
-        else key += ' ' + (args[1] ?? '').replace(/t\.t?\d+\./, 't.X.').replace(/\d+/g, 'N').slice(0, 30);
+        if (key === 'evalsha' || key === 'eval')
+          key += ' ' + args[1].slice(0, 8) + ' ' + (args[3] ?? '').replace(/t\.t?\d+\./, 't.X.').slice(0, 40);
+        else
+          key +=
+            ' ' +
+            (args[1] ?? '')
+              .replace(/t\.t?\d+\./, 't.X.')
+              .replace(/\d+/g, 'N')
+              .slice(0, 30);
         const a = agg.get(key) ?? { n: 0, us: 0 };
         a.n++;
         a.us += us;
         agg.set(key, a);
       }
       const total = [...agg.values()].reduce((x, a) => x + a.us, 0);
-      console.log(`slowlog: ${log.length} entries, ${(total / Math.max(1, procs.jobsDone)).toFixed(1)} µs/job in commands`);
+      console.log(
+        `slowlog: ${log.length} entries, ${(total / Math.max(1, procs.jobsDone)).toFixed(1)} µs/job in commands`,
+      );
       for (const [k, a] of [...agg].sort((x, y) => y[1].us - x[1].us).slice(0, 25))
-        console.log(`  ${(a.us / procs.jobsDone).toFixed(1).padStart(6)} µs/job ${(a.n / procs.jobsDone).toFixed(2).padStart(6)}/job ${(a.us / a.n).toFixed(1).padStart(6)} µs each  ${k}`);
+        console.log(
+          `  ${(a.us / procs.jobsDone).toFixed(1).padStart(6)} µs/job ${(a.n / procs.jobsDone).toFixed(2).padStart(6)}/job ${(a.us / a.n).toFixed(1).padStart(6)} µs each  ${k}`,
+        );
     }
     const cpuBench = process.cpuUsage(cpu0);
     const reports = new Map<ProcessName, RoleReport>();

@@ -9,10 +9,11 @@ import { expect, it } from 'vitest';
 
 const root = path.join(import.meta.dirname, '../..');
 
-it('runs the T=2, W=2 cell and reports sane figures', async () => {
+it('runs the T=2, W=2 cell twice and reports sane figures, and their medians', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-test-'));
   const json = path.join(dir, 'scale.json');
   const args = ['--tenants', '2', '--workers', '2', '--jobs', '300', '--warmup-jobs', '0', '--idle-seconds', '1'];
+  args.push('--repeat', '2', '--steady-seconds', '1', '--breakdown');
   args.push('--json', json);
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(
@@ -22,9 +23,12 @@ it('runs the T=2, W=2 cell and reports sane figures', async () => {
       (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
     ),
   );
-  const { scale } = JSON.parse(fs.readFileSync(json, 'utf8'));
+  const { scale, summary } = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
-  expect(scale).toHaveLength(1);
+  expect(scale.map((c: { run: number }) => c.run)).toEqual([0, 1]);
+  expect(summary).toHaveLength(1);
+  const rates = scale.map((c: { jobsPerSec: number }) => c.jobsPerSec).sort((a: number, b: number) => a - b);
+  expect(summary[0]).toMatchObject({ tenants: 2, workers: 2, runs: 2, jobsPerSec: (rates[0] + rates[1]) / 2 });
   const c = scale[0];
   expect(c).toMatchObject({ dispatch: 'grants', tenants: 2, classes: 1, workers: 2, jobsDone: 300, finished: true });
   expect(c.jobsPerSec).toBeGreaterThan(10);
@@ -33,6 +37,12 @@ it('runs the T=2, W=2 cell and reports sane figures', async () => {
   // A job costs BullMQ a few commands at least (add, move to active, complete), and CPU.
   expect(c.redisCommandsPerJob).toBeGreaterThan(3);
   expect(c.redisMicrosPerJob).toBeGreaterThan(0);
+  // The breakdown: BullMQ's scripts among the commands, CPU spent by Redis and the pullers.
+  expect(c.commandsPerJob.evalsha).toBeGreaterThan(1);
+  expect(c.cpuMicrosPerJob.redis).toBeGreaterThan(0);
+  expect(c.cpuMicrosPerJob.pullers).toBeGreaterThan(0);
+  expect(stdout).toMatch(/CPU µs\/job: Redis \d+, round \d+, pullers \d+/);
+  expect(stdout).toMatch(/medians over 2 runs/);
   expect(c.rounds).toBeGreaterThan(0);
   // An idle installation costs close to nothing: the round's tick (its snapshot script and the
   // SMEMBERS inside it, the live key, its news: 4/s), nothing from pullers taking grants, and each
