@@ -76,6 +76,10 @@ const program = new Command('npm run bench:scale --')
     "print each cell's CPU µs per job by process (Redis, round, pullers, submitter) and Redis commands per job by name",
   )
   .option(
+    '--cpu-prof <dir>',
+    "write a V8 CPU profile of the round's and each pullers' process to <dir> (open in Chrome DevTools)",
+  )
+  .option(
     '--json <file>',
     'write the figures as JSON ({ "scale": [ ...one object per cell and run ], "summary": [ ...medians per cell ] })',
   )
@@ -113,6 +117,7 @@ const o = program.opts<{
   catchUp: number;
   json?: string;
   breakdown?: boolean;
+  cpuProf?: string;
   repeat: number;
   pullerProcesses?: number;
 }>();
@@ -121,7 +126,10 @@ const port = await freePort();
 const redisUrl = `redis://127.0.0.1:${port}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
 const redis = await ensureRedis(redisUrl, dir);
-const procs = new BenchProcesses(Math.min(Math.max(...o.workers), o.pullerProcesses ?? os.cpus().length));
+const procs = new BenchProcesses(
+  Math.min(Math.max(...o.workers), o.pullerProcesses ?? os.cpus().length),
+  o.cpuProf && path.resolve(o.cpuProf),
+);
 procs.start();
 const cleanup = async () => {
   procs.stop();

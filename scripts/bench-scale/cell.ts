@@ -146,8 +146,14 @@ export class BenchProcesses {
   /** Probe jobs started: id → when (the pullers' clock, the same machine's). */
   readonly probes = new Map<string, number>();
 
-  /** `pullerProcesses`: how many pullers' processes to start (one per puller up to this many). */
-  constructor(readonly pullerProcesses: number) {}
+  /**
+   * `pullerProcesses`: how many pullers' processes to start (one per puller up to this many).
+   * `cpuProfileDir`: each process writes a V8 CPU profile there when it exits.
+   */
+  constructor(
+    readonly pullerProcesses: number,
+    private readonly cpuProfileDir?: string,
+  ) {}
 
   start(): void {
     const main = path.join(import.meta.dirname, 'role-main.ts');
@@ -159,7 +165,7 @@ export class BenchProcesses {
         execArgv: [
           '--import',
           'tsx',
-          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []),
+          ...(this.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfileDir}`] : []),
         ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -293,11 +299,6 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     // Load: every job submitted in batches, spread round-robin over tenants, then classes.
     const spec = jobSpec.parse({ type: 'noop', params: {} });
     await Promise.all(roles.map((name) => procs.ask(name, { type: 'measure' })));
-    if (process.env.BENCH_SLOWLOG) {
-      await admin.config('SET', 'slowlog-log-slower-than', '0');
-      await admin.config('SET', 'slowlog-max-len', '1000000');
-      await admin.slowlog('RESET');
-    }
     const c0 = await redisCounters(admin);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -334,35 +335,6 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     const seconds = (performance.now() - t0) / 1000;
     const jobsDone = procs.jobsDone;
     const c1 = await redisCounters(admin);
-    if (process.env.BENCH_SLOWLOG) {
-      await admin.config('SET', 'slowlog-log-slower-than', '-1');
-      const log = (await admin.slowlog('GET', 1000000)) as [number, number, number, string[]][];
-      const agg = new Map<string, { n: number; us: number }>();
-      for (const [, , us, args] of log) {
-        let key = args[0].toLowerCase();
-        if (key === 'evalsha' || key === 'eval')
-          key += ' ' + args[1].slice(0, 8) + ' ' + (args[3] ?? '').replace(/t\.t?\d+\./, 't.X.').slice(0, 40);
-        else
-          key +=
-            ' ' +
-            (args[1] ?? '')
-              .replace(/t\.t?\d+\./, 't.X.')
-              .replace(/\d+/g, 'N')
-              .slice(0, 30);
-        const a = agg.get(key) ?? { n: 0, us: 0 };
-        a.n++;
-        a.us += us;
-        agg.set(key, a);
-      }
-      const total = [...agg.values()].reduce((x, a) => x + a.us, 0);
-      console.log(
-        `slowlog: ${log.length} entries, ${(total / Math.max(1, procs.jobsDone)).toFixed(1)} µs/job in commands`,
-      );
-      for (const [k, a] of [...agg].sort((x, y) => y[1].us - x[1].us).slice(0, 25))
-        console.log(
-          `  ${(a.us / procs.jobsDone).toFixed(1).padStart(6)} µs/job ${(a.n / procs.jobsDone).toFixed(2).padStart(6)}/job ${(a.us / a.n).toFixed(1).padStart(6)} µs each  ${k}`,
-        );
-    }
     const cpuBench = process.cpuUsage(cpu0);
     const reports = new Map<ProcessName, RoleReport>();
     for (const name of roles) reports.set(name, await procs.report(name));
