@@ -28,9 +28,10 @@
 // back in another. The half slots are what rounding needs: a share of 4.3 can be held as 4 or
 // 5, and with whole slots on each side (the rules before) a tenant holding 5 of 4.3 was never a
 // donor and one holding 3 of 3.8 never a taker: with days-long jobs, the simulator's small
-// tenants sat 12–16 % off their share for hours. Stable states are now Webster's rounding of
-// the shares (every tenant within half a slot of λ·w, λ common); 2 tenants of equal weight on 3
-// slots hold 1 and 2 and stay so, since (1 + ½) < (2 − ½) is false. Rule 7 leaves the rounding
+// tenants sat 12–16 % off their share for hours. Φ is least at Webster's rounding of the
+// shares (every tenant within half a slot of λ·w, λ common); rules 2–3 stop short of it where a
+// swap would not bring both sides nearer their own shares. 2 tenants of equal weight on 3 slots
+// hold 1 and 2 and stay so, since (1 + ½) < (2 − ½) is false. Rule 7 leaves the rounding
 // to dispatch while it can do it: a job that has run 30 minutes will likely run on (run times
 // are heavy-tailed), while preempting minute-long jobs for half a slot only fought dispatch
 // (4.7 times the preemptions in the simulator with minute-long jobs, and longer waits).
