@@ -190,6 +190,8 @@ interface PoolView {
   fair: Map<string, number>;
   /** Per tenant, its jobs in the pool that rule 6 allows, best victim first. */
   victims: Map<string, RunningSlot[]>;
+  /** The same, only those that rule 7 allows in a rounding swap (they have run long enough). */
+  rounding: Map<string, RunningSlot[]>;
   /**
    * Tenants that rules 3 and 5 allow as victims (they do not depend on the preemptor), with
    * their rule-4 bound (R_B − ½) / w_B, highest first: a preemptor's candidates are a prefix.
@@ -208,6 +210,7 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     defaults.set(t, d);
     return d;
   };
+  const roundingAge = (input.settings.roundingMinRuntimeSeconds ?? ROUNDING_MIN_RUNTIME_SECONDS) * 1000;
   const leaving = new Map(input.inFlight.map((f) => [f.job, f.forTenant]));
   // A victim still running counts for the tenant it will be given to, not its own.
   const holder = (j: RunningSlot) => leaving.get(j.job) ?? j.tenant;
@@ -267,8 +270,12 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
       if (list) list.push(j);
       else victims.set(j.tenant, [j]);
     }
-    for (const list of victims.values()) list.sort(victimOrder(now));
-    const view: PoolView = { version, workers, slots, busy: jobs.length, held, fair, victims, donors: [] };
+    const rounding = new Map<string, RunningSlot[]>();
+    for (const [t, list] of victims) {
+      list.sort(victimOrder(now));
+      rounding.set(t, list.filter((j) => now - j.startedAt >= roundingAge));
+    }
+    const view: PoolView = { version, workers, slots, busy: jobs.length, held, fair, victims, rounding, donors: [] };
     view.donors = donorsOf(view);
     pools.set(key, view);
     return view;
@@ -290,8 +297,10 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     const from = x.victim.tenant;
     p.held.set(from, (p.held.get(from) ?? 0) - 1);
     p.held.set(x.forTenant, (p.held.get(x.forTenant) ?? 0) + 1);
-    const list = p.victims.get(from)!;
-    list.splice(list.indexOf(x.victim), 1);
+    for (const list of [p.victims.get(from)!, p.rounding.get(from)!]) {
+      const at = list.indexOf(x.victim);
+      if (at >= 0) list.splice(at, 1);
+    }
     p.donors = donorsOf(p);
     p.version = version;
   }
@@ -323,7 +332,6 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     if (rA + 0.5 >= fA - EPS) return null; // rule 2
     const halfA = (total(d.tenant) + 0.5) / A.weight;
     const wholeA = rA + 1 <= fA + EPS ? (total(d.tenant) + 1) / A.weight : Infinity;
-    const roundingAge = (input.settings.roundingMinRuntimeSeconds ?? ROUNDING_MIN_RUNTIME_SECONDS) * 1000;
     let best: RunningSlot | null = null;
     const better = victimOrder(now);
     // Rules 3 and 5 made the donors; rule 4 keeps those whose bound is above A's (a prefix);
@@ -332,11 +340,10 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     for (const { tenant, bound } of p.donors) {
       if (halfA >= bound - EPS) break;
       if (tenant === d.tenant) continue;
-      const list = p.victims.get(tenant)!;
       const whole =
         (p.held.get(tenant) ?? 0) - 1 >= (p.fair.get(tenant) ?? 0) - EPS &&
         wholeA <= (total(tenant) - 1) / rules(tenant).weight + EPS;
-      const head = whole ? list[0] : list.find((j) => now - j.startedAt >= roundingAge);
+      const head = (whole ? p.victims : p.rounding).get(tenant)![0];
       if (head && (!best || better(head, best) < 0)) best = head;
     }
     return best
