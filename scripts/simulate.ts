@@ -7,6 +7,7 @@ import { integer, number, withUsageErrors } from '../kernels/cli.ts';
 import { seededRandom } from '../kernels/random.ts';
 import { simulate } from './simulate/core.ts';
 import { policyHook, preemptionPlanMs } from './simulate/preemption.ts';
+import { ROUNDING_MIN_RUNTIME_SECONDS } from '../scheduler/policy/preemption.ts';
 import {
   heavyTailedDuration,
   minutesDuration,
@@ -49,6 +50,13 @@ const program = new Command('npm run simulate --')
     'with --preemption on: no job is preempted before it has run this long (USINE_PREEMPTION_MIN_RUNTIME_SECONDS)',
     number,
     120,
+  )
+  .option(
+    '--rounding-runtime <s>',
+    'with --preemption on: a swap for less than a whole slot on each side (rounding a share) takes only jobs ' +
+      'that have run this long (rule 7 of scheduler/policy/preemption.ts)',
+    number,
+    ROUNDING_MIN_RUNTIME_SECONDS,
   )
   .option(
     '--restart <s>',
@@ -97,6 +105,7 @@ const o = program.opts<{
   late: number;
   preemption: string;
   minRuntime: number;
+  roundingRuntime: number;
   restart: number;
   json?: string;
 }>();
@@ -131,7 +140,12 @@ const r = simulate({
   duration,
   preempt:
     o.preemption === 'on'
-      ? policyHook({ devices: o.devices, minRuntimeSeconds: o.minRuntime, names: tenants.map((t) => t.name) })
+      ? policyHook({
+          devices: o.devices,
+          minRuntimeSeconds: o.minRuntime,
+          roundingMinRuntimeSeconds: o.roundingRuntime,
+          names: tenants.map((t) => t.name),
+        })
       : undefined,
   restartSeconds: o.restart,
   accounting: o.accounting,
@@ -154,7 +168,10 @@ console.log(
     `mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
     `tick ${o.tick} s, seed ${o.seed}, usage charged ${o.accounting === 'end' ? 'at job end' : 'as jobs run'}, ` +
     `preemption ${o.preemption}` +
-    (o.preemption === 'on' ? ` (min run time ${o.minRuntime} s, ${o.restart} s lost per preemption)` : ''),
+    (o.preemption === 'on'
+      ? ` (min run time ${o.minRuntime} s, rounding swaps after ${o.roundingRuntime} s, ` +
+        `${o.restart} s lost per preemption)`
+      : ''),
 );
 console.log(
   `jobs: ${r.jobsSubmitted} submitted, ${r.jobsStarted} started, ${r.jobsFinished} finished; ` +

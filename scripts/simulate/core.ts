@@ -145,8 +145,8 @@ export interface SimResult {
   };
   /**
    * The longest time a tenant had queued work, held fewer devices than its fair share allows
-   * (one more would keep it within its water-filled share: preemption's rule 2) and started
-   * nothing; its bound is its fair turn plus the preemption delay (or the longest job without
+   * (one more would keep it within its water-filled share: the whole-slot form of preemption's
+   * rule 2) and started nothing; its bound is its fair turn plus the preemption delay (or the longest job without
    * preemption), plus one tick. Time a tenant spends at its share, running its own long jobs
    * while more of its work waits, is its turn being used, not a wait for it.
    */

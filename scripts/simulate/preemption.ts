@@ -8,7 +8,13 @@ import type { PreemptionHook, RunningJob } from './core.ts';
 /** Wall time of each planPreemptions call (ms), for the report. */
 export const preemptionPlanMs: number[] = [];
 
-export function policyHook(o: { devices: number; minRuntimeSeconds: number; names: string[] }): PreemptionHook {
+export function policyHook(o: {
+  devices: number;
+  minRuntimeSeconds: number;
+  /** Rule 7 of the policy (its default when absent). */
+  roundingMinRuntimeSeconds?: number;
+  names: string[];
+}): PreemptionHook {
   const index = new Map(o.names.map((n, i) => [n, i]));
   return (now, running, loads, meanJobSeconds) => {
     const tenants = new Map<string, TenantRules>(
@@ -43,7 +49,11 @@ export function policyHook(o: { devices: number; minRuntimeSeconds: number; name
     const t0 = performance.now();
     const decisions = planPreemptions({
       now: now * 1000,
-      settings: { enabled: true, minRuntimeSeconds: o.minRuntimeSeconds },
+      settings: {
+        enabled: true,
+        minRuntimeSeconds: o.minRuntimeSeconds,
+        roundingMinRuntimeSeconds: o.roundingMinRuntimeSeconds,
+      },
       tenants,
       workers: [{ id: 'pool', concurrency: o.devices, running: running.length }],
       running: slots,

@@ -188,6 +188,134 @@ describe('preemption policy', () => {
     expect(planPreemptions(input)).toEqual([]);
   });
 
+  /** One worker of `slots`; each tenant holds `held` jobs that have run `ranSeconds`, and has work queued. */
+  function holding(
+    slots: number,
+    spec: { name: string; weight: number; held: number }[],
+    ranSeconds = 3600,
+    roundingMinRuntimeSeconds?: number,
+  ): PreemptionInput {
+    return {
+      now: NOW,
+      settings: { enabled: true, minRuntimeSeconds: 120, roundingMinRuntimeSeconds },
+      tenants: new Map(spec.map((t) => [t.name, tenant(t.name, { weight: t.weight })])),
+      workers: [{ id: 'w', concurrency: slots, running: slots }],
+      running: spec.flatMap((t) =>
+        Array.from({ length: t.held }, () => job(t.name, 'w', { startedAt: NOW - ranSeconds * S })),
+      ),
+      demands: spec.map((t) => ({ tenant: t.name, queued: 10, topPriority: 0, workers: ['w'] })),
+      inFlight: [],
+    };
+  }
+
+  it('rounds a share to the nearest slot: 5 of 4.2 gives one to 3 of 3.8, once (rules 2–4 by half a slot)', () => {
+    // 8 slots, weights 38 and 42: shares 3.8 and 4.2. Whole slots on each side (the rules before)
+    // allowed nothing here: 3 + 1 > 3.8 and 5 − 1 < 4.2. It leaves 4.2 at 19 % over for as long
+    // as its jobs run.
+    const input = holding(8, [
+      { name: 'a', weight: 38, held: 3 },
+      { name: 'b', weight: 42, held: 5 },
+    ]);
+    const d = planPreemptions(input);
+    expect(d.map((x) => [x.forTenant, x.victim.tenant])).toEqual([['a', 'b']]);
+    expect(d[0].target * 8).toBeCloseTo(3.8);
+    // Applied (4 and 4): nothing moves again, in either direction.
+    const after = holding(8, [
+      { name: 'a', weight: 38, held: 4 },
+      { name: 'b', weight: 42, held: 4 },
+    ]);
+    expect(planPreemptions(after)).toEqual([]);
+  });
+
+  it('leaves a rounding swap to dispatch for the first 30 minutes of a job (rule 7), not a whole-slot one', () => {
+    const young = (ran: number, rounding?: number) =>
+      holding(
+        8,
+        [
+          { name: 'a', weight: 38, held: 3 },
+          { name: 'b', weight: 42, held: 5 },
+        ],
+        ran,
+        rounding,
+      );
+    expect(planPreemptions(young(1799))).toEqual([]);
+    expect(planPreemptions(young(1800))).toHaveLength(1);
+    expect(planPreemptions(young(600, 300))).toHaveLength(1);
+    // A whole slot on each side (2 of a share of 4 against 6) needs only the minimum run time.
+    const whole = holding(
+      8,
+      [
+        { name: 'a', weight: 1, held: 2 },
+        { name: 'b', weight: 1, held: 6 },
+      ],
+      600,
+    );
+    expect(planPreemptions(whole)).toHaveLength(2);
+  });
+
+  it('2 tenants of equal weight on 3 slots: one swap from 0 and 3, then 1 and 2 forever, whoever holds 2', () => {
+    let held = { a: 0, b: 3 };
+    const swaps: string[] = [];
+    for (let t = 0; t < 50; t++) {
+      const input = holding(3, [
+        { name: 'a', weight: 1, held: held.a },
+        { name: 'b', weight: 1, held: held.b },
+      ]);
+      for (const d of planPreemptions(input)) {
+        swaps.push(`${t}:${d.victim.tenant}→${d.forTenant}`);
+        held = d.forTenant === 'a' ? { a: held.a + 1, b: held.b - 1 } : { a: held.a - 1, b: held.b + 1 };
+      }
+      // Dispatch-like churn: every 10 ticks the holdings are flipped (b ends a job, a takes the slot).
+      if (t % 10 === 9 && held.b === 2) held = { a: 2, b: 1 };
+      else if (t % 10 === 9 && held.a === 2) held = { a: 1, b: 2 };
+    }
+    expect(swaps).toEqual(['0:b→a']);
+  });
+
+  it('every fair-share decision lowers Φ = Σ R² / w (random states): no sequence of them can cycle', () => {
+    const rand = seededRandom(11);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+    let rounding = 0;
+    let decisions = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const names = ['a', 'b', 'c', 'd', 'e'].slice(0, 2 + Math.floor(rand() * 4));
+      const tenants = new Map(names.map((n) => [n, tenant(n, { weight: pick([1, 1.3, 2, 3.7, 0.5, 10]) })]));
+      const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 1 + Math.floor(rand() * 8), running: 0 }));
+      const running: RunningSlot[] = [];
+      for (const w of workers)
+        for (let s = 0; s < w.concurrency; s++) running.push(job(pick(names), w.id, { startedAt: NOW - 1e6 * S }));
+      const demands = names.map((n) => ({
+        tenant: n,
+        queued: Math.floor(rand() * 8),
+        topPriority: 0,
+        workers: workers.filter(() => rand() < 0.8).map((w) => w.id),
+      }));
+      const R = new Map(names.map((n) => [n, running.filter((j) => j.tenant === n).length]));
+      const phi = () => names.reduce((sum, n) => sum + R.get(n)! ** 2 / tenants.get(n)!.weight, 0);
+      const input: PreemptionInput = {
+        now: NOW,
+        settings: { enabled: true, minRuntimeSeconds: 0 },
+        tenants,
+        workers,
+        running,
+        demands,
+        inFlight: [],
+      };
+      for (const d of planPreemptions(input)) {
+        const before = phi();
+        const [a, b] = [d.forTenant, d.victim.tenant];
+        if (R.get(a)! + 1 > (R.get(b)! - 1) * (tenants.get(a)!.weight / tenants.get(b)!.weight) + 1e-9) rounding++;
+        R.set(a, R.get(a)! + 1);
+        R.set(b, R.get(b)! - 1);
+        expect(phi()).toBeLessThan(before - 1e-9);
+        decisions++;
+      }
+    }
+    expect(decisions).toBeGreaterThan(50);
+    // Some were swaps that the whole-slot stability rule ((R_A + 1)/w_A ≤ (R_B − 1)/w_B) forbade.
+    expect(rounding).toBeGreaterThan(5);
+  });
+
   it('never reverses itself: after applying a round, no decision takes a slot back (random states)', () => {
     const rand = seededRandom(7);
     const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
