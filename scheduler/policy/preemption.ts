@@ -273,7 +273,10 @@ export function planPreemptions(input: PreemptionInput): PreemptionDecision[] {
     const rounding = new Map<string, RunningSlot[]>();
     for (const [t, list] of victims) {
       list.sort(victimOrder(now));
-      rounding.set(t, list.filter((j) => now - j.startedAt >= roundingAge));
+      rounding.set(
+        t,
+        list.filter((j) => now - j.startedAt >= roundingAge),
+      );
     }
     const view: PoolView = { version, workers, slots, busy: jobs.length, held, fair, victims, rounding, donors: [] };
     view.donors = donorsOf(view);
