@@ -44,10 +44,13 @@ return added`;
 // queues (one reply instead of three or four commands per queue, whose client-side cost was most of
 // a round at 1,000 queues). Members found holding nothing are removed on the way, atomically as
 // in PRUNE. Returns per remaining member: name, ready (waiting + prioritized), delayed, running.
+// A FIFO queue (its name does not end in '.p', tenant-queues.ts) only ever holds priority-0 jobs,
+// which BullMQ never puts in the prioritized set: that read is for priority queues alone.
 const QUEUE_COUNTS = `
 local function counts(name)
   local k = ARGV[1] .. ':' .. name
-  local ready = redis.call('LLEN', k .. ':wait') + redis.call('ZCARD', k .. ':prioritized')
+  local ready = redis.call('LLEN', k .. ':wait')
+  if string.sub(name, -2) == '.p' then ready = ready + redis.call('ZCARD', k .. ':prioritized') end
   return ready, redis.call('ZCARD', k .. ':delayed'), redis.call('LLEN', k .. ':active'), k
 end
 `;

@@ -97,13 +97,17 @@ class ReadCounter {
       if (PLAN_READS.has(cmd.name)) this.planReads++;
       if (cmd.name === 'hgetall' && String(cmd.args[0]) === usageKey) this.rounds++;
       // The round's scripts over the index (their one key): the snapshot (only the prefix after it)
-      // reads SMEMBERS and five keys per queue it returns; the re-read of the queues that moved
-      // (names after the prefix), four per queue. The index's prune and sweep scripts answer a number.
+      // reads SMEMBERS and four keys per FIFO queue it returns, five per priority queue ('.p'); the
+      // re-read of the queues that moved (names after the prefix), one fewer each. The index's
+      // prune and sweep scripts answer a number.
       if (cmd.name === 'evalsha' && String(cmd.args[2]) === activeKey) {
         const snapshot = cmd.args.length === 4;
         cmd.promise.then(
           (r) => {
-            if (Array.isArray(r)) this.planReads += (snapshot ? 1 : 0) + ((snapshot ? 5 : 4) * r.length) / 4;
+            if (!Array.isArray(r)) return;
+            let reads = snapshot ? 1 : 0;
+            for (let i = 0; i < r.length; i += 4) reads += (String(r[i]).endsWith('.p') ? 4 : 3) + (snapshot ? 1 : 0);
+            this.planReads += reads;
           },
           () => {},
         );
