@@ -15,6 +15,7 @@
 // until they are due.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.ts';
+import { subscribeWhenReady } from '../shared/redis.ts';
 import { pickSlots, type TenantLoad } from './policy/fair-share.ts';
 import { matches } from './policy/matching.ts';
 import { perTenant, type QueueCounts, type QueueInfo, type TenantQueues } from './queue/tenant-queues.ts';
@@ -103,19 +104,8 @@ export class Dispatcher {
   async tick(): Promise<void> {
     if (!this.subscribed) {
       const { wakeChannel, grantsTakenChannel } = this.o.keys;
-      const sub = this.o.subscriber;
-      // Subscribed before it is ready, a connection's set-up commands (ready check) may meet
-      // subscriber mode, and its wake-ups were seen lost: rounds then ran only on the tick.
-      if (sub.status !== 'ready') {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('the dispatch subscriber is not ready')), 2000);
-          sub.once('ready', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-      await sub.subscribe(wakeChannel, grantsTakenChannel);
+      // Not ready within 2 s (Redis down): the next tick tries again.
+      await subscribeWhenReady(this.o.subscriber, [wakeChannel, grantsTakenChannel], 2000);
       // New work goes to the round at once, and its queues are re-read; takes only ask for a
       // refill, after the gap, once half the grants are gone or a worker found the lists dry.
       this.o.subscriber.on('message', (channel: string, message: string) => {

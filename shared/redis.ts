@@ -104,6 +104,31 @@ export function connectRedis(target: string | RedisTarget, opts: RedisOptions = 
   return new Redis(t.url, { ...base, ...opts });
 }
 
+/**
+ * Subscribes once the connection is ready. Subscribed before, its set-up commands (the ready
+ * check) may meet subscriber mode, and the subscription was seen lost: a dispatch round heard
+ * no wake-ups, a worker no cancels. `timeoutMs`: give up waiting (undefined: wait on).
+ */
+export async function subscribeWhenReady(sub: Redis, channels: string[], timeoutMs?: number): Promise<void> {
+  if (sub.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const timer =
+        timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              sub.off('ready', ready);
+              reject(new Error(`the subscriber connection is not ready after ${timeoutMs} ms`));
+            }, timeoutMs);
+      function ready() {
+        if (timer) clearTimeout(timer);
+        resolve();
+      }
+      sub.once('ready', ready);
+    });
+  }
+  await sub.subscribe(...channels);
+}
+
 /** True when something answers PING at `target` within `timeoutMs`. */
 export async function redisAnswers(target: string | RedisTarget, timeoutMs = 1000): Promise<boolean> {
   const r = connectRedis(target, {

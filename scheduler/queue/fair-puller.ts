@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { isRedisUnavailable } from '../../shared/redis.ts';
+import { isRedisUnavailable, subscribeWhenReady } from '../../shared/redis.ts';
 import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
@@ -210,7 +210,7 @@ export class FairPuller {
 
   async start(): Promise<void> {
     const { wakeChannel, cancelChannel, preemptChannel, grantsChannel } = this.o.keys;
-    await this.o.subscriber.subscribe(wakeChannel, cancelChannel, preemptChannel, grantsChannel);
+    await subscribeWhenReady(this.o.subscriber, [wakeChannel, cancelChannel, preemptChannel, grantsChannel]);
     this.o.subscriber.on('message', (channel: string, message: string) => {
       if (channel === cancelChannel) this.cancel(message, CANCELLED_REASON);
       else if (channel === grantsChannel) this.onGrants(JSON.parse(message) as GrantNews);

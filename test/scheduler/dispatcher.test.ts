@@ -303,6 +303,8 @@ describe('central dispatch round', () => {
     const [second] = await submit(anyQueue('a'), 1);
     for (let i = 0; i < 400 && !ran.includes(second); i++) await sleep(20);
     expect(ran).toContain(second);
-    expect(Date.now() - stopped).toBeGreaterThanOrEqual(GRANTS_LIVE_MS);
+    // Silent counts from the round's last news, which an idle round sends once a second: at
+    // most a second before the stop.
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(GRANTS_LIVE_MS - 1000);
   });
 });
