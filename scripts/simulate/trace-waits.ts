@@ -248,7 +248,7 @@ for (const w of worst) {
   console.log(
     `${names[i]} w ${weightOf} from ${fmt(w.from / 3600, 2)} h: waited ${fmt(w.seconds / 60)} min, bound ` +
       `${fmt(w.bound / 60)} (×${fmt(w.seconds / w.bound, 2)}); held ${held[t0][i]} of ${fmt(fairAt[t0][i], 2)}` +
-      ` → ${held[t1][i]} of ${fmt(fairAt[t1][i], 2)}; key/median rank ${ranks.join(',')} of ~${eligible[0]}; ` +
+      ` → ${held[t1][i]} of ${fmt(fairAt[t1][i], 2)}; dispatch rank (by key) ${ranks.join(',')} of ~${eligible[0]}; ` +
       `dispatched meanwhile ${freed} (${toOthers} to others, ${lowerKey} with a lower key)`,
   );
   if (y)
