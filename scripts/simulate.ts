@@ -70,6 +70,12 @@ const program = new Command('npm run simulate --')
       'scheduler/policy/fair-share.ts), or only when a job ends (as it did before)',
     'running',
   )
+  .option(
+    '--dispatch-shares <on|off>',
+    'dispatch serves first the tenants owed a whole device (a slot or more under their water-filled share), ' +
+      "then all by key (planDispatch's and pickSlots's capacity; off: by key alone, as before)",
+    'on',
+  )
   .option('--json <file>', 'write the figures as JSON')
   .addHelpText(
     'after',
@@ -104,6 +110,7 @@ const o = program.opts<{
   durations: string;
   late: number;
   preemption: string;
+  dispatchShares: string;
   minRuntime: number;
   roundingRuntime: number;
   restart: number;
@@ -114,6 +121,10 @@ if (o.preemption !== 'on' && o.preemption !== 'off') {
   process.exit(2);
 }
 
+if (o.dispatchShares !== 'on' && o.dispatchShares !== 'off') {
+  console.error(`--dispatch-shares: expected on or off, not ${o.dispatchShares} (see npm run simulate -- --help)`);
+  process.exit(2);
+}
 if (o.accounting !== 'end' && o.accounting !== 'running') {
   console.error(`--accounting: expected end or running, not ${o.accounting} (see npm run simulate -- --help)`);
   process.exit(2);
@@ -149,6 +160,7 @@ const r = simulate({
       : undefined,
   restartSeconds: o.restart,
   accounting: o.accounting,
+  dispatchShares: o.dispatchShares === 'on',
   preemptionDelaySeconds: o.preemption === 'on' ? o.minRuntime + o.tick : undefined,
 });
 const wall = (performance.now() - t0) / 1000;
@@ -167,7 +179,7 @@ console.log(
     `${o.hours} h, load ${o.load}, ${(o.late * 100).toFixed(0)} % late tenants, ` +
     `mean job ${dur(meanDuration)} (${o.durations}), half-life ${o.halfLife} s, catch-up ${o.catchUp} s, ` +
     `tick ${o.tick} s, seed ${o.seed}, usage charged ${o.accounting === 'end' ? 'at job end' : 'as jobs run'}, ` +
-    `preemption ${o.preemption}` +
+    `dispatch by share ${o.dispatchShares}, preemption ${o.preemption}` +
     (o.preemption === 'on'
       ? ` (min run time ${o.minRuntime} s, rounding swaps after ${o.roundingRuntime} s, ` +
         `${o.restart} s lost per preemption)`
@@ -201,7 +213,8 @@ console.log(
   `longest wait under its share: ${dur(lu.seconds)} (${lu.tenant}; its bound, fair turn + ` +
     `${o.preemption === 'on' ? 'preemption delay' : 'longest job'} + 1 tick: ${dur(lu.boundSeconds)}); ` +
     `worst wait/bound ${lu.worstRatio.toFixed(2)} (${lu.ratioTenant})` +
-    (lu.worstRatio > 1 ? ` — OVER the bound (${lu.overBound} of ${lu.waits} waits)` : ''),
+    (lu.worstRatio > 1 ? ' — OVER the bound' : '') +
+    ` (${lu.overBound} of ${lu.waits} waits over)`,
 );
 const c = lu.context;
 console.log(

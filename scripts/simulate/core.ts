@@ -24,7 +24,9 @@
 import {
   accrued,
   decay,
+  holdingShares,
   isEligible,
+  owedSlot,
   planDispatch,
   shareKey,
   type TenantLoad,
@@ -89,8 +91,17 @@ export interface SimConfig {
    * second term under preemption): the minimum run time, plus a round. Absent: no preemption.
    */
   preemptionDelaySeconds?: number;
+  /**
+   * Dispatch serves the tenants owed a whole device (a slot or more under their water-filled share)
+   * before the others: planDispatch's and pickSlots's `capacity`, the devices as one pool.
+   */
+  dispatchShares?: boolean;
   /** Called at the end of every tick with the tenants' state then (for --explain). */
   observe?: (tick: number, tenants: readonly TenantLoad[]) => void;
+  /** Called at every start (for tracing waits): by a dispatch round, or on a device a preemption freed. */
+  onStart?: (tenant: number, tick: number, how: 'dispatch' | 'preemption') => void;
+  /** Called when a wait under a share ends (or the run does), with its bound. */
+  onUnderWait?: (tenant: number, fromSeconds: number, seconds: number, boundSeconds: number) => void;
 }
 
 export interface ShareErrorStats {
@@ -250,7 +261,8 @@ export function simulate(cfg: SimConfig): SimResult {
   const preemptions = { count: 0, lostDeviceSeconds: 0, maxPerJob: 0 };
   const queued = (i: number) => queues[i].length - heads[i];
 
-  const startJob = (i: number, now: number, t: number) => {
+  const startJob = (i: number, now: number, t: number, how: 'dispatch' | 'preemption' = 'dispatch') => {
+    cfg.onStart?.(i, t, how);
     const job = queues[i][heads[i]++];
     if (heads[i] > 1024 && heads[i] * 2 > queues[i].length) {
       queues[i] = queues[i].slice(heads[i]);
@@ -305,6 +317,7 @@ export function simulate(cfg: SimConfig): SimResult {
     const bound = fairTurn + (cfg.preemptionDelaySeconds ?? longestJob) + tick;
     underWaits++;
     if (gap > bound) underOver++;
+    cfg.onUnderWait?.(i, underSince[i], gap, bound);
     if (gap > worstUnder.seconds) worstUnder = { seconds: gap, tenant: i, bound, ...underContext[i] };
     if (gap / bound > worstUnderRatio.ratio) worstUnderRatio = { ratio: gap / bound, tenant: i };
   };
@@ -393,7 +406,7 @@ export function simulate(cfg: SimConfig): SimResult {
       if (free > 0) {
         const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
         const t0 = performance.now();
-        const plan = planDispatch(loads, mean, cfg.catchUpSeconds);
+        const plan = planDispatch(loads, mean, cfg.catchUpSeconds, cfg.dispatchShares ? cfg.devices : undefined);
         planMs.push(performance.now() - t0);
         eligibleSum += plan.order.length;
         for (const [name, u] of plan.raised) {
@@ -404,20 +417,28 @@ export function simulate(cfg: SimConfig): SimResult {
         // The round's picks scan the eligible tenants (planDispatch's order holds for the first pick only).
         const eligible: number[] = [];
         for (let i = 0; i < n; i++) if (isEligible(loads[i])) eligible.push(i);
+        // As planDispatch with the pool's capacity: the tenants owed a whole device first.
+        const held = cfg.dispatchShares ? holdingShares(loads, cfg.devices) : null;
+        const tier = (l: TenantLoad) => (held && !owedSlot(l, held.get(l.name)) ? 1 : 0);
         while (free > 0) {
           let best = -1;
           let bestKey = Infinity;
+          let bestTier = Infinity;
           for (const i of eligible) {
             const l = loads[i];
             if (!isEligible(l)) continue;
             const key = shareKey(l, mean);
+            const lt = tier(l);
             const b = best < 0 ? null : loads[best];
             if (
-              key < bestKey ||
-              (key === bestKey && b && (l.running < b.running || (l.running === b.running && l.name < b.name)))
+              lt < bestTier ||
+              (lt === bestTier &&
+                (key < bestKey ||
+                  (key === bestKey && b && (l.running < b.running || (l.running === b.running && l.name < b.name)))))
             ) {
               best = i;
               bestKey = key;
+              bestTier = lt;
             }
           }
           if (best < 0) break;
@@ -456,7 +477,7 @@ export function simulate(cfg: SimConfig): SimResult {
         loads[v.tenant].queued = queued(v.tenant);
         // The freed device is reserved for the preemptor's tenant, as a worker does.
         if (queued(forTenant) > 0) {
-          startJob(forTenant, now, t);
+          startJob(forTenant, now, t, 'preemption');
           loads[forTenant].running++;
           loads[forTenant].queued--;
         }

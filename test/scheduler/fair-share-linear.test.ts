@@ -108,6 +108,34 @@ describe('fair-share policy: linear plan and incremental picks', () => {
     expect(raisedSome).toBeGreaterThan(100);
   });
 
+  it("with the pool's capacity, pickSlots picks what one planDispatch per slot picked (random states)", () => {
+    // Without a catch-up bound: with one, pickSlots takes the floor from the heap root's children,
+    // which rank by share tier first (see pickSlots).
+    const rand = seededRandom(16);
+    let reordered = 0;
+    for (let n = 0; n < 1500; n++) {
+      const tenants = randomTenants(rand);
+      const mean = [1e-3, 1, 30][n % 3];
+      const capacity = tenants.reduce((s, t) => s + t.running, 0) + Math.floor(rand() * 20);
+      const slots = Math.floor(rand() * 20);
+      const a = clone(tenants);
+      const want: TenantLoad[] = [];
+      for (let i = 0; i < slots; i++) {
+        const next = planDispatch(a, mean, Infinity, capacity).order[0];
+        if (!next) break;
+        const t = a.find((x) => x.name === next.name)!;
+        t.running++;
+        t.queued--;
+        want.push({ ...t });
+      }
+      const got = pickSlots(clone(tenants), slots, mean, Infinity, capacity).picks;
+      expect(got).toEqual(want);
+      const byKey = pickSlots(clone(tenants), slots, mean).picks;
+      if (JSON.stringify(byKey) !== JSON.stringify(got)) reordered++;
+    }
+    expect(reordered).toBeGreaterThan(100); // the capacity changed the picks, not only kept them
+  });
+
   it('refuses a negative catch-up bound, which the linear floor does not cover', () => {
     expect(() => planDispatch([], 1, -1)).toThrow(/catch-up bound must be ≥ 0/);
   });

@@ -1,6 +1,14 @@
 // The policy alone: pure functions, checked by simulating dispatch decisions.
 import { describe, expect, it } from 'vitest';
-import { accrued, decay, planDispatch, shareKey, shares, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
+import {
+  accrued,
+  decay,
+  pickSlots,
+  planDispatch,
+  shareKey,
+  shares,
+  type TenantLoad,
+} from '../../scheduler/policy/fair-share.ts';
 
 function load(name: string, weight: number, extra: Partial<TenantLoad> = {}): TenantLoad {
   return { name, weight, usage: 0, running: 0, queued: 10, maxRunning: 100, ...extra };
@@ -125,6 +133,21 @@ describe('fair-share policy', () => {
       worst = Math.max(worst, starvedFor);
     }
     expect(worst).toBeLessThanOrEqual(10);
+  });
+
+  it("with the pool's capacity, serves a tenant owed a whole slot before lower keys, then by key", () => {
+    // 10 slots, weights 3 and 1: shares 7.5 and 2.5. `big` holds 6 (owed one), `small` 2 (owed none:
+    // a third would put it half a slot over); `big`'s usage makes its key the higher.
+    const big = () => load('big', 3, { running: 6, usage: 300 });
+    const small = () => load('small', 1, { running: 2 });
+    expect(planDispatch([big(), small()], 10).order.map((t) => t.name)).toEqual(['small', 'big']);
+    expect(planDispatch([big(), small()], 10, Infinity, 10).order.map((t) => t.name)).toEqual(['big', 'small']);
+    // Owed no whole slot (7 of 7.5): back to the key.
+    const atShare = load('big', 3, { running: 7, usage: 300 });
+    expect(planDispatch([atShare, small()], 10, Infinity, 10).order.map((t) => t.name)).toEqual(['small', 'big']);
+    // A round of picks serves `big` until it is owed no more, then goes by key.
+    const picks = pickSlots([big(), small()], 3, 10, Infinity, 10).picks.map((t) => t.name);
+    expect(picks).toEqual(['big', 'small', 'small']);
   });
 
   it('reports target and actual shares', () => {
