@@ -256,7 +256,8 @@ export class Dispatcher {
         });
       }
       const queued = loads.reduce((s, l) => s + l.queued, 0);
-      const plan = pickSlots(loads, Math.min(slots, queued), mean, this.o.catchUpSeconds);
+      // The class's slots as the pool: the tenants owed a whole slot of it go first (fair-share.ts).
+      const plan = pickSlots(loads, Math.min(slots, queued), mean, this.o.catchUpSeconds, slots);
       grants.set(
         cls,
         plan.picks.map((p) => p.name),
