@@ -41,6 +41,28 @@ function job(tenantName: string, worker: string, extra: Partial<RunningSlot> = {
 }
 
 /** Two workers of two slots, `big` on all four, `small` with `queued` jobs waiting. */
+/**
+ * A random centre for the property tests: 2 or more of `names` with weights drawn from `weights`,
+ * three workers of 1..`slots` slots, every slot running a long-running job of a random tenant, and
+ * each tenant with 0..`queued` − 1 queued jobs that most workers can run.
+ */
+function randomCentre(rand: () => number, o: { names: string[]; weights: number[]; slots: number; queued: number }) {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const names = o.names.slice(0, 2 + Math.floor(rand() * (o.names.length - 1)));
+  const tenants = new Map(names.map((n) => [n, tenant(n, { weight: pick(o.weights) })]));
+  const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 1 + Math.floor(rand() * o.slots), running: 0 }));
+  const running: RunningSlot[] = [];
+  for (const w of workers)
+    for (let s = 0; s < w.concurrency; s++) running.push(job(pick(names), w.id, { startedAt: NOW - 1e6 * S }));
+  const demands = names.map((n) => ({
+    tenant: n,
+    queued: Math.floor(rand() * o.queued),
+    topPriority: 0,
+    workers: workers.filter(() => rand() < 0.8).map((w) => w.id),
+  }));
+  return { names, tenants, workers, running, demands };
+}
+
 function starved(extra: Partial<PreemptionInput> = {}, queued = 4): PreemptionInput {
   return {
     now: NOW,
@@ -274,22 +296,15 @@ describe('preemption policy', () => {
 
   it('every fair-share decision lowers Φ = Σ R² / w (random states): no sequence of them can cycle', () => {
     const rand = seededRandom(11);
-    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
     let rounding = 0;
     let decisions = 0;
     for (let trial = 0; trial < 300; trial++) {
-      const names = ['a', 'b', 'c', 'd', 'e'].slice(0, 2 + Math.floor(rand() * 4));
-      const tenants = new Map(names.map((n) => [n, tenant(n, { weight: pick([1, 1.3, 2, 3.7, 0.5, 10]) })]));
-      const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 1 + Math.floor(rand() * 8), running: 0 }));
-      const running: RunningSlot[] = [];
-      for (const w of workers)
-        for (let s = 0; s < w.concurrency; s++) running.push(job(pick(names), w.id, { startedAt: NOW - 1e6 * S }));
-      const demands = names.map((n) => ({
-        tenant: n,
-        queued: Math.floor(rand() * 8),
-        topPriority: 0,
-        workers: workers.filter(() => rand() < 0.8).map((w) => w.id),
-      }));
+      const { names, tenants, workers, running, demands } = randomCentre(rand, {
+        names: ['a', 'b', 'c', 'd', 'e'],
+        weights: [1, 1.3, 2, 3.7, 0.5, 10],
+        slots: 8,
+        queued: 8,
+      });
       const R = new Map(names.map((n) => [n, running.filter((j) => j.tenant === n).length]));
       const phi = () => names.reduce((sum, n) => sum + R.get(n)! ** 2 / tenants.get(n)!.weight, 0);
       const input: PreemptionInput = {
@@ -318,21 +333,14 @@ describe('preemption policy', () => {
 
   it('never reverses itself: after applying a round, no decision takes a slot back (random states)', () => {
     const rand = seededRandom(7);
-    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
     let checked = 0;
     for (let trial = 0; trial < 300; trial++) {
-      const names = ['a', 'b', 'c', 'd'].slice(0, 2 + Math.floor(rand() * 3));
-      const tenants = new Map(names.map((n) => [n, tenant(n, { weight: pick([1, 1, 2, 3, 0.5]) })]));
-      const workers = [0, 1, 2].map((i) => ({ id: `w${i}`, concurrency: 1 + Math.floor(rand() * 4), running: 0 }));
-      const running: RunningSlot[] = [];
-      for (const w of workers)
-        for (let s = 0; s < w.concurrency; s++) running.push(job(pick(names), w.id, { startedAt: NOW - 1e6 * S }));
-      const demands = names.map((n) => ({
-        tenant: n,
-        queued: Math.floor(rand() * 6),
-        topPriority: 0,
-        workers: workers.filter(() => rand() < 0.8).map((w) => w.id),
-      }));
+      const { tenants, workers, running, demands } = randomCentre(rand, {
+        names: ['a', 'b', 'c', 'd'],
+        weights: [1, 1, 2, 3, 0.5],
+        slots: 4,
+        queued: 6,
+      });
       const input: PreemptionInput = {
         now: NOW,
         settings: { enabled: true, minRuntimeSeconds: 0 },
