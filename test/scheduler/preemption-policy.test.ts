@@ -44,7 +44,7 @@ function job(tenantName: string, worker: string, extra: Partial<RunningSlot> = {
 /**
  * A random centre for the property tests: 2 or more of `names` with weights drawn from `weights`,
  * three workers of 1..`slots` slots, every slot running a long-running job of a random tenant, and
- * each tenant with 0..`queued` − 1 queued jobs that most workers can run.
+ * each tenant with 0..`queued` − 1 queued jobs that most workers can run; no minimum run time.
  */
 function randomCentre(rand: () => number, o: { names: string[]; weights: number[]; slots: number; queued: number }) {
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
@@ -60,7 +60,16 @@ function randomCentre(rand: () => number, o: { names: string[]; weights: number[
     topPriority: 0,
     workers: workers.filter(() => rand() < 0.8).map((w) => w.id),
   }));
-  return { names, tenants, workers, running, demands };
+  const input: PreemptionInput = {
+    now: NOW,
+    settings: { enabled: true, minRuntimeSeconds: 0 },
+    tenants,
+    workers,
+    running,
+    demands,
+    inFlight: [],
+  };
+  return { names, input };
 }
 
 function starved(extra: Partial<PreemptionInput> = {}, queued = 4): PreemptionInput {
@@ -299,23 +308,15 @@ describe('preemption policy', () => {
     let rounding = 0;
     let decisions = 0;
     for (let trial = 0; trial < 300; trial++) {
-      const { names, tenants, workers, running, demands } = randomCentre(rand, {
+      const { names, input } = randomCentre(rand, {
         names: ['a', 'b', 'c', 'd', 'e'],
         weights: [1, 1.3, 2, 3.7, 0.5, 10],
         slots: 8,
         queued: 8,
       });
+      const { tenants, running } = input;
       const R = new Map(names.map((n) => [n, running.filter((j) => j.tenant === n).length]));
       const phi = () => names.reduce((sum, n) => sum + R.get(n)! ** 2 / tenants.get(n)!.weight, 0);
-      const input: PreemptionInput = {
-        now: NOW,
-        settings: { enabled: true, minRuntimeSeconds: 0 },
-        tenants,
-        workers,
-        running,
-        demands,
-        inFlight: [],
-      };
       for (const d of planPreemptions(input)) {
         const before = phi();
         const [a, b] = [d.forTenant, d.victim.tenant];
@@ -335,21 +336,13 @@ describe('preemption policy', () => {
     const rand = seededRandom(7);
     let checked = 0;
     for (let trial = 0; trial < 300; trial++) {
-      const { tenants, workers, running, demands } = randomCentre(rand, {
+      const { input } = randomCentre(rand, {
         names: ['a', 'b', 'c', 'd'],
         weights: [1, 1, 2, 3, 0.5],
         slots: 4,
         queued: 6,
       });
-      const input: PreemptionInput = {
-        now: NOW,
-        settings: { enabled: true, minRuntimeSeconds: 0 },
-        tenants,
-        workers,
-        running,
-        demands,
-        inFlight: [],
-      };
+      const { running, demands } = input;
       const first = planPreemptions(input);
       // Apply: each victim's slot now runs a job of its preemptor, started now; the victim is queued again.
       const after = running
