@@ -415,14 +415,18 @@ export class FairPuller {
     const now = Date.now();
     let stale = !grants.every(known);
     if (!stale && now - t.tenantsAt > 1000) {
-      const [[, tenants], [, queues]] = ((await this.o.redis
+      const [[tenantsErr, tenants], [queuesErr, queues]] = ((await this.o.redis
         .pipeline()
         .hgetall(this.o.keys.tenants)
         .hlen(this.o.keys.queues)
-        .exec()) ?? [[], []]) as [unknown, unknown][];
-      t.tenants = (tenants ?? {}) as Record<string, string>;
-      t.tenantsAt = now;
-      stale = Number(queues) !== t.queues.size;
+        .exec()) ?? [[], []]) as [Error | null, unknown][];
+      // A failed read leaves the tenants' limits unknown: the whole read below, which throws.
+      if (tenantsErr || queuesErr || !tenants) stale = true;
+      else {
+        t.tenants = tenants as Record<string, string>;
+        t.tenantsAt = now;
+        stale = Number(queues) !== t.queues.size;
+      }
     }
     if (stale) {
       await this.readTables([]);
