@@ -49,11 +49,12 @@ describe('GET /v1/jobs/:id/curve', () => {
         break;
       }
       if (Date.now() > deadline) throw new Error(`the train job did not end; curve at step ${after}`);
-      // Often: under load (a full suite on two cores) the run's 100 steps took as few as two polls 100 ms apart.
       await new Promise((r) => setTimeout(r, 20));
     }
-    // Live: points came in more than one batch before the run ended.
-    expect(whileRunning.length).toBeGreaterThan(1);
+    // Live: points were served while the job ran, the first of them before its last step. (Not
+    // "in more than one batch": the worker writes at most once a second, and this run takes about
+    // one, so its second batch may be its last, written as the job ends.)
+    expect(whileRunning.length).toBeGreaterThanOrEqual(1);
     expect(whileRunning[0]).toBeLessThan(STEPS);
 
     const all = jobCurveSchema.parse(await a.curve(id));
