@@ -286,10 +286,7 @@ export class Dispatcher {
     }
     this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));
     this.grantedLastRound = [...grants.values()].reduce((sum, g) => sum + g.length, 0);
-    this.o.log.debug(
-      { queues: active.length, grants: [...grants.values()].reduce((s, g) => s + g.length, 0), tick: withDelayed },
-      'dispatch round',
-    );
+    this.o.log.debug({ queues: active.length, grants: this.grantedLastRound, tick: withDelayed }, 'dispatch round');
     return { grants, news };
   }
 
