@@ -23,7 +23,7 @@ import { GrantBoard, type GrantNews } from './state/grants.ts';
 import type { Keys } from './state/keys.ts';
 import { runningUsage } from './state/running-usage.ts';
 import { DEFAULT_TENANT, tenantSchema, type Tenant } from './state/tenants.ts';
-import { UsageLedger } from './state/usage.ts';
+import { UsageLedger, type UsageSnapshot } from './state/usage.ts';
 import type { WorkerRecord, WorkerRegistry } from './state/workers.ts';
 
 export interface DispatcherOptions {
@@ -44,6 +44,15 @@ export interface DispatcherOptions {
 const MIN_GAP_MS = 2;
 /** The queue, tenant and worker tables are re-read at most this often (or when a queue is new). */
 const TABLES_MS = 1000;
+/**
+ * The usage hash is re-read at most this often between the tick's rounds (which always read
+ * it). It holds two fields per tenant: at 1,000 tenants, reading and decaying it in every round
+ * (tens a second under load) was a third of the round's CPU (bench:scale's profile,
+ * 2026-11-30). What it misses meanwhile is at most this long: the workers' heartbeats, which
+ * say what running jobs accrued, are read once a second too (TABLES_MS), and a round's own
+ * catch-up raises are applied to the copy it keeps.
+ */
+const USAGE_MS = 250;
 
 /** What one round decided, for tests and the bench. */
 export interface RoundResult {
@@ -94,6 +103,8 @@ export class Dispatcher {
   private takenSinceRound = 0;
   /** Queues whose counts moved since the last round's read: named by wake-ups, or granted. */
   private moved = new Set<string>();
+  /** The usage as last read (see USAGE_MS), with this leader's raises since applied. */
+  private usageRead: { at: number; snapshot: UsageSnapshot } | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     this.board = new GrantBoard(o.redis, o.keys);
@@ -134,6 +145,7 @@ export class Dispatcher {
     this.idle = true;
     this.counts = new Map();
     this.moved.clear();
+    this.usageRead = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.tables = null;
@@ -195,9 +207,10 @@ export class Dispatcher {
     const full = whole || withDelayed || this.idle;
     const moved = [...this.moved];
     this.moved.clear();
+    const freshUsage = full || !this.usageRead || now - this.usageRead.at >= USAGE_MS;
     const [read, usageRead] = await Promise.all([
       full ? this.o.queues.active.snapshot() : this.o.queues.active.countsOf(moved),
-      this.idle ? null : this.o.redis.hgetall(this.o.keys.usage),
+      this.idle || !freshUsage ? null : this.o.redis.hgetall(this.o.keys.usage),
     ]);
     if (full) this.counts = read;
     else for (const [name, c] of read) this.counts.set(name, c);
@@ -211,9 +224,11 @@ export class Dispatcher {
     }
     const t = await this.readTables([...counts.keys()], now);
     const active = [...counts.keys()].map((n) => t.queues.get(n)).filter((q) => q !== undefined);
-    const usageRaw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
-
-    const usage = UsageLedger.parse(usageRaw, this.o.halfLifeSeconds);
+    if (freshUsage) {
+      const raw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
+      this.usageRead = { at: now, snapshot: UsageLedger.parse(raw, this.o.halfLifeSeconds, now) };
+    }
+    const usage = this.usageRead!.snapshot;
     // What running jobs have accrued, per their workers' heartbeats: usage is charged as they run.
     const accruing = runningUsage(t.workers, now, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.
@@ -284,6 +299,8 @@ export class Dispatcher {
       await this.usage.raise(raised, now);
       await this.board.renew();
     }
+    // The raises are in Redis now: the copy kept until the next read has them too.
+    for (const [name, u] of raised) usage.usage.set(name, Math.max(usage.usage.get(name) ?? 0, u));
     this.written = new Set([...grants].filter(([, g]) => g.length).map(([cls]) => cls));
     this.grantedLastRound = [...grants.values()].reduce((sum, g) => sum + g.length, 0);
     this.o.log.debug({ queues: active.length, grants: this.grantedLastRound, tick: withDelayed }, 'dispatch round');

@@ -285,6 +285,13 @@ try {
             .map(([name, n]) => `${name} ${f1(n)}`)
             .join(', '),
       );
+      console.log(
+        "  Redis µs/job inside commands (a script's calls count in it and under their names): " +
+          Object.entries(r.redisMicrosPerJobByCommand)
+            .filter(([, n]) => n >= 0.5)
+            .map(([name, n]) => `${name} ${f1(n)}`)
+            .join(', '),
+      );
     }
   }
   console.log(`\nagainst the T=1, W=1 row of the same dispatch mode in this run:\n`);
@@ -335,6 +342,7 @@ try {
       redisMicrosPerJob: r.redisMicrosPerJob,
       redisCommandsPerJob: r.redisCommandsPerJob,
       commandsPerJob: r.commandsPerJob,
+      redisMicrosPerJobByCommand: r.redisMicrosPerJobByCommand,
       cpuMicrosPerJob: r.cpuMicrosPerJob,
       rounds: r.rounds,
       planReadsPerRound: r.planReadsPerRound,

@@ -71,11 +71,12 @@ return out`;
 
 // The same counts for the named queues only (ARGV[2..]), zeros included, the index untouched:
 // a round between two snapshots re-reads only the queues whose counts it knows have moved.
+// The names are the caller's, in its order: the reply holds only the counts (ready, delayed,
+// running per queue), a thousand strings fewer to send and parse at #14's scale.
 const COUNTS_OF = `${QUEUE_COUNTS}
 local out = {}
 for i = 2, #ARGV do
   local ready, delayed, running = counts(ARGV[i])
-  out[#out + 1] = ARGV[i]
   out[#out + 1] = ready
   out[#out + 1] = delayed
   out[#out + 1] = running
@@ -104,9 +105,19 @@ export class ActiveQueues {
     return (this.redis as unknown as Record<string, IndexScript>)[name].bind(this.redis);
   }
 
-  /** Marks queues as holding work (after their jobs were added). */
+  /**
+   * Marks queues as holding work (after their jobs were added), then wakes the dispatch round and
+   * the workers with their names: one round trip, and the index has them before anyone hears.
+   */
   async add(names: string[]): Promise<void> {
-    if (names.length) await this.redis.sadd(this.keys.active, ...names);
+    if (!names.length) return;
+    const res = await this.redis
+      .pipeline()
+      .sadd(this.keys.active, ...names)
+      .publish(this.keys.wakeChannel, names.join(','))
+      .exec();
+    const failed = res?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
   /**
@@ -128,8 +139,13 @@ export class ActiveQueues {
       this.keys.active,
       this.prefix,
       ...names,
-    )) as unknown as (string | number)[];
-    return ActiveQueues.unflatten(flat);
+    )) as unknown as number[];
+    const out = new Map<string, QueueCounts>();
+    names.forEach((name, i) => {
+      const [ready, delayed, running] = [flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]];
+      out.set(name, { queued: ready + delayed, running, delayed });
+    });
+    return out;
   }
 
   private static unflatten(flat: (string | number)[]): Map<string, QueueCounts> {

@@ -156,10 +156,9 @@ export class JobStore {
         })),
       ),
     );
-    // Into the index after the jobs are in their queues (active-queues.ts says why this order).
+    // Into the index after the jobs are in their queues (active-queues.ts says why this order),
+    // and the wake-up naming them: a worker that can serve none of them need not look (FairPuller.onWake).
     await this.queues.active.add([...byQueue.keys()]);
-    // The queues: a worker that can serve none of them need not look (FairPuller.onWake).
-    await this.redis.publish(this.keys.wakeChannel, [...byQueue.keys()].join(','));
   }
 
   /**

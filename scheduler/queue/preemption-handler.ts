@@ -179,10 +179,10 @@ export class PreemptionHandler {
     // the job. Cleared here, a round reading the heartbeat from before the requeue would see the
     // job running with no request, count it as its tenant's, and preempt again for it.
     try {
-      // Indexed already (it had this job running): added again so the index does not rest on that alone.
+      // Indexed already (it had this job running): added again so the index does not rest on that
+      // alone. The wake-up that goes with it: other workers may have drained their rounds, and the
+      // requeued job is new work for them.
       await this.o.queues.active.add([job.queueName]);
-      // Other workers may have drained their rounds: the requeued job is new work for them.
-      await this.o.redis.publish(this.o.keys.wakeChannel, job.queueName);
     } catch (err) {
       this.o.log.warn({ err, job: job.id }, 'preempted job requeued; not indexed or other workers not woken');
     }

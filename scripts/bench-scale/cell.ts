@@ -71,6 +71,12 @@ export interface CellResult {
   redisCommandsPerJob: number;
   /** The same by command name, most first (commands run inside scripts count under their own names). */
   commandsPerJob: Record<string, number>;
+  /**
+   * µs per job spent inside each command, by name (Redis' commandstats). A command a script
+   * calls counts under its own name and again inside the script's EVALSHA; what the CPU figure
+   * has beyond the scripts and the top-level commands is Redis' network I/O.
+   */
+  redisMicrosPerJobByCommand: Record<string, number>;
   /** CPU µs per job by process: Redis, the round (dispatcher), the pullers (all), the bench (submitter). */
   cpuMicrosPerJob: { redis: number; round: number; pullers: number; submitter: number };
   /** Dispatch rounds (plans) during the load phase: the scheduler's (grants) or all pullers' (local). */
@@ -108,22 +114,27 @@ export function tenantName(i: number): string {
 }
 
 /** Server-side figures: CPU seconds and commands executed (commands inside Lua scripts count too). */
-async function redisCounters(r: Redis): Promise<{ cpu: number; calls: number; byCommand: Map<string, number> }> {
+/** Redis' CPU seconds, and its command counters: calls and µs inside each command, by name. */
+async function redisCounters(
+  r: Redis,
+): Promise<{ cpu: number; calls: number; byCommand: Map<string, number>; usecByCommand: Map<string, number> }> {
   const [cpu, stats] = await Promise.all([r.info('cpu'), r.info('commandstats')]);
   const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
   let calls = 0;
   const byCommand = new Map<string, number>();
-  for (const m of stats.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) {
+  const usecByCommand = new Map<string, number>();
+  for (const m of stats.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
     // The bench's own INFO calls are not the pullers' work.
     if (m[1] === 'info') continue;
     calls += Number(m[2]);
     byCommand.set(m[1], Number(m[2]));
+    usecByCommand.set(m[1], Number(m[3]));
   }
-  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, byCommand };
+  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, byCommand, usecByCommand };
 }
 
-/** Commands per job by name, most first (the load phase's, from two readings of the counters). */
-function commandsPerJob(before: Map<string, number>, after: Map<string, number>, jobs: number): Record<string, number> {
+/** A counter's growth per job by name, most first (the load phase's, from two readings of the counters). */
+function perJob(before: Map<string, number>, after: Map<string, number>, jobs: number): Record<string, number> {
   const out: [string, number][] = [];
   for (const [name, n] of after) {
     const d = n - (before.get(name) ?? 0);
@@ -400,7 +411,8 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
       },
       redisMicrosPerJob: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
       redisCommandsPerJob: calls / Math.max(1, jobsDone),
-      commandsPerJob: commandsPerJob(c0.byCommand, c1.byCommand, jobsDone),
+      commandsPerJob: perJob(c0.byCommand, c1.byCommand, jobsDone),
+      redisMicrosPerJobByCommand: perJob(c0.usecByCommand, c1.usecByCommand, jobsDone),
       cpuMicrosPerJob: {
         redis: ((c1.cpu - c0.cpu) * 1e6) / Math.max(1, jobsDone),
         round: ((reports.get('dispatcher')?.cpuMs ?? 0) * 1000) / Math.max(1, jobsDone),

@@ -84,10 +84,10 @@ class ReadCounter {
   constructor(private readonly keys: Keys) {}
 
   /**
-   * Every command a connection sends, pipelined or not, passes through sendCommand. A dispatch
-   * round reads the usage hash exactly once (FairPuller.plan, Dispatcher.round): that counts
-   * rounds. Its plan reads are the index, the HGETALLs and the queue counts; BullMQ's own work is
-   * scripts. A tick that finds the index empty reads it alone: not a round.
+   * Every command a connection sends, pipelined or not, passes through sendCommand. A worker's
+   * own plan (FairPuller.plan) reads the usage hash exactly once: that counts its rounds (the
+   * dispatcher's are counted as they end: it keeps the usage a while, Dispatcher.round). Plan
+   * reads are the index, the HGETALLs and the queue counts; BullMQ's own work is scripts.
    */
   wrap(redis: Redis): Redis {
     const send = redis.sendCommand.bind(redis);
@@ -98,16 +98,19 @@ class ReadCounter {
       if (cmd.name === 'hgetall' && String(cmd.args[0]) === usageKey) this.rounds++;
       // The round's scripts over the index (their one key): the snapshot (only the prefix after it)
       // reads SMEMBERS and four keys per FIFO queue it returns, five per priority queue ('.p'); the
-      // re-read of the queues that moved (names after the prefix), one fewer each. The index's
+      // re-read of the queues that moved (names after the prefix) three or four each. The index's
       // prune and sweep scripts answer a number.
       if (cmd.name === 'evalsha' && String(cmd.args[2]) === activeKey) {
+        const reads = (name: unknown) => (String(name).endsWith('.p') ? 4 : 3);
         const snapshot = cmd.args.length === 4;
         cmd.promise.then(
           (r) => {
             if (!Array.isArray(r)) return;
-            let reads = snapshot ? 1 : 0;
-            for (let i = 0; i < r.length; i += 4) reads += (String(r[i]).endsWith('.p') ? 4 : 3) + (snapshot ? 1 : 0);
-            this.planReads += reads;
+            if (!snapshot) for (const name of cmd.args.slice(4)) this.planReads += reads(name);
+            else {
+              this.planReads++;
+              for (let i = 0; i < r.length; i += 4) this.planReads += 1 + reads(r[i]);
+            }
           },
           () => {},
         );
@@ -224,7 +227,8 @@ export function serveRole(role: Role): void {
       } else if (m.type === 'report' && running) {
         lag?.disable();
         const report: RoleReport = {
-          rounds: running.counter.rounds - base.rounds,
+          // The dispatcher's rounds as they end (idle ones too: none while jobs flow).
+          rounds: role === 'dispatcher' ? running.roundMs.length : running.counter.rounds - base.rounds,
           planReads: running.counter.planReads - base.planReads,
           roundMs: [...running.roundMs],
           lagMs: { p50: (lag?.percentile(50) ?? NaN) / 1e6, p99: (lag?.percentile(99) ?? NaN) / 1e6 },

@@ -62,8 +62,9 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
     return c;
   };
   closers.push(() => conns.forEach((c) => c.disconnect()));
+  const dispatcherRedis = conn();
   const dispatcher = new Dispatcher({
-    redis: conn(),
+    redis: dispatcherRedis,
     subscriber: conn(),
     keys,
     queues: new TenantQueues(conn(), keys, prefix),
@@ -106,7 +107,7 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
     await dispatcher.tick();
     for (let i = 0; i < 100 && !(await admin.exists(keys.grantsLive)); i++) await sleep(10);
   };
-  return { keys, prefix, dispatcher, submit, conn, lead, startPuller };
+  return { keys, prefix, dispatcher, dispatcherRedis, submit, conn, lead, startPuller };
 }
 
 describe('central dispatch round', () => {
@@ -176,6 +177,31 @@ describe('central dispatch round', () => {
     // The tick's round reads the whole index again and finds c.
     const whole = await dispatcher.round();
     expect(whole.grants.get('any')).toEqual(['c']);
+  });
+
+  it('between ticks reads the usage at most every 250 ms, and then sees what was charged since', async () => {
+    const { dispatcher, dispatcherRedis, submit, keys } = await setup(
+      [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+      [{ id: 'w0', concurrency: 1 }],
+    );
+    await submit(anyQueue('a'), 3);
+    await submit(anyQueue('b'), 3);
+    // No usage yet, equal weights: 'a' first, by name.
+    expect((await dispatcher.round()).grants.get('any')).toEqual(['a']);
+    await new UsageLedger(admin, keys, 3600).chargeMany([
+      { tenant: 'a', seconds: 100, decayed: 100, flops: 0, jobs: 1 },
+    ]);
+    const sent = recordCommands(dispatcherRedis);
+    // At once: the round keeps its copy (the usage hash is two fields per tenant, every round read it).
+    expect((await dispatcher.round(Date.now(), false)).grants.get('any')).toEqual(['a']);
+    expect(sent).not.toContain('hgetall');
+    // Past 250 ms: read again, and 'a''s charge puts 'b' first.
+    await sleep(260);
+    expect((await dispatcher.round(Date.now(), false)).grants.get('any')).toEqual(['b']);
+    expect(sent).toContain('hgetall');
   });
 
   it("counts what running jobs have accrued, per their workers' heartbeats, before their end is charged", async () => {
