@@ -18,7 +18,7 @@ import {
 
 const program = new Command('npm run simulate --')
   .description(
-    'Simulates the fair-share policy (the real planDispatch and decay) on D devices and T tenants over some ' +
+    'Simulates the fair-share policy (the real pickSlots and decay) on D devices and T tenants over some ' +
       'hours: Poisson arrivals per tenant, heavy-tailed run times (most minutes, some hours, 1 % days), Pareto ' +
       "weights (a few big tenants, many small). Reports each tenant's share error against its weight share over " +
       'sliding windows, the longest wait of a tenant with queued work against its fair turn plus the longest job, ' +

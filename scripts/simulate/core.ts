@@ -1,16 +1,15 @@
 // A discrete-time simulation of the fair-share policy (scheduler/policy/fair-share.ts) on a
 // cluster far larger than one machine can run: D identical devices, tenants submitting jobs
-// as Poisson processes, the real planDispatch and decay deciding who goes next.
+// as Poisson processes, the real pickSlots and decay deciding who goes next.
 //
 // What it simplifies, on purpose (so that 24 h × 10,000 devices × 1,000 tenants runs in
 // seconds):
 // - Time moves in ticks (default 60 s). At each tick, finished jobs free their devices, new
 //   jobs arrive, and every free device is filled in one dispatch round. A device freed
 //   mid-tick idles until the tick; a job's run time is rounded up to whole ticks.
-// - A round calls planDispatch once (timed: that is the "plan compute time") and applies its
-//   catch-up raises; the round's further picks take the eligible tenant with the smallest
-//   shareKey, counting each pick as running, as successive planDispatch calls would (only
-//   the catch-up bound is not re-checked between the picks of one round).
+// - A round is one call of pickSlots for every free device, as the scheduler's dispatch round
+//   makes one per class (timed: that is the "plan compute time" per round): its picks start,
+//   its catch-up raises (checked at every pick) are recorded as usage.
 // - Usage decays by the half-life every tick. `accounting: 'running'` counts what running jobs
 //   have accrued so far, decayed (TenantLoad.runningUsage), and charges that at the end (as the
 //   scheduler does: fair-share.ts says why); 'end' charges a job's run time only when it ends
@@ -21,16 +20,7 @@
 //   jobs; scripts/simulate/preemption.ts plugs in the real policy (policy/preemption.ts). A
 //   preempted job goes back to the front of its tenant's queue with what it has left to run
 //   (usine's train jobs checkpoint on the way out), plus `restartSeconds` of lost work.
-import {
-  accrued,
-  decay,
-  holdingShares,
-  isEligible,
-  owedSlot,
-  planDispatch,
-  shareKey,
-  type TenantLoad,
-} from '../../scheduler/policy/fair-share.ts';
+import { accrued, decay, isEligible, pickSlots, shareKey, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
 import { fairShares } from '../../scheduler/policy/preemption.ts';
 
 export interface SimTenant {
@@ -246,6 +236,7 @@ export function simulate(cfg: SimConfig): SimResult {
     queued: 0,
     maxRunning: cfg.devices,
   }));
+  const indexOf = new Map(cfg.tenants.map((t, i) => [t.name, i]));
   let free = cfg.devices;
   let meanJob = NaN;
   let submitted = 0;
@@ -402,51 +393,22 @@ export function simulate(cfg: SimConfig): SimResult {
     backloggedWeight = 0;
     for (let i = 0; i < n; i++) if (loads[i].queued > 0) backloggedWeight += loads[i].weight;
     const round = () => {
-      // The round: one timed plan, then every free device.
-      if (free > 0) {
-        const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
-        const t0 = performance.now();
-        const plan = planDispatch(loads, mean, cfg.catchUpSeconds, cfg.dispatchShares ? cfg.devices : undefined);
-        planMs.push(performance.now() - t0);
-        eligibleSum += plan.order.length;
-        for (const [name, u] of plan.raised) {
-          const i = loads.findIndex((l) => l.name === name);
-          usage[i] = Math.max(usage[i], u);
-          loads[i].usage = usage[i];
-        }
-        // The round's picks scan the eligible tenants (planDispatch's order holds for the first pick only).
-        const eligible: number[] = [];
-        for (let i = 0; i < n; i++) if (isEligible(loads[i])) eligible.push(i);
-        // As planDispatch with the pool's capacity: the tenants owed a whole device first.
-        const held = cfg.dispatchShares ? holdingShares(loads, cfg.devices) : null;
-        const tier = (l: TenantLoad) => (held && !owedSlot(l, held.get(l.name)) ? 1 : 0);
-        while (free > 0) {
-          let best = -1;
-          let bestKey = Infinity;
-          let bestTier = Infinity;
-          for (const i of eligible) {
-            const l = loads[i];
-            if (!isEligible(l)) continue;
-            const key = shareKey(l, mean);
-            const lt = tier(l);
-            const b = best < 0 ? null : loads[best];
-            if (
-              lt < bestTier ||
-              (lt === bestTier &&
-                (key < bestKey ||
-                  (key === bestKey && b && (l.running < b.running || (l.running === b.running && l.name < b.name)))))
-            ) {
-              best = i;
-              bestKey = key;
-              bestTier = lt;
-            }
-          }
-          if (best < 0) break;
-          startJob(best, now, t);
-          loads[best].running++;
-          loads[best].queued--;
-        }
+      // The round: one timed pickSlots over every free device, as the scheduler's dispatch round
+      // makes per class (`pickSlots(loads, min(slots, queued), mean, catchUp, slots)`).
+      if (free <= 0) return;
+      const mean = Math.max(Number.isFinite(meanJob) ? meanJob : tick, 1e-3);
+      for (const l of loads) if (isEligible(l)) eligibleSum++;
+      const t0 = performance.now();
+      const plan = pickSlots(loads, free, mean, cfg.catchUpSeconds, cfg.dispatchShares ? cfg.devices : undefined);
+      planMs.push(performance.now() - t0);
+      // pickSlots has counted each pick in `loads` (running + 1, queued − 1) and set the raised
+      // usages there; startJob counts the picks in the simulator's own arrays.
+      for (const [name, u] of plan.raised) {
+        const i = indexOf.get(name)!;
+        usage[i] = Math.max(usage[i], u);
+        loads[i].usage = usage[i];
       }
+      for (const p of plan.picks) startJob(indexOf.get(p.name)!, now, t);
     };
     round();
     // Preemption after the round, as in usine: only when no device is free.

@@ -3,6 +3,7 @@
 // its weight's share instead of waiting for the other's backlog.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../kernels/random.ts';
+import { pickSlots, type TenantLoad } from '../../scheduler/policy/fair-share.ts';
 import { simulate, type SimConfig } from '../../scripts/simulate/core.ts';
 import { policyHook } from '../../scripts/simulate/preemption.ts';
 
@@ -24,13 +25,21 @@ const base = (over: Partial<SimConfig>): SimConfig => ({
 const flood = 1 / 6;
 
 describe('policy simulator', () => {
-  it('two backlogged tenants of weights 1 and 3 converge to 25/75', () => {
+  it.each([
+    // The scheduler's dispatch round: the tenants owed a whole device first, catch-up bound 60 s.
+    ['by share first, catch-up 60 s', { dispatchShares: true }],
+    // The key alone. Not with a catch-up bound under one job's step of the key (600 s / weight):
+    // checked at every pick, it raises whichever tenant is behind to 60 s under the other, and
+    // the two alternate whatever their weights (a gets 48 %), as a worker planning alone would.
+    ['by key alone, no catch-up bound', { catchUpSeconds: Infinity }],
+  ] as const)('two backlogged tenants of weights 1 and 3 converge to 25/75 (%s)', (_, over) => {
     const r = simulate(
       base({
         tenants: [
           { name: 'a', weight: 1, jobsPerSecond: flood },
           { name: 'b', weight: 3, jobsPerSecond: flood },
         ],
+        ...over,
       }),
     );
     const a = r.deviceSeconds.get('a')!;
@@ -116,6 +125,40 @@ describe('policy simulator', () => {
     expect(withIt.seconds).toBeLessThanOrEqual(600);
     expect(withIt.waits).toBeGreaterThan(0);
     expect(withIt.overBound).toBeLessThan(withIt.waits / 4);
+  });
+
+  it("starts the scheduler's picks: the catch-up bound checked at every pick of a round", () => {
+    // Tick 0, nothing ended yet: every key is 0 and a job counts as one tick (60 s). A pick adds
+    // 60 / weight to a key: 120 for a and b, 60 for c. Third pick: c (0) is more than the 60 s
+    // bound behind the others (120), so it is raised to 60 and ties them after it runs; the
+    // fourth device goes to a (by name). Raising only once per round, before the first pick
+    // (where all keys tie), gave it to c again.
+    const tenants = [
+      { name: 'a', weight: 0.5, jobsPerSecond: 1 },
+      { name: 'b', weight: 0.5, jobsPerSecond: 1 },
+      { name: 'c', weight: 1, jobsPerSecond: 1 },
+    ];
+    const starts: string[] = [];
+    simulate(
+      base({
+        devices: 4,
+        tenants,
+        seconds: 60,
+        duration: () => 86_400,
+        onStart: (i, tick) => starts.push(`${tenants[i].name}@${tick}`),
+      }),
+    );
+    const loads: TenantLoad[] = tenants.map(({ name, weight }) => ({
+      name,
+      weight,
+      usage: 0,
+      running: 0,
+      queued: 60,
+      maxRunning: 4,
+    }));
+    const picks = pickSlots(loads, 4, 60, 60).picks.map((p) => `${p.name}@0`);
+    expect(picks).toEqual(['a@0', 'b@0', 'c@0', 'a@0']);
+    expect(starts).toEqual(picks);
   });
 
   it('is reproducible from its seed', () => {
