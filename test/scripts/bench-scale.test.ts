@@ -40,6 +40,7 @@ it('runs the T=2, W=2 cell twice and reports sane figures, and their medians', a
   // The breakdown: BullMQ's scripts among the commands, CPU spent by Redis and the pullers.
   expect(c.commandsPerJob.evalsha).toBeGreaterThan(1);
   expect(c.cpuMicrosPerJob.redis).toBeGreaterThan(0);
+  expect(c.redisMicrosPerJobByCommand.evalsha).toBeGreaterThan(0);
   expect(c.cpuMicrosPerJob.pullers).toBeGreaterThan(0);
   expect(stdout).toMatch(/CPU µs\/job: Redis \d+, round \d+, pullers \d+/);
   expect(stdout).toMatch(/medians over 2 runs/);

@@ -85,6 +85,7 @@ const COMMANDS: { file: string; options: string[] }[] = [
   { file: 'scripts/bench-preemption.ts', options: ['--only', '--b-seconds', '--port', '--json', '--logs'] },
   { file: 'scripts/bench-durability.ts', options: ['--seconds', '--clients', '--batch', '--rounds', '--port'] },
   { file: 'scripts/bench-snapshot.ts', options: ['--queues', '--calls'] },
+  { file: 'scripts/bench-round.ts', options: ['--tenants', '--slots', '--rounds', '--json'] },
 ];
 
 // No Vulkan driver and no Redis or scheduler to reach: a command that opened either before
