@@ -27,6 +27,8 @@ import type { SchedulerMetrics } from './metrics.ts';
 export interface PreemptorSettings {
   enabled: boolean;
   minRuntimeSeconds: number;
+  /** Rule 7's run time (policy/preemption.ts; its default when absent). */
+  roundingMinRuntimeSeconds?: number;
   graceSeconds: number;
 }
 
@@ -116,7 +118,11 @@ export class Preemptor {
     }));
     const decisions = planPreemptions({
       now,
-      settings: { enabled: true, minRuntimeSeconds: d.settings.minRuntimeSeconds },
+      settings: {
+        enabled: true,
+        minRuntimeSeconds: d.settings.minRuntimeSeconds,
+        roundingMinRuntimeSeconds: d.settings.roundingMinRuntimeSeconds,
+      },
       tenants,
       workers: live.map((w) => ({ id: w.id, concurrency: w.concurrency, running: w.running.length })),
       running,

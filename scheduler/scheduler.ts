@@ -177,6 +177,7 @@ export function createScheduler(cfg: SchedulerConfig, options: SchedulerOptions 
       settings: {
         enabled: cfg.USINE_PREEMPTION === 'on',
         minRuntimeSeconds: cfg.USINE_PREEMPTION_MIN_RUNTIME_SECONDS,
+        roundingMinRuntimeSeconds: cfg.USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS,
         graceSeconds: cfg.USINE_PREEMPTION_GRACE_SECONDS,
       },
     });

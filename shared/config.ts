@@ -104,6 +104,11 @@ const schedulerFields = z.object({
   /** How long a preempted job has to checkpoint and stop before its worker abandons the attempt. */
   USINE_PREEMPTION_GRACE_SECONDS: z.coerce.number().nonnegative().default(30),
   /**
+   * Rule 7 (scheduler/policy/preemption.ts): a swap that only rounds shares to the slot (half-slot
+   * imbalances) takes only a job that has run this long; the simulator chose 30 min.
+   */
+  USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS: z.coerce.number().nonnegative().default(1800),
+  /**
    * A Redis command of the API unanswered this long fails, and its request answers 503: a frozen
    * or unreachable Redis must not hang clients. Keep it under a second, above Redis's slowest reply.
    */

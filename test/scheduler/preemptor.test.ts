@@ -14,7 +14,7 @@ import { TenantStore, tenantSchema } from '../../scheduler/state/tenants.ts';
 import { UsageLedger } from '../../scheduler/state/usage.ts';
 import { WorkerRegistry, type RunningJob } from '../../scheduler/state/workers.ts';
 import { SchedulerMetrics } from '../../scheduler/metrics.ts';
-import { Preemptor } from '../../scheduler/preemptor.ts';
+import { Preemptor, type PreemptorSettings } from '../../scheduler/preemptor.ts';
 import { Admission } from '../../scheduler/admission.ts';
 import { ArtifactStore } from '../../shared/artifact-store.ts';
 import os from 'node:os';
@@ -46,7 +46,7 @@ const queue = (tenant: string): QueueInfo => ({
   prioritized: false,
 });
 
-async function setup(settings = { enabled: true, minRuntimeSeconds: 10, graceSeconds: 7 }) {
+async function setup(settings: PreemptorSettings = { enabled: true, minRuntimeSeconds: 10, graceSeconds: 7 }) {
   const prefix = `pre${process.pid}-${++run}`;
   const keys = new Keys(prefix);
   const queues = new TenantQueues(redis, keys, prefix);
@@ -182,6 +182,28 @@ describe('preemption round', () => {
     await beat(workers, 'w1', jobs);
     await store.add([{ spec: jobSpec.parse({ type: 'noop' }), queue: queue('small') }]);
     expect((await preemptor.round(now)).map((d) => d.victim.job)).toEqual(['big.any.0']);
+  });
+
+  it("takes rule 7's run time from its settings: a swap that only rounds shares waits for it", async () => {
+    // 8 slots, weights 38 and 42: shares 3.8 and 4.2. big holds 5, small 3 with work queued: only
+    // a rounding swap (half a slot on each side) would move a slot, and its jobs ran 10 minutes.
+    const rounding = async (roundingMinRuntimeSeconds?: number) => {
+      const settings = { enabled: true, minRuntimeSeconds: 10, graceSeconds: 7, roundingMinRuntimeSeconds };
+      const { store, workers, preemptor, tenants } = await setup(settings);
+      await tenants.put(tenantSchema.parse({ name: 'big', weight: 42 }));
+      await tenants.put(tenantSchema.parse({ name: 'small', weight: 38 }));
+      const now = Date.now();
+      const jobs = [
+        ...[0, 1, 2, 3, 4].map((i) => running('big', i, now - 600_000)),
+        ...[0, 1, 2].map((i) => running('small', i, now - 600_000)),
+      ];
+      for (let w = 0; w < 4; w++) await beat(workers, `w${w}`, jobs.slice(2 * w, 2 * w + 2));
+      await store.add([0, 1].map(() => ({ spec: jobSpec.parse({ type: 'noop' }), queue: queue('small') })));
+      return (await preemptor.round(now)).map((d) => [d.victim.tenant, d.forTenant]);
+    };
+    // The default (30 min): not yet. Five minutes (USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS=300): now.
+    expect(await rounding()).toEqual([]);
+    expect(await rounding(300)).toEqual([['big', 'small']]);
   });
 });
 

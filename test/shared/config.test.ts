@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, schedulerEnv } from '../../shared/config.ts';
 
 describe('config', () => {
-  it('has preemption on by default, with a 120 s minimum run time and a 30 s grace', () => {
+  it('has preemption on by default, with a 120 s minimum run time, a 30 s grace, 30 min before rounding swaps', () => {
     const cfg = loadConfig(schedulerEnv, {});
     expect([
       cfg.USINE_PREEMPTION,
       cfg.USINE_PREEMPTION_MIN_RUNTIME_SECONDS,
       cfg.USINE_PREEMPTION_GRACE_SECONDS,
-    ]).toEqual(['on', 120, 30]);
+      cfg.USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS,
+    ]).toEqual(['on', 120, 30, 1800]);
     expect(loadConfig(schedulerEnv, { USINE_PREEMPTION: 'off' }).USINE_PREEMPTION).toBe('off');
   });
 
@@ -20,6 +21,7 @@ describe('config', () => {
         USINE_PREEMPTION: 'maybe',
         USINE_PREEMPTION_GRACE_SECONDS: '-5',
         USINE_PREEMPTION_MIN_RUNTIME_SECONDS: 'two minutes',
+        USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS: '-1',
         USINE_PORT: '8700',
       });
     } catch (e) {
@@ -31,6 +33,7 @@ describe('config', () => {
       'USINE_PREEMPTION=',
       'USINE_PREEMPTION_GRACE_SECONDS=',
       'USINE_PREEMPTION_MIN_RUNTIME_SECONDS=',
+      'USINE_PREEMPTION_ROUNDING_RUNTIME_SECONDS=',
     ])
       expect(msg).toContain(name);
     expect(msg).not.toContain('USINE_PORT');
