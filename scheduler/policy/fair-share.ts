@@ -121,9 +121,9 @@ function before(a: TenantLoad, ka: number, b: TenantLoad, kb: number): number {
 /**
  * The catch-up floor for the tenant at `first` (the smallest key): the first of the *other*
  * tenants in order, s, gives keyₛ − bound − its step (meanJobSeconds / weightₛ). For every other
- * tenant the first of the others is the overall first, whose floor is under its own key, never
- * above theirs, so with a bound ≥ 0 only the smallest key can be raised, and raising it (under
- * keyₛ) raises no one else. That makes the floor O(n): no "first of all but me" per tenant.
+ * tenant, s is the overall first, so its floor lies under the smallest key, never above its own:
+ * with a bound ≥ 0 only the smallest key can be raised, and raising it (still under keyₛ) raises
+ * no one else. That makes the floor O(n): no "first of all but me" per tenant.
  */
 function catchUpFloor(
   keyed: { t: TenantLoad; key: number }[],
@@ -284,7 +284,8 @@ class TenantHeap {
    * that order, share tiers aside (without shares, the second item in the heap's order).
    */
   second(): HeapItem | null {
-    const [a, b] = [this.items[1], this.items[2]];
+    const a = this.items[1];
+    const b = this.items[2];
     if (!a || !b) return a ?? null;
     return before(b.t, b.key, a.t, a.key) < 0 ? b : a;
   }
