@@ -4,7 +4,8 @@
 //   keyₜ        = (usageₜ + accruedₜ + runningₜ · meanJobSeconds) / weightₜ
 //   accruedₜ    = Σ_running jobs accrued(ranⱼ)   (their decayed device-seconds so far; 0 if not given)
 //
-//   keyₜ        = max(keyₜ, min over the other eligible tenants of their key − catchUp)
+//   keyₜ        = max(keyₜ, keyₛ − catchUp − meanJobSeconds / weightₛ)
+//                 s: the eligible tenant other than t first in order (key, fewer running, name)
 //                 (only the smallest key can be raised, so this is O(n): see catchUpFloor)
 //
 // A free slot goes to the eligible tenant with the smallest key (ties: fewer running, then
@@ -24,6 +25,15 @@
 // The catch-up bound (device-seconds per unit of weight) keeps that memory from starving
 // anyone: a tenant arriving with little past usage takes every free slot only until it is
 // `catchUp` behind the others, then shares by weight (as CFS bounds a waking task's credit).
+// The floor leaves room for one pick of the tenant above, s (its step, meanJobSeconds / weightₛ):
+// a pick raises the picked key by its step, so a backlogged tenant is normally up to one step of
+// the other's behind it (10-minute jobs: 600 s at weight 1), whatever the bound. Without the step,
+// a bound under it raised the tenant behind at every pick, and tenants alternated whatever their
+// weights (1 and 3 shared 48/52). With it, keys that got where they are by picks alone are never
+// raised (s was at most the smallest key when last picked), and a newcomer's credit stays bounded:
+// catchUp · its weight, plus one job of s's times their weights' ratio (what one turn of picks by
+// weight gives it anyway). Only s counts, not the lowest keyₒ − stepₒ of all the others (which
+// picks never raise either): a heap yields s in O(1), and it bounds the credit tighter.
 //
 // Given the pool's `capacity` (its slots), dispatch first serves the tenants owed a whole slot:
 // those holding at least one slot fewer than their share of the pool water-filled by weight
@@ -109,18 +119,24 @@ function before(a: TenantLoad, ka: number, b: TenantLoad, kb: number): number {
 }
 
 /**
- * The catch-up floor for the tenant at `first` (the smallest key): the smallest of the *other*
- * keys minus the bound. For every other tenant the minimum over the others is the overall
- * minimum, never above its own key, so with a bound ≥ 0 only the smallest key can be raised,
- * and raising it (to the second smallest − bound, still ≤ that key) raises no one else. That
- * makes the floor O(n): no "minimum over all but me" per tenant.
+ * The catch-up floor for the tenant at `first` (the smallest key): the first of the *other*
+ * tenants in order, s, gives keyₛ − bound − its step (meanJobSeconds / weightₛ). For every other
+ * tenant, s is the overall first, so its floor lies under the smallest key, never above its own:
+ * with a bound ≥ 0 only the smallest key can be raised, and raising it (still under keyₛ) raises
+ * no one else. That makes the floor O(n): no "first of all but me" per tenant.
  */
-function catchUpFloor(keys: number[], first: number, catchUpSeconds: number): number | null {
-  if (keys.length < 2 || !Number.isFinite(catchUpSeconds)) return null;
-  let second = Infinity;
-  for (let i = 0; i < keys.length; i++) if (i !== first && keys[i] < second) second = keys[i];
-  const floor = second - catchUpSeconds;
-  return keys[first] < floor ? floor : null;
+function catchUpFloor(
+  keyed: { t: TenantLoad; key: number }[],
+  first: number,
+  catchUpSeconds: number,
+  meanJobSeconds: number,
+): number | null {
+  if (keyed.length < 2 || !Number.isFinite(catchUpSeconds)) return null;
+  let s = first === 0 ? 1 : 0;
+  for (let i = s + 1; i < keyed.length; i++)
+    if (i !== first && before(keyed[i].t, keyed[i].key, keyed[s].t, keyed[s].key) < 0) s = i;
+  const floor = keyed[s].key - catchUpSeconds - meanJobSeconds / keyed[s].t.weight;
+  return keyed[first].key < floor ? floor : null;
 }
 
 function checkCatchUp(catchUpSeconds: number): void {
@@ -148,9 +164,8 @@ export function planDispatch(
   const held = capacity === undefined ? null : holdingShares(tenants, capacity);
   const keyed = tenants.filter(isEligible).map((t) => ({ t, key: shareKey(t, meanJobSeconds) }));
   const raised = new Map<string, number>();
-  const keys = keyed.map((x) => x.key);
-  const first = argSmallestKey(keys);
-  const floor = catchUpFloor(keys, first, catchUpSeconds);
+  const first = argSmallestKey(keyed.map((x) => x.key));
+  const floor = catchUpFloor(keyed, first, catchUpSeconds, meanJobSeconds);
   if (floor !== null) {
     const x = keyed[first];
     // The raise persists, as CFS sets a waking task's vruntime: a stateless clamp would
@@ -181,8 +196,8 @@ export interface SlotPicks {
  * tenants sit in a binary heap in planDispatch's order: each pick is O(log n), not a new sort
  * (a dispatch round plans a pick per device slot: 800 picks over 1,000 tenants took tens of ms
  * as one scan per pick). With the pool's `capacity`, as planDispatch: a pick does not change the
- * demands, so the shares hold for the whole round. The catch-up floor is then the smallest key among
- * the root's children, which may rank after it for being owed no slot, not for their key: a newcomer
+ * demands, so the shares hold for the whole round. The catch-up floor then comes from the first by key
+ * of the root's children, which may rank after it for being owed no slot, not for their key: a newcomer
  * (owed slots) is then raised against a key above the smallest, which bounds its burst no less.
  */
 export function pickSlots(
@@ -200,8 +215,9 @@ export function pickSlots(
   let first: SlotPicks['first'] = null;
   for (let i = 0; i < slots && heap.size > 0; i++) {
     // The catch-up floor (see catchUpFloor): only a strictly smallest key, the root's, can be
-    // raised, to the second smallest (a child of the root) minus the bound.
-    const floor = heap.size > 1 && Number.isFinite(catchUpSeconds) ? heap.secondKey() - catchUpSeconds : -Infinity;
+    // raised, to the key of the first after it (a child of the root) minus the bound and its step.
+    const s = heap.size > 1 && Number.isFinite(catchUpSeconds) ? heap.second() : null;
+    const floor = s ? s.key - catchUpSeconds - meanJobSeconds / s.t.weight : -Infinity;
     const low = heap.rootTenant();
     if (heap.key(0) < floor) {
       low.usage = floor * low.weight - (low.runningUsage ?? 0) - low.running * meanJobSeconds;
@@ -263,10 +279,15 @@ class TenantHeap {
     return this.byTenant.get(t)!.pos;
   }
 
-  /** The second smallest key: the smaller of the root's children's. */
-  secondKey(): number {
-    const [a, b] = [this.items[1]?.key ?? Infinity, this.items[2]?.key ?? Infinity];
-    return Math.min(a, b);
+  /**
+   * The first after the root by (key, fewer running, name): the first of the root's children by
+   * that order, share tiers aside (without shares, the second item in the heap's order).
+   */
+  second(): HeapItem | null {
+    const a = this.items[1];
+    const b = this.items[2];
+    if (!a || !b) return a ?? null;
+    return before(b.t, b.key, a.t, a.key) < 0 ? b : a;
   }
 
   /** Sets its key; its share tier may have changed with its running count too, so it sifts both ways. */

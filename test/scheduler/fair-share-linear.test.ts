@@ -1,5 +1,6 @@
-// planDispatch's O(n) catch-up floor and pickSlots' incremental picks against the quadratic
-// originals they replaced, on random tenant states: the same orders, raises and picks.
+// planDispatch's O(n) catch-up floor and pickSlots' incremental picks against plain quadratic
+// references (a floor per tenant, a plan per slot), on random tenant states: the same orders,
+// raises and picks.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../kernels/random.ts';
 import {
@@ -11,13 +12,21 @@ import {
   type TenantLoad,
 } from '../../scheduler/policy/fair-share.ts';
 
-/** planDispatch as it was before the O(n) floor (the minimum of the others, per tenant). */
+/** The order of the plan: key, then fewer running, then name. */
+const byOrder = (a: { t: TenantLoad; key: number }, b: { t: TenantLoad; key: number }) =>
+  a.key - b.key || a.t.running - b.t.running || a.t.name.localeCompare(b.t.name);
+
+/**
+ * planDispatch as a plain quadratic reference: per tenant, the floor from the first of the others in
+ * the plan's order (its key − the bound − its step, mean / its weight), no O(n) shortcut.
+ */
 function quadraticPlan(tenants: TenantLoad[], meanJobSeconds: number, catchUpSeconds = Infinity): DispatchPlan {
   const keyed = tenants.filter(isEligible).map((t) => ({ t, key: shareKey(t, meanJobSeconds) }));
   const raised = new Map<string, number>();
   if (keyed.length > 1 && Number.isFinite(catchUpSeconds)) {
     for (const x of keyed) {
-      const floor = Math.min(...keyed.filter((o) => o !== x).map((o) => o.key)) - catchUpSeconds;
+      const s = keyed.filter((o) => o !== x).sort(byOrder)[0];
+      const floor = s.key - catchUpSeconds - meanJobSeconds / s.t.weight;
       if (x.key < floor) {
         const usage = floor * x.t.weight - x.t.running * meanJobSeconds;
         raised.set(x.t.name, usage);
@@ -26,9 +35,7 @@ function quadraticPlan(tenants: TenantLoad[], meanJobSeconds: number, catchUpSec
       }
     }
   }
-  const order = keyed
-    .sort((a, b) => a.key - b.key || a.t.running - b.t.running || a.t.name.localeCompare(b.t.name))
-    .map((x) => x.t);
+  const order = keyed.sort(byOrder).map((x) => x.t);
   return { order, raised };
 }
 

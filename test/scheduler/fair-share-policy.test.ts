@@ -97,14 +97,89 @@ describe('fair-share policy', () => {
   });
 
   it('raises a newcomer to the floor counting what its running jobs accrued', () => {
+    const mean = 10;
     const plan = planDispatch(
       [load('old', 1, { usage: 10_000 }), load('new', 1, { running: 1, runningUsage: 100 })],
-      10,
+      mean,
       60,
     );
     const raised = plan.raised.get('new')!;
-    // Its key after the raise is the other's key minus the bound, running jobs included.
-    expect(raised + 100 + 1 * 10).toBeCloseTo(10_000 - 60);
+    // Its key after the raise is the other's key minus the bound and one of the other's steps
+    // (mean / its weight 1), running jobs included.
+    expect(raised + 100 + 1 * mean).toBeCloseTo(10_000 - 60 - mean / 1);
+  });
+
+  it("bounds a newcomer's credit to the catch-up plus one step of the tenant above it", () => {
+    // `a` and `b` (weight 1) sit at key 6,000; `n` (weight 2) arrives with nothing used.
+    const [mean, catchUp, w] = [600, 60, 2];
+    const tenants = () => [
+      load('a', 1, { usage: 6000 }),
+      load('b', 1, { usage: 6000 }),
+      load('n', w, { queued: 100 }),
+    ];
+    const floor = 6000 - catchUp - mean / 1;
+    // From the floor, each pick adds mean / w to its key: it runs until it reaches 6,000.
+    const burst = Math.ceil((6000 - floor) / (mean / w));
+    for (const pick of [
+      (ts: TenantLoad[]) => pickSlots(ts, burst + 2, mean, catchUp),
+      (ts: TenantLoad[]) => {
+        const picks: TenantLoad[] = [];
+        const raised = new Map<string, number>();
+        for (let i = 0; i < burst + 2; i++) {
+          const plan = planDispatch(ts, mean, catchUp);
+          for (const [name, usage] of plan.raised) {
+            raised.set(name, usage);
+            ts.find((t) => t.name === name)!.usage = usage;
+          }
+          const next = ts.find((t) => t.name === plan.order[0].name)!;
+          next.running++;
+          picks.push({ ...next });
+        }
+        return { picks, raised };
+      },
+    ]) {
+      const { picks, raised } = pick(tenants());
+      expect(raised.get('n')).toBeCloseTo(floor * w);
+      expect(picks.map((t) => t.name)).toEqual([...Array<string>(burst).fill('n'), 'a', 'b']);
+    }
+    // Without the bound it would take every slot until its 6,000 · 2 of usage (20 jobs).
+    expect(pickSlots(tenants(), 20, mean).picks.every((t) => t.name === 'n')).toBe(true);
+  });
+
+  it('keeps the weights 1:3 under a catch-up bound smaller than one pick of the key (key alone)', () => {
+    // 10-minute jobs, catch-up 60 s: a pick moves a key by 600 s or 200 s, far more than the
+    // bound, as it does for a worker planning for itself (no pool capacity). Four slots, every
+    // job ending at each round's end and charged to the usage, 100 rounds: 400 picks.
+    const [mean, catchUp] = [600, 60];
+    const rounds = (pick: (ts: TenantLoad[]) => TenantLoad[]) => {
+      const ts = [load('a', 1, { queued: 1e6 }), load('b', 3, { queued: 1e6 })];
+      const count = new Map([
+        ['a', 0],
+        ['b', 0],
+      ]);
+      for (let r = 0; r < 100; r++) {
+        for (const t of pick(ts)) count.set(t.name, count.get(t.name)! + 1);
+        for (const t of ts) {
+          t.usage += t.running * mean;
+          t.running = 0;
+        }
+      }
+      return count.get('a')! / (count.get('a')! + count.get('b')!);
+    };
+    // The worker's round of picks…
+    expect(Math.abs(rounds((ts) => pickSlots(ts, 4, mean, catchUp).picks) - 0.25)).toBeLessThanOrEqual(0.02);
+    // …and one plan per slot, its raises recorded.
+    const perPlan = rounds((ts) =>
+      Array.from({ length: 4 }, () => {
+        const plan = planDispatch(ts, mean, catchUp);
+        for (const [name, usage] of plan.raised) ts.find((t) => t.name === name)!.usage = usage;
+        const next = ts.find((t) => t.name === plan.order[0].name)!;
+        next.running++;
+        next.queued--;
+        return next;
+      }),
+    );
+    expect(Math.abs(perPlan - 0.25)).toBeLessThanOrEqual(0.02);
   });
 
   it('converges to the weights 1:1:2 with two slots', () => {

@@ -28,10 +28,10 @@ describe('policy simulator', () => {
   it.each([
     // The scheduler's dispatch round: the tenants owed a whole device first, catch-up bound 60 s.
     ['by share first, catch-up 60 s', { dispatchShares: true }],
-    // The key alone. Not with a catch-up bound under one job's step of the key (600 s / weight):
-    // checked at every pick, it raises whichever tenant is behind to 60 s under the other, and
-    // the two alternate whatever their weights (a gets 48 %), as a worker planning alone would.
-    ['by key alone, no catch-up bound', { catchUpSeconds: Infinity }],
+    // The key alone, as a worker planning for itself, catch-up bound 60 s: under one pick's step
+    // of the key (600 s / weight). A floor without room for that step raised whichever tenant
+    // was behind at every pick, and the two alternated whatever their weights (a got 48 %).
+    ['by key alone, catch-up 60 s', { dispatchShares: false }],
   ] as const)('two backlogged tenants of weights 1 and 3 converge to 25/75 (%s)', (_, over) => {
     const r = simulate(
       base({
@@ -127,12 +127,12 @@ describe('policy simulator', () => {
     expect(withIt.overBound).toBeLessThan(withIt.waits / 4);
   });
 
-  it("starts the scheduler's picks: the catch-up bound checked at every pick of a round", () => {
+  it("starts the scheduler's picks: one pickSlots call per round, the catch-up bound checked at each pick", () => {
     // Tick 0, nothing ended yet: every key is 0 and a job counts as one tick (60 s). A pick adds
-    // 60 / weight to a key: 120 for a and b, 60 for c. Third pick: c (0) is more than the 60 s
-    // bound behind the others (120), so it is raised to 60 and ties them after it runs; the
-    // fourth device goes to a (by name). Raising only once per round, before the first pick
-    // (where all keys tie), gave it to c again.
+    // 60 / weight to a key: 120 for a and b, 60 for c. Third and fourth picks: c (0, then 60) is
+    // behind a (120) by more than the 60 s bound, but not by more than the bound and a's step
+    // (120): the floor, 120 − 60 − 120, raises nothing, and c gets two of the four devices, as
+    // the weights 1:1:2 say. A floor without a's step raised c to 60 and gave the fourth to a.
     const tenants = [
       { name: 'a', weight: 0.5, jobsPerSecond: 1 },
       { name: 'b', weight: 0.5, jobsPerSecond: 1 },
@@ -157,7 +157,7 @@ describe('policy simulator', () => {
       maxRunning: 4,
     }));
     const picks = pickSlots(loads, 4, 60, 60).picks.map((p) => `${p.name}@0`);
-    expect(picks).toEqual(['a@0', 'b@0', 'c@0', 'a@0']);
+    expect(picks).toEqual(['a@0', 'b@0', 'c@0', 'c@0']);
     expect(starts).toEqual(picks);
   });
 
