@@ -112,11 +112,7 @@ describe('fair-share policy', () => {
   it("bounds a newcomer's credit to the catch-up plus one step of the tenant above it", () => {
     // `a` and `b` (weight 1) sit at key 6,000; `n` (weight 2) arrives with nothing used.
     const [mean, catchUp, w] = [600, 60, 2];
-    const tenants = () => [
-      load('a', 1, { usage: 6000 }),
-      load('b', 1, { usage: 6000 }),
-      load('n', w, { queued: 100 }),
-    ];
+    const tenants = () => [load('a', 1, { usage: 6000 }), load('b', 1, { usage: 6000 }), load('n', w, { queued: 100 })];
     const floor = 6000 - catchUp - mean / 1;
     // From the floor, each pick adds mean / w to its key: it runs until it reaches 6,000.
     const burst = Math.ceil((6000 - floor) / (mean / w));

@@ -85,7 +85,8 @@ describe('fair share between tenants', () => {
     const catchUp = deviceTime(jobs, cArrives, cArrives + 1000);
     expect((catchUp.get('a') ?? 0) + (catchUp.get('b') ?? 0), 'a and b served while c caught up').toBeGreaterThan(0);
     // then a and b each run something in every second. (Within c's first second, one of a and
-    // b may wait it out: c's catch-up of one device-second plus the other's lead, on two slots.)
+    // b may wait it out: c's catch-up, about a device-second (the bound and one job of the tenant above it, policy/fair-share.ts),
+    // plus the other's lead, on two slots.)
     for (let t = cArrives + 1000; t + 1000 <= end; t += 1000) {
       const w = deviceTime(jobs, t, t + 1000);
       expect(w.get('a') ?? 0, `a served in second ${(t - cArrives) / 1000}`).toBeGreaterThan(0);
