@@ -236,6 +236,16 @@ export class Dispatcher {
     // Running counts over every indexed queue of a tenant (a queue with running jobs is indexed),
     // raised by each grant of this round as it is made, across classes.
     const running = new Map([...perTenant(active, counts)].map(([n, c]) => [n, c.running]));
+    // The same per class: the owed-first tier compares what a tenant holds of a class's slots with
+    // its share of them (a tenant running elsewhere may be owed slots here, as preemption sees it).
+    const runningIn = new Map<string, Map<string, number>>();
+    for (const q of active) {
+      const c = counts.get(q.name)!;
+      if (!c.running) continue;
+      const of = runningIn.get(q.cls) ?? new Map<string, number>();
+      of.set(q.tenant, (of.get(q.tenant) ?? 0) + c.running);
+      runningIn.set(q.cls, of);
+    }
     const byClass = new Map<string, QueueInfo[]>();
     // What a take can get now: delayed jobs only in the tick's round (see the header).
     const grantable = new Map<string, QueueCounts>();
@@ -266,6 +276,7 @@ export class Dispatcher {
           maxRunning: tenant.maxRunning,
           queued: c.queued,
           running: running.get(name) ?? 0,
+          poolRunning: runningIn.get(cls)?.get(name) ?? 0,
           usage: raised.get(name) ?? usage.usage.get(name) ?? 0,
           runningUsage: accruing.get(name) ?? 0,
         });

@@ -62,6 +62,12 @@ export interface TenantLoad {
    * jobs are charged only when they end (then `usage` must have been charged in full).
    */
   runningUsage?: number;
+  /**
+   * Its running jobs in the pool of `capacity` slots (pickSlots, planDispatch), where `running`
+   * counts all of them, for the key: a tenant's share of a pool is what it holds there, as
+   * preemption counts it. Absent: `running` (one pool).
+   */
+  poolRunning?: number;
 }
 
 /** Usage `elapsedSeconds` later, halving every `halfLifeSeconds`. */
@@ -95,13 +101,13 @@ export function isEligible(t: TenantLoad): boolean {
 export function holdingShares(tenants: readonly TenantLoad[], capacity: number): Map<string, number> {
   return fairShares(
     capacity,
-    tenants.map((t) => ({ name: t.name, weight: t.weight, demand: t.running + t.queued })),
+    tenants.map((t) => ({ name: t.name, weight: t.weight, demand: (t.poolRunning ?? t.running) + t.queued })),
   );
 }
 
-/** The tenant holds a whole slot or more under its share (preemption's rule 2 in whole slots). */
+/** The tenant holds a whole slot or more under its share of the pool (preemption's rule 2 in whole slots). */
 export function owedSlot(t: TenantLoad, share: number | undefined): boolean {
-  return share !== undefined && t.running + 1 <= share + 1e-9;
+  return share !== undefined && (t.poolRunning ?? t.running) + 1 <= share + 1e-9;
 }
 
 export interface DispatchPlan {
@@ -228,6 +234,7 @@ export function pickSlots(
     if (i === 0) first = { name: heap.rootTenant().name, alone: heap.size === 1 };
     const t = heap.rootTenant();
     t.running++;
+    if (t.poolRunning !== undefined) t.poolRunning++;
     t.queued--;
     picks.push({ ...t });
     if (isEligible(t)) heap.setKey(0, shareKey(t, meanJobSeconds));

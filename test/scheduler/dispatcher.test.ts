@@ -179,6 +179,35 @@ describe('central dispatch round', () => {
     expect(whole.grants.get('any')).toEqual(['c']);
   });
 
+  it("serves first a tenant owed slots of a class, whatever it runs in another class's pool", async () => {
+    const { dispatcher, submit, prefix } = await setup(
+      [
+        { name: 'multi', weight: 1 },
+        { name: 'local', weight: 1 },
+      ],
+      [{ id: 'w0', concurrency: 2 }],
+    );
+    // `multi` runs 3 jobs of another class (their pool: workers in 'mars'), `local` one of 'any'.
+    const mars = requirements.parse({ regions: ['mars'] });
+    const cls = requirementClass(mars);
+    const marsQueue = { name: queueName('multi', cls), tenant: 'multi', cls, requirements: mars };
+    await submit(marsQueue, 3);
+    await submit(anyQueue('local'), 1);
+    const take = async (queue: string, n: number) => {
+      const w = new Worker<JobData>(queue, null, { connection: admin, prefix, autorun: false });
+      for (let i = 0; i < n; i++) await w.getNextJob(`tok${i}`, { block: false });
+      await w.close();
+    };
+    await take(marsQueue.name, 3);
+    await take(anyQueue('local').name, 1);
+    await submit(anyQueue('multi'), 3);
+    await submit(anyQueue('local'), 3);
+    // Two 'any' slots, equal weights: a share of 1 each. `local` holds its own; `multi` holds none
+    // of them and is owed one, though its key (4 running in all) is the higher.
+    const { grants } = await dispatcher.round();
+    expect(grants.get('any')).toEqual(['multi', 'local']);
+  });
+
   it('between ticks reads the usage at most every 250 ms, and then sees what was charged since', async () => {
     const { dispatcher, dispatcherRedis, submit, keys } = await setup(
       [

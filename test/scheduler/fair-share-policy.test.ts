@@ -221,6 +221,21 @@ describe('fair-share policy', () => {
     expect(picks).toEqual(['big', 'small', 'small']);
   });
 
+  it('counts what a tenant holds in the pool, not elsewhere, for the owed-first tier', () => {
+    // 4 slots in this pool, equal weights: shares 2 and 2. `multi` runs 6 jobs in another pool
+    // and none here (owed two); `local` holds 2 here (owed none) and has the lower key.
+    const multi = () => load('multi', 1, { running: 6, poolRunning: 0, usage: 100 });
+    const local = () => load('local', 1, { running: 2, poolRunning: 2 });
+    expect(planDispatch([multi(), local()], 10, Infinity, 4).order.map((t) => t.name)).toEqual(['multi', 'local']);
+    // Counted over all its jobs (no pool figure), `multi` looks over its share here.
+    const { poolRunning: _, ...everywhere } = multi();
+    expect(planDispatch([everywhere, local()], 10, Infinity, 4).order.map((t) => t.name)).toEqual(['local', 'multi']);
+    // A round's picks count in the pool too: two for `multi`, then by key.
+    const plan = pickSlots([multi(), local()], 3, 10, Infinity, 4);
+    expect(plan.picks.map((t) => t.name)).toEqual(['multi', 'multi', 'local']);
+    expect(plan.picks[1]).toMatchObject({ running: 8, poolRunning: 2 });
+  });
+
   it('reports target and actual shares', () => {
     const s = shares([
       load('a', 1, { usage: 30 }),
