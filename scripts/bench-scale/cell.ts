@@ -297,8 +297,9 @@ export async function runCell(o: CellOptions, procs: BenchProcesses): Promise<Ce
     };
     procs.resetCell();
     await Promise.all(roles.map((name) => procs.ask(name, { type: 'setup', setup: setupOf(name) })));
-    // Settle: every puller has made its first round.
-    await sleep(1500);
+    // Settle: every puller has made its first round, and the round has answered them (at W=32 on
+    // a loaded machine 1.5 s was not always enough: the idle window then caught their start, 15/s).
+    await sleep(1500 + 50 * o.workers);
 
     // Idle: W pullers, T×C queues, nothing queued.
     const i0 = await redisCounters(admin);
