@@ -7,13 +7,11 @@
 // between ticks.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import { integer, withUsageErrors } from '../kernels/cli.ts';
 import { createLogger } from '../shared/logger.ts';
 import { jobSpec, requirements } from '../shared/job-spec.ts';
 import { connectRedis } from '../shared/redis.ts';
-import { ensureRedis } from '../shared/redis-server.ts';
 import { Dispatcher } from '../scheduler/dispatcher.ts';
 import { JobStore } from '../scheduler/queue/job-store.ts';
 import { TenantQueues, queueName } from '../scheduler/queue/tenant-queues.ts';
@@ -22,8 +20,8 @@ import { tenantSchema } from '../scheduler/state/tenants.ts';
 import { UsageLedger } from '../scheduler/state/usage.ts';
 import { WorkerRegistry } from '../scheduler/state/workers.ts';
 import { benchCaps } from './bench-scale/roles.ts';
-import { freePort } from './support/free-port.ts';
 import { onInterrupt } from './support/on-interrupt.ts';
+import { ownRedis } from './support/own-redis.ts';
 
 const program = new Command('npm run bench:round --')
   .description(
@@ -65,13 +63,7 @@ interface Row {
   redisCommandsPerRound: number;
 }
 
-const url = `redis://127.0.0.1:${await freePort()}`;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-round-'));
-const server = await ensureRedis(url, dir);
-const cleanup = async () => {
-  await server.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-};
+const { url, stop: cleanup } = await ownRedis('bench-round');
 onInterrupt(cleanup);
 const admin = connectRedis(url);
 const log = createLogger('bench-round', 'warn');

@@ -10,10 +10,9 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { integer, number, withUsageErrors } from '../kernels/cli.ts';
-import { ensureRedis } from '../shared/redis-server.ts';
 import { BenchProcesses, runCell, type CellResult, type DispatchMode } from './bench-scale/cell.ts';
-import { freePort } from './support/free-port.ts';
 import { onInterrupt } from './support/on-interrupt.ts';
+import { ownRedis } from './support/own-redis.ts';
 
 const list = (value: string): number[] => {
   const xs = value.split(',').map((s) => integer(1)(s.trim()));
@@ -122,10 +121,8 @@ const o = program.opts<{
   pullerProcesses?: number;
 }>();
 
-const port = await freePort();
-const redisUrl = `redis://127.0.0.1:${port}`;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-scale-'));
-const redis = await ensureRedis(redisUrl, dir);
+const redis = await ownRedis('bench-scale');
+const redisUrl = redis.url;
 const procs = new BenchProcesses(
   Math.min(Math.max(...o.workers), o.pullerProcesses ?? os.cpus().length),
   o.cpuProf && path.resolve(o.cpuProf),
@@ -134,7 +131,6 @@ procs.start();
 const cleanup = async () => {
   procs.stop();
   await redis.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 };
 onInterrupt(cleanup);
 
@@ -204,7 +200,7 @@ try {
   console.log(
     `bench:scale — ${o.jobs} no-op jobs per cell (at most ${o.maxSeconds} s), ${o.classes} class(es), ` +
       `${o.concurrency} slots per puller, tenants ${tenantsSorted.join(',')} × workers ${workersSorted.join(',')}, ` +
-      `${os.cpus().length} CPUs, Redis on port ${port}`,
+      `${os.cpus().length} CPUs, Redis on port ${new URL(redisUrl).port}`,
   );
   const showBar = process.stdout.isTTY;
   // Fresh code runs its first thousands of jobs unoptimised: that must not land on the reference row.

@@ -2,17 +2,13 @@
 // script over the active-queue index) costs as the indexed queues grow. A script blocks Redis
 // while it runs, so its time in Redis is time no other client is served: the figure that bounds
 // how many queues with work one installation can hold before rounds crowd out the jobs.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import { integer, withUsageErrors } from '../kernels/cli.ts';
 import { connectRedis } from '../shared/redis.ts';
-import { ensureRedis } from '../shared/redis-server.ts';
 import { ActiveQueues } from '../scheduler/queue/active-queues.ts';
 import { Keys } from '../scheduler/state/keys.ts';
-import { freePort } from './support/free-port.ts';
 import { onInterrupt } from './support/on-interrupt.ts';
+import { ownRedis } from './support/own-redis.ts';
 
 const program = new Command('npm run bench:snapshot --')
   .description(
@@ -36,13 +32,7 @@ Examples:
 withUsageErrors(program).parse();
 const o = program.opts<{ queues: number[]; calls: number }>();
 
-const url = `redis://127.0.0.1:${await freePort()}`;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'usine-bench-snapshot-'));
-const server = await ensureRedis(url, dir);
-const cleanup = async () => {
-  await server.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-};
+const { url, stop: cleanup } = await ownRedis('bench-snapshot');
 onInterrupt(cleanup);
 const redis = connectRedis(url);
 try {
