@@ -274,19 +274,16 @@ try {
         `  CPU µs/job: Redis ${f0(c.redis)}, round ${f0(c.round)}, pullers ${f0(c.pullers)}, ` +
           `submitter ${f0(c.submitter)}, total ${f0(c.redis + c.round + c.pullers + c.submitter)}`,
       );
-      console.log(
-        '  commands/job: ' +
-          Object.entries(r.commandsPerJob)
-            .filter(([, n]) => n >= 0.05)
-            .map(([name, n]) => `${name} ${f1(n)}`)
-            .join(', '),
-      );
+      // Each figure by name, most first, leaving out the small ones.
+      const byName = (figures: Record<string, number>, least: number) =>
+        Object.entries(figures)
+          .filter(([, n]) => n >= least)
+          .map(([name, n]) => `${name} ${f1(n)}`)
+          .join(', ');
+      console.log(`  commands/job: ${byName(r.commandsPerJob, 0.05)}`);
       console.log(
         "  Redis µs/job inside commands (a script's calls count in it and under their names): " +
-          Object.entries(r.redisMicrosPerJobByCommand)
-            .filter(([, n]) => n >= 0.5)
-            .map(([name, n]) => `${name} ${f1(n)}`)
-            .join(', '),
+          byName(r.redisMicrosPerJobByCommand, 0.5),
       );
     }
   }
