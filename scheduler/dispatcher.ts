@@ -207,7 +207,9 @@ export class Dispatcher {
     const full = whole || withDelayed || this.idle;
     const moved = [...this.moved];
     this.moved.clear();
-    const freshUsage = full || !this.usageRead || now - this.usageRead.at >= USAGE_MS;
+    // Taken now: a stand-down while this round awaits Redis clears the field.
+    const kept = this.usageRead;
+    const freshUsage = full || !kept || now - kept.at >= USAGE_MS;
     const [read, usageRead] = await Promise.all([
       full ? this.o.queues.active.snapshot() : this.o.queues.active.countsOf(moved),
       this.idle || !freshUsage ? null : this.o.redis.hgetall(this.o.keys.usage),
@@ -224,11 +226,12 @@ export class Dispatcher {
     }
     const t = await this.readTables([...counts.keys()], now);
     const active = [...counts.keys()].map((n) => t.queues.get(n)).filter((q) => q !== undefined);
-    if (freshUsage) {
+    let usage = kept?.snapshot;
+    if (freshUsage || !usage) {
       const raw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
-      this.usageRead = { at: now, snapshot: UsageLedger.parse(raw, this.o.halfLifeSeconds, now) };
+      usage = UsageLedger.parse(raw, this.o.halfLifeSeconds, now);
+      this.usageRead = { at: now, snapshot: usage };
     }
-    const usage = this.usageRead!.snapshot;
     // What running jobs have accrued, per their workers' heartbeats: usage is charged as they run.
     const accruing = runningUsage(t.workers, now, this.o.halfLifeSeconds);
     // A floor on the mean job time keeps a batch of picks spread by weight even for no-op jobs.

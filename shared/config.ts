@@ -171,10 +171,10 @@ const workerFields = z.object({
     .max(10_000, 'must be at most 10000 (watts)')
     .optional(),
   /**
-   * For the chaos suite (scripts/chaos.ts) only: `on` counts, per job id in Redis hashes
+   * For the chaos suite (scripts/chaos.ts) only: `on` records, per job in Redis hashes
    * `<prefix>:chaos:executions` (the processor returned a result) and `<prefix>:chaos:completions`
-   * (BullMQ accepted the completion), so that a job run or completed twice shows. Costs two
-   * Redis writes per job: leave it off in production.
+   * (BullMQ accepted the completion), a field per event (scripts/chaos/counters.ts), so that a job
+   * run or completed twice shows. Costs two Redis writes per job: leave it off in production.
    */
   USINE_CHAOS_COUNTERS: z.enum(['on', 'off']).default('off'),
   /** Matmul tile configs: `first-use` tunes a new shape bucket inside the first job that needs it; `stored` only uses what `npm run bench -- --tune` or another worker stored. */

@@ -247,11 +247,12 @@ export function createWorker(cfg: WorkerConfig, options: WorkerOptions = {}): Us
     alive();
 
     const startedAt = new Date().toISOString();
-    // Chaos runs only (USINE_CHAOS_COUNTERS): per-job counts of runs and of accepted completions.
+    // Chaos runs only (USINE_CHAOS_COUNTERS): per job, its runs and accepted completions, a hash
+    // field each (`<job id>|<uuid>`), not a count (scripts/chaos/counters.ts says why).
     const chaosCount = (what: 'executions' | 'completions') =>
       cfg.USINE_CHAOS_COUNTERS === 'on'
         ? (job: { id?: string }) =>
-            void conn.hincrby(`${cfg.USINE_QUEUE_PREFIX}:chaos:${what}`, job.id!, 1).catch(() => {})
+            void conn.hset(`${cfg.USINE_QUEUE_PREFIX}:chaos:${what}`, `${job.id!}|${randomUUID()}`, 1).catch(() => {})
         : undefined;
     const countExecution = chaosCount('executions');
     const p = new FairPuller({

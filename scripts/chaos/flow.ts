@@ -143,7 +143,7 @@ export async function settle(
     const v = await fetch(`${cluster.url}/v1/jobs/${id}`, { signal: AbortSignal.timeout(2000) })
       .then((r) => (r.ok ? (r.json() as Promise<{ state: string }>) : null))
       .catch(() => null);
-    if (v?.state === 'succeeded') done[id] = '1';
+    if (v?.state === 'succeeded') done[id] = 1;
   }
   const succeeded = ids.filter((id) => done[id]).length;
   return {

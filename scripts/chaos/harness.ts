@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis, redisAnswers, redisTarget, type RedisTarget } from '../../shared/redis.ts';
 import { startTs, type Child } from '../../test/support/processes.ts';
 import { SentinelSet } from '../../test/support/sentinels.ts';
+import { readChaosCounts, type ChaosCounts } from './counters.ts';
 import { roundRobin, type RoundRobin } from './proxy.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -141,17 +142,13 @@ export class ChaosCluster {
   }
 
   /** The chaos counters (USINE_CHAOS_COUNTERS): per job id, runs and accepted completions; null while Redis is away. */
-  async counters(): Promise<{ executions: Record<string, string>; completions: Record<string, string> } | null> {
+  async counters(): Promise<ChaosCounts | null> {
     if (!this.counterConn) {
       this.counterConn = connectRedis(this.redisTarget, { commandTimeout: 1000, maxRetriesPerRequest: 0 });
       this.counterConn.on('error', () => {});
     }
     try {
-      const [executions, completions] = await Promise.all([
-        this.counterConn.hgetall(`${this.prefix}:chaos:executions`),
-        this.counterConn.hgetall(`${this.prefix}:chaos:completions`),
-      ]);
-      return { executions, completions };
+      return await readChaosCounts(this.counterConn, this.prefix);
     } catch {
       return null;
     }

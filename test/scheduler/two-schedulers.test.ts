@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster.ts';
 import { UsineClient } from '../../client/client.ts';
 import { connectRedis } from '../../shared/redis.ts';
+import { readChaosCounts } from '../../scripts/chaos/counters.ts';
 import { roundRobin, type RoundRobin } from '../../scripts/chaos/proxy.ts';
 
 const PORT = 8630; // scheduler 0; worker 8631; scheduler 1 8632; proxy 8633
@@ -123,16 +124,15 @@ describe('two schedulers on one Redis', () => {
     // Every acknowledged job completes, exactly once (counted by the worker as BullMQ accepted it).
     const prefix = cluster.env.USINE_QUEUE_PREFIX;
     const end = Date.now() + 60_000;
-    let completions: Record<string, string> = {};
+    let counts = await readChaosCounts(redis, prefix);
     while (Date.now() < end) {
-      completions = await redis.hgetall(`${prefix}:chaos:completions`);
-      if (acked.every((id) => completions[id])) break;
+      counts = await readChaosCounts(redis, prefix);
+      if (acked.every((id) => counts.completions[id])) break;
       await sleep(250);
     }
-    expect(acked.filter((id) => !completions[id])).toEqual([]);
-    expect(acked.filter((id) => completions[id] !== '1')).toEqual([]);
-    const executions = await redis.hgetall(`${prefix}:chaos:executions`);
-    expect(acked.filter((id) => executions[id] !== '1')).toEqual([]);
+    expect(acked.filter((id) => !counts.completions[id])).toEqual([]);
+    expect(acked.filter((id) => counts.completions[id] !== 1)).toEqual([]);
+    expect(acked.filter((id) => counts.executions[id] !== 1)).toEqual([]);
     for (const id of dependants) expect((await retry(() => client.get(id))).state).toBe('succeeded');
 
     // Released once: the replicas' own counts of releases add up to at most one per dependant.
