@@ -203,7 +203,7 @@ export class Dispatcher {
     this.takenSinceRound = 0;
     // The indexed queues' counts in one script, which also drops those found empty from the
     // index (or only the queues that moved), and the usage in the same round trip (not while
-    // idle: the idle tick reads the index alone).
+    // idle: the idle tick reads the index alone; between ticks at most every USAGE_MS).
     const full = whole || withDelayed || this.idle;
     const moved = [...this.moved];
     this.moved.clear();

@@ -50,6 +50,21 @@ const shownJob = async () => decodeURIComponent(((await page.evaluate('location.
 const waitJobPage = () => waitFor('a job page', '/^#\\/jobs\\/[^/?]+/.test(location.hash)');
 
 describe('the console: flows beyond the first test', () => {
+  it('follows an address changed while the page was starting, before its listeners were attached', async () => {
+    // As the app's first render lands (its nav link is there), and before its effects run, the
+    // hash moves on: a CI run under load met this as a page that stayed on Jobs after #/submit.
+    const { identifier } = await page.evaluateOnNewDocument(`new MutationObserver((_, o) => {
+      if (document.querySelector('a[href="#/submit"]')) { o.disconnect(); location.hash = '#/submit'; }
+    }).observe(document, { childList: true, subtree: true });`);
+    try {
+      await page.goto('about:blank'); // a new document: from /ui/, #/jobs would only change the hash
+      await page.goto(`${cluster.url}/ui/#/jobs`);
+      await b.shown('[name="source"]');
+    } finally {
+      await page.removeScriptToEvaluateOnNewDocument(identifier);
+    }
+  });
+
   it('trains on a text file uploaded through the form, and downloads its checkpoint', async () => {
     const corpus = 'the cat sat on the mat. the dog sat on the log. '.repeat(40);
     const file = path.join(downloads, 'corpus.txt');

@@ -17,6 +17,9 @@ export function useRoute(): Route {
   useEffect(() => {
     const on = () => setRoute(parse());
     window.addEventListener('hashchange', on);
+    // The listener comes after the first paint: a hash changed before it (a link followed while
+    // the page was still loading) had no one to hear it, and the page stayed on its first route.
+    on();
     return () => window.removeEventListener('hashchange', on);
   }, []);
   return route;
