@@ -1,26 +1,17 @@
 // bench:round end to end: it starts its own Redis on a free port, times leader-style rounds at
 // two tenant counts, and reports what #14 asks of a round: its Redis commands do not grow with
 // the tenants.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-
-const root = path.join(import.meta.dirname, '../..');
+import { runScript } from '../support/run-script.ts';
 
 it('times rounds at 1 and 60 tenants: every slot granted, the same Redis commands per round', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-round-test-'));
   const json = path.join(dir, 'round.json');
   const args = ['--tenants', '1,60', '--slots', '40', '--rounds', '10', '--json', json];
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bench-round.ts', ...args],
-      { cwd: root, timeout: 60_000 },
-      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-    ),
-  );
+  const stdout = await runScript('scripts/bench-round.ts', args);
   const { rounds } = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
   expect(rounds.map((r: { tenants: number }) => r.tenants)).toEqual([1, 60]);

@@ -1,13 +1,11 @@
 // bench:scale's smallest cell end to end: it starts its own Redis on a free port, runs the
 // dispatch round and two in-process pullers over two tenants, and reports figures in the
 // issue's JSON shape.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-
-const root = path.join(import.meta.dirname, '../..');
+import { runScript } from '../support/run-script.ts';
 
 it('runs the T=2, W=2 cell twice and reports sane figures, and their medians', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-test-'));
@@ -15,14 +13,7 @@ it('runs the T=2, W=2 cell twice and reports sane figures, and their medians', a
   const args = ['--tenants', '2', '--workers', '2', '--jobs', '300', '--warmup-jobs', '0', '--idle-seconds', '2'];
   args.push('--repeat', '2', '--steady-seconds', '1', '--breakdown');
   args.push('--json', json);
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bench-scale.ts', ...args],
-      { cwd: root, timeout: 60_000 },
-      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-    ),
-  );
+  const stdout = await runScript('scripts/bench-scale.ts', args);
   const { scale, summary } = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
   expect(scale.map((c: { run: number }) => c.run)).toEqual([0, 1]);
