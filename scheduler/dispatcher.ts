@@ -104,7 +104,7 @@ export class Dispatcher {
   /** Queues whose counts moved since the last round's read: named by wake-ups, or granted. */
   private moved = new Set<string>();
   /** The usage as last read (see USAGE_MS), with this leader's raises since applied. */
-  private usageRead: { at: number; snapshot: UsageSnapshot } | null = null;
+  private usageKept: { at: number; snapshot: UsageSnapshot } | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     this.board = new GrantBoard(o.redis, o.keys);
@@ -145,7 +145,7 @@ export class Dispatcher {
     this.idle = true;
     this.counts = new Map();
     this.moved.clear();
-    this.usageRead = null;
+    this.usageKept = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.tables = null;
@@ -208,7 +208,7 @@ export class Dispatcher {
     const moved = [...this.moved];
     this.moved.clear();
     // Taken now: a stand-down while this round awaits Redis clears the field.
-    const kept = this.usageRead;
+    const kept = this.usageKept;
     const freshUsage = full || !kept || now - kept.at >= USAGE_MS;
     const [read, usageRead] = await Promise.all([
       full ? this.o.queues.active.snapshot() : this.o.queues.active.countsOf(moved),
@@ -230,7 +230,7 @@ export class Dispatcher {
     if (freshUsage || !usage) {
       const raw = usageRead ?? (await this.o.redis.hgetall(this.o.keys.usage));
       usage = UsageLedger.parse(raw, this.o.halfLifeSeconds, now);
-      this.usageRead = { at: now, snapshot: usage };
+      this.usageKept = { at: now, snapshot: usage };
     }
     // What running jobs have accrued, per their workers' heartbeats: usage is charged as they run.
     const accruing = runningUsage(t.workers, now, this.o.halfLifeSeconds);
