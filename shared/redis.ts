@@ -170,3 +170,28 @@ export async function within(ms: number, p: Promise<unknown> | undefined): Promi
   await Promise.race([p?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
 }
+
+/**
+ * The oldest Redis usine runs on: workers wait for the dispatch round's grants with BLMPOP (7.0).
+ * BullMQ itself asks for 5.0, so an older Redis would otherwise fail only at the first wait.
+ */
+export const MIN_REDIS_VERSION = '7.0.0';
+
+/** Whether a Redis version string (INFO's `redis_version`) is at least `min`. */
+export function redisVersionAtLeast(version: string, min: string): boolean {
+  const a = version.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const b = min.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** Throws, naming the version found and the one needed, when the Redis behind `redis` is older than MIN_REDIS_VERSION. */
+export async function requireRedisVersion(redis: Redis): Promise<void> {
+  const found = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1];
+  if (found && !redisVersionAtLeast(found, MIN_REDIS_VERSION))
+    throw new Error(
+      `this Redis is version ${found}; usine needs Redis ${MIN_REDIS_VERSION} or newer (workers wait for grants with BLMPOP): upgrade Redis`,
+    );
+}

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { isRedisUnavailable, subscribeWhenReady } from '../../shared/redis.ts';
+import { BlockingConnection } from '../../shared/blocking-connection.ts';
+import { isRedisUnavailable, requireRedisVersion, subscribeWhenReady } from '../../shared/redis.ts';
 import { CANCELLED_REASON, type JobData, type LastPreemption } from '../../shared/queues.ts';
 import { pickSlots, type TenantLoad } from '../policy/fair-share.ts';
 import { matches, type DeviceCaps } from '../policy/matching.ts';
@@ -112,8 +113,10 @@ export class FairPuller {
   private granted = false;
   /** When the round's latest news came (ms): a round silent for GRANTS_LIVE_MS is gone. */
   private lastNews = 0;
-  /** News came since the latest take: the lists may hold grants again. */
-  private newsSinceTake = false;
+  /** The connection a worker with free slots blocks on while the grant lists are dry. */
+  private readonly blocking: BlockingConnection;
+  /** Ends a wait on the grant lists once the round's news stops (see start). */
+  private watchdog: NodeJS.Timeout | null = null;
   private readonly accounting: AccountingBuffer;
   /** Running attempts by job id (set while the processor runs, and until a preempted job is requeued). */
   private readonly attempts = new Map<string, Attempt>();
@@ -179,6 +182,7 @@ export class FairPuller {
     this.queueWorkers = new QueueWorkerFactory(o);
     this.usage = new UsageLedger(o.redis, o.keys, o.halfLifeSeconds);
     this.grants = new GrantBoard(o.redis, o.keys);
+    this.blocking = new BlockingConnection(o.redis, `${o.workerName}:grants`);
     this.accounting = new AccountingBuffer(o.redis, o.keys, this.usage, o.log);
     this.preemptions = new PreemptionHandler({
       redis: o.redis,
@@ -191,8 +195,10 @@ export class FairPuller {
       accounting: this.accounting,
       attempts: this.attempts,
       reservations: this.reservations,
+      // The freed slot is reserved: planned here (fill), not waited on for grants.
       slotFreed: () => {
         this.drained = false;
+        this.rouse();
       },
       onPreempted: o.onPreempted,
     });
@@ -210,6 +216,7 @@ export class FairPuller {
 
   async start(): Promise<void> {
     const { wakeChannel, cancelChannel, preemptChannel, grantsChannel } = this.o.keys;
+    await requireRedisVersion(this.o.redis);
     await subscribeWhenReady(this.o.subscriber, [wakeChannel, cancelChannel, preemptChannel, grantsChannel]);
     this.o.subscriber.on('message', (channel: string, message: string) => {
       if (channel === cancelChannel) this.cancel(message, CANCELLED_REASON);
@@ -235,6 +242,12 @@ export class FairPuller {
     }
     this.loop = this.run();
     this.stalledChecks = this.checkStalled();
+    // A worker waiting on the grant lists hears no Redis command end: once the round's news stops
+    // (its scheduler died, or lost the lease), it stops waiting and plans for itself (fill).
+    this.watchdog = setInterval(() => {
+      if (this.granted && Date.now() - this.lastNews > GRANTS_LIVE_MS) this.rouse();
+    }, 1000);
+    this.watchdog.unref();
   }
 
   /**
@@ -290,15 +303,22 @@ export class FairPuller {
     );
   }
 
-  /** The round wrote new grants: a puller with a free slot takes its share at once. */
+  /**
+   * A round ran. Its grants reach the pullers waiting on the lists without this (Redis hands them
+   * over); the news says a round runs, who is at the front (for chaining), and wakes a puller
+   * that was planning for itself.
+   */
   private onGrants(news: GrantNews): void {
     this.granted = true;
     this.lastNews = Date.now();
-    this.newsSinceTake = true;
     const t = this.tables;
-    // Grants in a class this process has not seen: it may serve it (fill re-reads the tables).
+    // Grants in a class this process has not seen: it may serve it (fill re-reads the tables, and
+    // waits on that class's list too).
     const unseen = !!t && news.classes.some((c) => !t.allClasses.has(c));
-    if (unseen) t.at = 0;
+    if (unseen) {
+      t.at = 0;
+      this.blocking.interrupt();
+    }
     // Chaining (mayChain) follows the round's front tenant, as it follows a local plan's.
     this.front = news.front ? { tenant: news.front, at: Date.now(), alone: news.alone } : null;
     this.drained = false;
@@ -310,6 +330,12 @@ export class FairPuller {
   private poke(): void {
     if (this.wake) this.wake();
     else this.poked = true;
+  }
+
+  /** Wakes the loop wherever it waits: idle, or blocked on the grant lists. */
+  private rouse(): void {
+    this.poke();
+    this.blocking.interrupt();
   }
 
   private worker(name: string): QueueWorker {
@@ -380,14 +406,24 @@ export class FairPuller {
     if (this.granted && Date.now() - this.lastNews > GRANTS_LIVE_MS) this.granted = false;
     if (this.granted && this.tables && !this.reservations.size && free > 0) {
       // News named a class new here: this device may serve it.
-      if (this.tables.at === 0) await this.readTables([]);
-      // The lists ran dry and no round ran since: an idle worker sends nothing.
-      if (this.drained && !this.newsSinceTake) return 0;
-      this.newsSinceTake = false;
-      if (Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
+      if (this.tables.at === 0 || Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
       const taken = await this.grants.take(this.tables.classes, free);
       this.granted = taken.live;
-      if (taken.live) return this.takeGrants(taken.grants);
+      if (taken.live) {
+        let grants = taken.grants;
+        if (!grants.length) {
+          // Dry: the round hears that this worker has free slots (once until it gets grants
+          // again), and the worker waits on the lists. Idle, it sends nothing more.
+          if (!this.drained) await this.grants.taken(0);
+          this.drained = true;
+          grants = await this.grants.wait(this.blocking, this.tables.classes, free);
+          // Interrupted (a reserved slot, the round gone quiet, a class new here, a stop): the
+          // loop goes round again at once (rouse poked it).
+          if (!grants.length) return 0;
+        }
+        this.drained = false;
+        return this.takeGrants(grants);
+      }
     }
     return this.plan(free);
   }
@@ -397,13 +433,7 @@ export class FairPuller {
    * job another worker took costs one empty take: the loop then pops again).
    */
   private async takeGrants(grants: { cls: string; tenant: string }[]): Promise<number> {
-    // None left: wait for the round's next grants (their news pokes) or the poll.
-    this.indexEmpty = grants.length === 0;
-    this.drained = grants.length === 0;
-    if (!grants.length) {
-      await this.grants.taken(0);
-      return 0;
-    }
+    this.indexEmpty = false;
     let t = this.tables!;
     // The queue table is re-read at once for a grant naming a queue new to this process (a new
     // tenant, or class). Once a second the tenants' table (their limits may change) and the
@@ -760,6 +790,8 @@ export class FairPuller {
     this.stopping = true;
     this.stopped.abort();
     if (this.jitter) clearTimeout(this.jitter);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.blocking.close();
     this.poke();
     await Promise.all([this.loop, this.stalledChecks]);
     await this.o.subscriber.unsubscribe().catch(() => {});

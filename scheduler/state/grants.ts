@@ -4,13 +4,19 @@
 // many as it has and takes each tenant's next job from its own queues of that class. Each
 // round rewrites the lists whole, so a grant is at most one round old.
 //
+// A worker that finds the lists dry blocks on them (BLMPOP): Redis hands the round's next grants
+// to the workers waiting longest, each up to its free slots, and wakes no one else. With a pop
+// on the round's news instead, every worker with a free slot popped after every round (W
+// commands a round, most finding nothing: #14's stampede, at the round's pace).
+//
 // A grant is a hint, never a lock: the job itself is still taken with BullMQ's atomic move,
 // so a stale or duplicate grant costs one empty take, never a job run twice. `grants-live`
 // (a key with expiry, renewed by the round) says a round is writing grants, and every round
 // publishes news (even an idle one, once a second): a worker takes grants once it heard news,
-// until a take finds the key gone (no scheduler, or its lease lapsed); then it plans for
-// itself, as before step 3.
+// until a take finds the key gone or the news stops (no scheduler, or its lease lapsed); then
+// it plans for itself, as before step 3.
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { BlockingConnection } from '../../shared/blocking-connection.ts';
 import type { Keys } from './keys.ts';
 
 /** How long grants stay authoritative without a round renewing them (the leader's tick is 1 s). */
@@ -84,6 +90,23 @@ export class GrantBoard {
       await back.exec();
     }
     return { live, grants };
+  }
+
+  /**
+   * Waits on the classes' lists (BLMPOP on a connection of its own) until a round writes grants:
+   * up to `n` of them, from the first list in `classes` that has any. Empty when the wait was
+   * interrupted (BlockingConnection.interrupt) or `timeoutMs` passed (0: no limit).
+   */
+  async wait(blocking: BlockingConnection, classes: string[], n: number, timeoutMs = 0): Promise<Taken['grants']> {
+    if (!classes.length || n <= 0) return [];
+    const keys = classes.map((cls) => this.keys.grants(cls));
+    const popped = await blocking.block(
+      (conn) => conn.blmpop(timeoutMs / 1000, keys.length, ...keys, 'LEFT', 'COUNT', n),
+      null,
+    );
+    if (!popped) return [];
+    const cls = classes[keys.indexOf(popped[0])];
+    return popped[1].map((tenant) => ({ cls, tenant }));
   }
 
   /**

@@ -299,6 +299,36 @@ describe('central dispatch round', () => {
     expect(sent.flat().filter((c) => c === 'lpop').length).toBeGreaterThan(0);
   });
 
+  it("wakes only the worker that takes a round's grants: the others, waiting on the lists, send nothing", async () => {
+    const workers = Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, concurrency: 2 }));
+    const { submit, lead, startPuller } = await setup([{ name: 'a', weight: 1 }], workers);
+    await lead();
+    const ran: string[] = [];
+    const sent: string[][] = [];
+    for (const w of workers) {
+      const redis = await startPuller(w.id, w.concurrency, async (job) => {
+        ran.push(job.id!);
+        return { result: null, flops: 0 };
+      });
+      sent.push(recordCommands(redis));
+    }
+    // A first job makes the class known to every worker; settled, each found the lists dry and waits on them.
+    const [first] = await submit(anyQueue('a'), 1);
+    for (let i = 0; i < 200 && !ran.includes(first); i++) await sleep(10);
+    await sleep(300);
+    ran.length = 0;
+    for (const s of sent) s.length = 0;
+    const [id] = await submit(anyQueue('a'), 1);
+    for (let i = 0; i < 200 && !ran.includes(id); i++) await sleep(10);
+    expect(ran).toEqual([id]);
+    await sleep(300);
+    // One worker got the grant from its wait and looked for more; with a pop on the round's news,
+    // all six popped (and every round would make every idle worker pop).
+    const popped = sent.filter((s) => s.includes('lpop'));
+    expect(popped.length).toBeLessThanOrEqual(1);
+    expect(sent.filter((s) => s.length > 0).length, JSON.stringify(sent)).toBeLessThanOrEqual(1);
+  });
+
   it("grants a retry waiting out its backoff only in the tick's round, and runs it once due", async () => {
     const { keys, prefix, dispatcher, submit, conn, lead, startPuller } = await setup(
       [

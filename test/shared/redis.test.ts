@@ -2,7 +2,13 @@
 // connecting hears what is published once it is ready (the worker's cancels, the round's wake-ups),
 // and a connection that never becomes ready fails with a reason instead of hanging.
 import { afterAll, expect, inject, it } from 'vitest';
-import { connectRedis, subscribeWhenReady } from '../../shared/redis.ts';
+import {
+  MIN_REDIS_VERSION,
+  connectRedis,
+  redisVersionAtLeast,
+  requireRedisVersion,
+  subscribeWhenReady,
+} from '../../shared/redis.ts';
 import { freePort } from '../../scripts/support/free-port.ts';
 
 const url = inject('redisUrl');
@@ -26,4 +32,14 @@ it('gives up with a reason when the connection is not ready in time', async () =
   sub.on('error', () => {});
   await expect(subscribeWhenReady(sub, ['never'], 300)).rejects.toThrow(/not ready after 300 ms/);
   sub.disconnect();
+});
+
+it('compares Redis versions by number, and accepts the Redis the tests run on', async () => {
+  expect(redisVersionAtLeast('6.2.14', MIN_REDIS_VERSION)).toBe(false);
+  expect(redisVersionAtLeast('7.0.0', MIN_REDIS_VERSION)).toBe(true);
+  expect(redisVersionAtLeast('7.0.15', MIN_REDIS_VERSION)).toBe(true);
+  expect(redisVersionAtLeast('7.2', MIN_REDIS_VERSION)).toBe(true);
+  // By number: 10 is newer than 7, though "10" sorts before "7".
+  expect(redisVersionAtLeast('10.0.0', MIN_REDIS_VERSION)).toBe(true);
+  await expect(requireRedisVersion(pub)).resolves.toBeUndefined();
 });
