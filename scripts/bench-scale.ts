@@ -61,7 +61,8 @@ const program = new Command('npm run bench:scale --')
   )
   .option('--max-seconds <s>', "time bound of a cell's load phase", number, 20)
   .option('--idle-seconds <s>', 'length of the idle measurement per cell', number, 3)
-  .option('--steady-seconds <s>', 'length of the steady phase at half the load phase throughput (0: none)', number, 5)
+  // 15 s: about 600 probes, so that the p99 is not the second-worst of 200 (a single stall moved it by tens of ms).
+  .option('--steady-seconds <s>', 'length of the steady phase at half the load phase throughput (0: none)', number, 15)
   .option('--half-life <s>', 'fair-share usage half-life, seconds', number, 900)
   .option('--catch-up <s>', 'fair-share catch-up bound, device-seconds per unit of weight', number, 60)
   .option(

@@ -129,6 +129,8 @@ export class FairPuller {
   private stopping = false;
   private readonly stopped = new AbortController();
   private stalledChecks: Promise<void> | null = null;
+  /** A background read of the tenants' table under way (see refreshTenants). */
+  private refreshingTenants: Promise<unknown> | null = null;
   /**
    * The queue and tenant tables change rarely: re-read them at most once a second while
    * there is work, or when the active-queue index names a queue they lack. `mine`: the
@@ -285,6 +287,9 @@ export class FairPuller {
     const infos = names.map((n) => t?.queues.get(n));
     // A queue this process has not seen yet may be one it can serve.
     if (!infos.some((q, i) => !q || t!.mine.has(names[i]))) return;
+    // One new here (a tenant's first priority queue, say): the next take re-reads the queue table
+    // first, or it would take the tenant's job from the queue it knows, before a prioritized one.
+    if (t && infos.some((q, i) => !q && !t.strays.has(names[i]))) t.at = 0;
     // New work of another tenant may change who goes first: no more chaining until the next
     // plan. More work for the tenant already alone at the front changes nothing, unless it is
     // prioritized: it must not wait behind a chain of that tenant's FIFO jobs.
@@ -436,31 +441,21 @@ export class FairPuller {
     this.indexEmpty = false;
     let t = this.tables!;
     // The queue table is re-read at once for a grant naming a queue new to this process (a new
-    // tenant, or class). Once a second the tenants' table (their limits may change) and the
-    // queue table's length are read: the whole queue table only when it grew (a tenant's first
-    // priority queue is new while its other queue is known). At 1,000 tenants, re-reading and
-    // indexing the queue table every second was a twentieth of a worker's CPU.
+    // tenant, or class), or after a wake-up named one (onWake). About once a second the tenants' table (their limits may change) and
+    // the queue table's length are read, in the background (see refreshTenants).
     const known = (g: { cls: string; tenant: string }) =>
       t.queues.has(queueName(g.tenant, g.cls)) || t.queues.has(queueName(g.tenant, g.cls, true));
-    const now = Date.now();
-    let stale = !grants.every(known);
-    if (!stale && now - t.tenantsAt > 1000) {
-      const [[tenantsErr, tenants], [queuesErr, queues]] = ((await this.o.redis
-        .pipeline()
-        .hgetall(this.o.keys.tenants)
-        .hlen(this.o.keys.queues)
-        .exec()) ?? [[], []]) as [Error | null, unknown][];
-      // A failed read leaves the tenants' limits unknown: the whole read below, which throws.
-      if (tenantsErr || queuesErr || !tenants) stale = true;
-      else {
-        t.tenants = tenants as Record<string, string>;
-        t.tenantsAt = now;
-        stale = Number(queues) !== t.queues.size;
-      }
-    }
-    if (stale) {
+    if (t.at === 0 || !grants.every(known)) {
       await this.readTables([]);
       t = this.tables!;
+    } else if (Date.now() - t.tenantsAt > 1000 && !this.refreshingTenants) {
+      this.refreshingTenants = this.refreshTenants()
+        .catch((err) =>
+          isRedisUnavailable(err)
+            ? this.o.log.debug({ err: (err as Error).message }, 'could not re-read the tenant table')
+            : this.o.log.warn({ err }, 'could not re-read the tenant table'),
+        )
+        .finally(() => (this.refreshingTenants = null));
     }
     await Promise.all(
       grants.map((g) => {
@@ -471,6 +466,27 @@ export class FairPuller {
     );
     await this.grants.taken(grants.length);
     return grants.length;
+  }
+
+  /**
+   * Re-reads the tenants' table and the queue table's length: the whole queue table only when it
+   * grew (a tenant's first priority queue is new while its other queue is known). At 1,000
+   * tenants, re-reading and indexing the queue table every second was a twentieth of a worker's
+   * CPU; and awaited by the take, this read made one take a second per worker wait for 1,000
+   * tenants' entries.
+   */
+  private async refreshTenants(): Promise<void> {
+    const t = this.tables!;
+    const [[tenantsErr, tenants], [queuesErr, queues]] = ((await this.o.redis
+      .pipeline()
+      .hgetall(this.o.keys.tenants)
+      .hlen(this.o.keys.queues)
+      .exec()) ?? [[], []]) as [Error | null, unknown][];
+    if (tenantsErr || queuesErr || !tenants) throw tenantsErr ?? queuesErr ?? new Error('no reply');
+    if (this.tables !== t) return; // re-read whole meanwhile
+    t.tenants = tenants as Record<string, string>;
+    t.tenantsAt = Date.now();
+    if (Number(queues) !== t.queues.size) await this.readTables([]);
   }
 
   /**
@@ -793,7 +809,7 @@ export class FairPuller {
     if (this.watchdog) clearInterval(this.watchdog);
     this.blocking.close();
     this.poke();
-    await Promise.all([this.loop, this.stalledChecks]);
+    await Promise.all([this.loop, this.stalledChecks, this.refreshingTenants]);
     await this.o.subscriber.unsubscribe().catch(() => {});
     if (!force) await Promise.all([...this.inFlight.values()].map((f) => f.promise));
     await this.accounting.flush();
