@@ -328,7 +328,10 @@ export class Dispatcher {
     return { grants, news };
   }
 
-  /** The tables: as last read while they know every queue in `names`, re-read in the background once TABLES_MS old. */
+  /**
+   * The tables as last read, while they know every queue in `names` (else read now); once they
+   * are TABLES_MS old, re-read in the background.
+   */
   private async readTables(names: string[], now: number): Promise<NonNullable<Dispatcher['tables']>> {
     const t = this.tables;
     if (t && names.every((n) => t.queues.has(n))) {

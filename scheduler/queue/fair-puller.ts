@@ -412,6 +412,8 @@ export class FairPuller {
     if (this.granted && this.tables && !this.reservations.size && free > 0) {
       // News named a class new here: this device may serve it.
       if (this.tables.at === 0 || Date.now() - this.tables.at > TABLES_GRANTED_MS) await this.readTables([]);
+      // No class of this device has a queue yet: nothing to pop or wait on (news of a new class pokes).
+      if (!this.tables.classes.length) return 0;
       const taken = await this.grants.take(this.tables.classes, free);
       this.granted = taken.live;
       if (taken.live) {
@@ -441,8 +443,9 @@ export class FairPuller {
     this.indexEmpty = false;
     let t = this.tables!;
     // The queue table is re-read at once for a grant naming a queue new to this process (a new
-    // tenant, or class), or after a wake-up named one (onWake). About once a second the tenants' table (their limits may change) and
-    // the queue table's length are read, in the background (see refreshTenants).
+    // tenant, or class), or after a wake-up named one (onWake). About once a second the tenants'
+    // table (their limits may change) and the queue table's length are read, in the background
+    // (see refreshTenants).
     const known = (g: { cls: string; tenant: string }) =>
       t.queues.has(queueName(g.tenant, g.cls)) || t.queues.has(queueName(g.tenant, g.cls, true));
     if (t.at === 0 || !grants.every(known)) {

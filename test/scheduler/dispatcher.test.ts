@@ -77,7 +77,13 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
   const submit = (queue: QueueInfo, n: number) =>
     store.add(Array.from({ length: n }, () => ({ spec: jobSpec.parse({ type: 'noop', params: {} }), queue })));
   /** Starts a worker's puller; returns its connection (to record its commands). */
-  const startPuller = async (id: string, concurrency: number, process: Processor, idleEmptyPollMs = 60_000) => {
+  const startPuller = async (
+    id: string,
+    concurrency: number,
+    process: Processor,
+    idleEmptyPollMs = 60_000,
+    idlePollMs = 60_000,
+  ) => {
     const redis = conn();
     const p = new FairPuller({
       redis,
@@ -93,8 +99,8 @@ async function setup(tenants: { name: string; weight: number }[], workers: { id:
       lockMs: 30_000,
       powerWatts: 1,
       log,
-      // A minute: every start must come from the round's news or a finished job.
-      idlePollMs: 60_000,
+      // A minute by default: every start must come from the round's news or a finished job.
+      idlePollMs,
       idleEmptyPollMs,
       process,
     });
@@ -327,6 +333,29 @@ describe('central dispatch round', () => {
     const popped = sent.filter((s) => s.includes('lpop'));
     expect(popped.length).toBeLessThanOrEqual(1);
     expect(sent.filter((s) => s.length > 0).length, JSON.stringify(sent)).toBeLessThanOrEqual(1);
+  });
+
+  it('a worker whose device serves no class with work sends nothing while the round runs', async () => {
+    const { dispatcher, submit, lead, startPuller } = await setup(
+      [{ name: 'a', weight: 1 }],
+      [{ id: 'w0', concurrency: 2 }],
+    );
+    // Work only in a region this worker (testCaps: 'local') is not in.
+    const mars = requirements.parse({ regions: ['mars'] });
+    const cls = requirementClass(mars);
+    await submit({ name: queueName('a', cls), tenant: 'a', cls, requirements: mars }, 3);
+    await lead();
+    // The leader's tick, as the lease holder drives it: its news says a round runs.
+    const ticking = setInterval(() => void dispatcher.tick().catch(() => {}), 1000);
+    closers.push(() => clearInterval(ticking));
+    // The production poll (1 s): an idle loop that sent a command each time would show.
+    const redis = await startPuller('w0', 2, async () => ({ result: null, flops: 0 }), 60_000, 1000);
+    await sleep(200);
+    const sent = recordCommands(redis);
+    // Three seconds of the round's news (one a second): nothing to pop, nothing to wait on. (Its
+    // stalled-job check, once per lock period at a random start, reads the index and runs a script.)
+    await sleep(3000);
+    expect(sent.filter((c) => c !== 'smembers' && c !== 'evalsha')).toEqual([]);
   });
 
   it("grants a retry waiting out its backoff only in the tick's round, and runs it once due", async () => {
