@@ -93,17 +93,14 @@ export class GrantBoard {
   }
 
   /**
-   * Waits on the classes' lists (BLMPOP on a connection of its own) until a round writes grants:
-   * up to `n` of them, from the first list in `classes` that has any. Empty when the wait was
-   * interrupted (BlockingConnection.interrupt) or `timeoutMs` passed (0: no limit).
+   * Waits on the classes' lists (BLMPOP on a connection of its own, with no time limit) until a
+   * round writes grants: up to `n` of them, from the first list in `classes` that has any. Empty
+   * when the wait was interrupted (BlockingConnection.interrupt) or its connection lost.
    */
-  async wait(blocking: BlockingConnection, classes: string[], n: number, timeoutMs = 0): Promise<Taken['grants']> {
+  async wait(blocking: BlockingConnection, classes: string[], n: number): Promise<Taken['grants']> {
     if (!classes.length || n <= 0) return [];
     const keys = classes.map((cls) => this.keys.grants(cls));
-    const popped = await blocking.block(
-      (conn) => conn.blmpop(timeoutMs / 1000, keys.length, ...keys, 'LEFT', 'COUNT', n),
-      null,
-    );
+    const popped = await blocking.block((conn) => conn.blmpop(0, keys.length, ...keys, 'LEFT', 'COUNT', n), null);
     if (!popped) return [];
     const cls = classes[keys.indexOf(popped[0])];
     return popped[1].map((tenant) => ({ cls, tenant }));
